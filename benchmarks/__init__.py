@@ -1,0 +1,1 @@
+"""Benchmarks: each script writes JSON under benchmarks/results/ (or --out)."""

@@ -1,0 +1,1 @@
+"""Experiment configs (ml_collections `get_config()` files); `default.py` documents every field."""

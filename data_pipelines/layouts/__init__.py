@@ -1,0 +1,1 @@
+"""One reader module per on-disk layout: `read(root, split, **kwargs) -> list[Sequence]`."""

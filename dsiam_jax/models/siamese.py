@@ -1,0 +1,128 @@
+"""The Siamese tracker network and the pure functions over its variables.
+
+`SiameseNet(spec)` is a Flax Linen module; everything else in the project calls
+the pure functions below with an explicit variables tree
+(`{'params': ..., 'batch_stats': ...}`):
+
+- `template_branch(model, variables, z)`: template crop `[B, 127, 127, 3]` ->
+  kernels (run once per sequence when tracking),
+- `search_branch(model, variables, x)`: search crop `[B, 255, 255, 3]` ->
+  backbone feature `[B, 22, 22, C]`,
+- `head(model, variables, kernels, xf)`: -> `{'response': [B, 17, 17]}` (SiamFC)
+  or `{'cls': [B, 17, 17, 2k], 'reg': [B, 17, 17, 4k]}` (SiamRPN),
+- `forward(...)`: all three, plus `'features'` (the search feature) in the output;
+  with `train=True` it also returns the updated BatchNorm statistics.
+
+Images are NHWC in 0..255 (uint8 or float32), RGB, not normalised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from dsiam_jax.models.alexnet import AlexNet
+from dsiam_jax.models.heads import DepthwiseRPN, SiamFCHead, UpChannelRPN
+from dsiam_jax.models.spec import ModelSpec
+
+Variables = dict[str, Any]
+
+
+class SiameseNet(nn.Module):
+    """Backbone shared by both branches, plus the spec's head."""
+
+    spec: ModelSpec
+    xcorr_impl: str = "auto"
+    conv1_split: int | str = "auto"
+
+    def setup(self):
+        s = self.spec
+        self.backbone = AlexNet(
+            s.channels,
+            s.groups,
+            s.final_bn,
+            s.bn_eps,
+            conv1_split=self.conv1_split,
+            name="backbone",
+        )
+        if s.head == "xcorr":
+            self.head = SiamFCHead(s.out_scale, self.xcorr_impl, name="head")
+        elif s.head == "upchannel":
+            self.head = UpChannelRPN(s.rpn_channels, s.num_anchors, self.xcorr_impl, name="head")
+        else:
+            self.head = DepthwiseRPN(
+                s.rpn_channels, s.num_anchors, s.bn_eps, self.xcorr_impl, name="head"
+            )
+
+    def template_branch(self, z: jax.Array, train: bool = False):
+        return self.head.template(self.backbone(z, train), train)
+
+    def search_branch(self, x: jax.Array, train: bool = False) -> jax.Array:
+        return self.backbone(x, train)
+
+    def head_forward(self, kernels, xf: jax.Array, train: bool = False) -> dict:
+        return self.head(kernels, xf, train)
+
+    def __call__(self, z: jax.Array, x: jax.Array, train: bool = False) -> dict:
+        kernels = self.template_branch(z, train)
+        xf = self.search_branch(x, train)
+        return {**self.head_forward(kernels, xf, train), "features": xf}
+
+
+def build(spec: ModelSpec, xcorr_impl: str = "auto", conv1_split: int | str = "auto") -> SiameseNet:
+    """The Linen module for `spec`.
+
+    `xcorr_impl` and `conv1_split` pick equal lowerings (speed only, not stored in
+    checkpoints); 'auto' chooses per backend.
+    """
+    return SiameseNet(spec, xcorr_impl, conv1_split)
+
+
+def init_variables(
+    model: SiameseNet, rng: jax.Array, template_size: int = 127, search_size: int = 255
+) -> Variables:
+    """Random initial variables (`params` and, with BatchNorm, `batch_stats`)."""
+    z = jnp.zeros((1, template_size, template_size, 3), jnp.float32)
+    x = jnp.zeros((1, search_size, search_size, 3), jnp.float32)
+    return dict(model.init(rng, z, x))
+
+
+def template_branch(model: SiameseNet, variables: Variables, z: jax.Array):
+    """Template crops `[B, 127, 127, 3]` -> the head's kernels (inference mode)."""
+    return model.apply(variables, z, method=SiameseNet.template_branch)
+
+
+def search_branch(model: SiameseNet, variables: Variables, x: jax.Array) -> jax.Array:
+    """Search crops `[B, 255, 255, 3]` -> backbone features `[B, 22, 22, C]`."""
+    return model.apply(variables, x, method=SiameseNet.search_branch)
+
+
+def head(model: SiameseNet, variables: Variables, kernels, xf: jax.Array) -> dict:
+    """Kernels and search features -> response map or cls/reg maps (inference mode)."""
+    return model.apply(variables, kernels, xf, method=SiameseNet.head_forward)
+
+
+def forward(
+    model: SiameseNet,
+    variables: Variables,
+    z: jax.Array,
+    x: jax.Array,
+    train: bool = False,
+):
+    """Whole network on template/search pairs.
+
+    Returns the output dict (`response` or `cls`/`reg`, plus `features`); with
+    `train=True`, returns `(outputs, new_batch_stats)` with BatchNorm in batch mode.
+    """
+    if not train:
+        return model.apply(variables, z, x)
+    outputs, updates = model.apply(variables, z, x, train=True, mutable=["batch_stats"])
+    return outputs, updates.get("batch_stats", {})
+
+
+def num_params(tree) -> int:
+    """Number of scalars in a pytree of arrays."""
+    return int(sum(x.size for x in jax.tree_util.tree_leaves(tree)))

@@ -1,0 +1,211 @@
+"""Networks: output shapes, hand-computed parameter counts, a NumPy reference forward."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from dsiam_jax import models as M
+from dsiam_jax.models.alexnet import feature_size
+
+SMALL = (8, 16, 24, 24, 16)
+
+
+def small_spec(kind="siamfc", head=None, **kw):
+    if kind == "siamfc":
+        return M.ModelSpec(channels=SMALL, **kw)
+    return M.ModelSpec(
+        kind="siamrpn", head=head, channels=SMALL, groups=(1,) * 5, final_bn=True, **kw
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,head", [("siamfc", "xcorr"), ("siamrpn", "upchannel"), ("siamrpn", "depthwise")]
+)
+def test_output_shapes_127_255(kind, head):
+    spec = small_spec(kind, head)
+    model = M.build(spec)
+    v = M.init_variables(model, jax.random.PRNGKey(0))
+    z = jnp.zeros((2, 127, 127, 3), jnp.uint8)
+    x = jnp.zeros((2, 255, 255, 3), jnp.uint8)
+    out = jax.jit(lambda v, z, x: M.forward(model, v, z, x))(v, z, x)
+    assert out["features"].shape == (2, 22, 22, 16)
+    assert M.search_branch(model, v, x).shape == (2, 22, 22, 16)
+    if kind == "siamfc":
+        assert M.template_branch(model, v, z).shape == (2, 6, 6, 16)
+        assert out["response"].shape == (2, 17, 17)
+    else:
+        assert out["cls"].shape == (2, 17, 17, 10)  # 2k, k = 5
+        assert out["reg"].shape == (2, 17, 17, 20)  # 4k
+
+
+def test_feature_sizes():
+    assert [feature_size(s) for s in (127, 255, 271, 287)] == [6, 22, 24, 26]
+
+
+def test_branches_compose_to_forward():
+    spec = small_spec("siamrpn", "upchannel")
+    model = M.build(spec)
+    v = M.init_variables(model, jax.random.PRNGKey(1))
+    rng = np.random.default_rng(0)
+    z = jnp.asarray(rng.uniform(0, 255, (2, 127, 127, 3)), jnp.float32)
+    x = jnp.asarray(rng.uniform(0, 255, (2, 271, 271, 3)), jnp.float32)
+    full = M.forward(model, v, z, x)
+    kernels = M.template_branch(model, v, z)
+    assert kernels["cls"].shape == (2, 4, 4, 16, 10)
+    parts = M.head(model, v, kernels, M.search_branch(model, v, x))
+    assert full["cls"].shape == (2, 19, 19, 10)
+    np.testing.assert_allclose(parts["cls"], full["cls"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(parts["reg"], full["reg"], rtol=1e-5, atol=1e-5)
+
+
+def conv_params(cin, cout, k, groups=1, bias=True):
+    return cin // groups * cout * k * k + (cout if bias else 0)
+
+
+def test_param_count_siamfc_hand_computed():
+    # conv1 3->8 11x11; conv2 8->16 5x5 g2; conv3 16->24 3x3; conv4 24->24 g2; conv5 24->16 g2
+    expected = (
+        (3 * 8 * 121 + 8)
+        + (4 * 16 * 25 + 16)
+        + (16 * 24 * 9 + 24)
+        + (12 * 24 * 9 + 24)
+        + (12 * 16 * 9 + 16)
+        + 2 * (8 + 16 + 24 + 24)  # BN scale + bias after conv1-4
+        + 1  # response bias
+    )
+    v = M.init_variables(M.build(small_spec()), jax.random.PRNGKey(0))
+    assert M.num_params(v["params"]) == expected
+
+
+def test_param_count_rpn_heads_hand_computed():
+    backbone = (
+        conv_params(3, 8, 11)
+        + conv_params(8, 16, 5)
+        + conv_params(16, 24, 3)
+        + conv_params(24, 24, 3)
+        + conv_params(24, 16, 3)
+        + 2 * sum(SMALL)  # BN after every conv (final_bn)
+    )
+    c, k = 16, 5
+    upchannel = (
+        conv_params(c, c * 2 * k, 3)
+        + conv_params(c, c * 4 * k, 3)
+        + 2 * conv_params(c, c, 3)
+        + conv_params(4 * k, 4 * k, 1)
+    )
+    branch = lambda out: (
+        (2 * conv_params(c, c, 3, bias=False) + conv_params(c, c, 1, bias=False) + 3 * 2 * c)
+        + conv_params(c, out, 1)
+    )
+    depthwise = branch(2 * k) + branch(4 * k)
+    for head, head_params in (("upchannel", upchannel), ("depthwise", depthwise)):
+        v = M.init_variables(M.build(small_spec("siamrpn", head)), jax.random.PRNGKey(0))
+        assert M.num_params(v["params"]) == backbone + head_params, head
+
+
+# --- NumPy reference forward for SiamFC -------------------------------------------------
+
+
+def np_conv(x, w, b, stride=1, groups=1):
+    """x [H, W, Cin], w [kh, kw, Cin/g, Cout] (HWIO) -> [Ho, Wo, Cout], VALID."""
+    kh, kw, cin_g, cout = w.shape
+    cout_g = cout // groups
+    outs = []
+    for g in range(groups):
+        xs = x[..., g * cin_g : (g + 1) * cin_g]
+        win = sliding_window_view(xs, (kh, kw), axis=(0, 1))[::stride, ::stride]  # [Ho,Wo,C,kh,kw]
+        wg = w[..., g * cout_g : (g + 1) * cout_g]  # [kh, kw, C, Og]
+        outs.append(np.einsum("hwcuv,uvco->hwo", win, wg))
+    return np.concatenate(outs, axis=-1) + b
+
+
+def np_bn(x, p, s, eps):
+    return (x - s["mean"]) / np.sqrt(s["var"] + eps) * p["scale"] + p["bias"]
+
+
+def np_pool(x):
+    win = sliding_window_view(x, (3, 3), axis=(0, 1))[::2, ::2]
+    return win.max(axis=(-2, -1))
+
+
+def np_alexnet(x, params, stats, spec):
+    kernels = (11, 5, 3, 3, 3)
+    x = x.astype(np.float64)
+    for i in range(5):
+        p = params[f"conv{i + 1}"]
+        x = np_conv(x, p["kernel"], p["bias"], 2 if i == 0 else 1, spec.groups[i])
+        assert p["kernel"].shape[0] == kernels[i]
+        if i < 4 or spec.final_bn:
+            x = np_bn(x, params[f"bn{i + 1}"], stats[f"bn{i + 1}"], spec.bn_eps)
+        if i < 4:
+            x = np.maximum(x, 0)
+        if i < 2:
+            x = np_pool(x)
+    return x
+
+
+def test_siamfc_forward_matches_numpy_reference():
+    spec = small_spec()
+    model = M.build(spec)
+    v = M.init_variables(model, jax.random.PRNGKey(2))
+    rng = np.random.default_rng(1)
+    # Non-trivial BN statistics and bias, so every term is exercised.
+    v = jax.tree_util.tree_map(np.asarray, v)
+    for name, s in v["batch_stats"]["backbone"].items():
+        s["mean"] = rng.normal(0, 0.5, s["mean"].shape)
+        s["var"] = rng.uniform(0.5, 2.0, s["var"].shape)
+        v["params"]["backbone"][name]["scale"] = rng.uniform(0.5, 1.5, s["var"].shape)
+    v["params"]["head"]["bias"] = np.float32(0.25)
+    z = rng.uniform(0, 255, (1, 127, 127, 3)).astype(np.float32)
+    x = rng.uniform(0, 255, (1, 255, 255, 3)).astype(np.float32)
+    out = M.forward(model, v, z, x)["response"][0]
+    pb, sb = v["params"]["backbone"], v["batch_stats"]["backbone"]
+    zf = np_alexnet(z[0], pb, sb, spec)
+    xf = np_alexnet(x[0], pb, sb, spec)
+    ref = np.zeros((17, 17))
+    for i in range(17):
+        for j in range(17):
+            ref[i, j] = np.sum(zf * xf[i : i + 6, j : j + 6])
+    ref = ref * spec.out_scale + 0.25
+    np.testing.assert_allclose(out, ref, rtol=2e-3, atol=2e-3 * np.abs(ref).max())
+
+
+def test_train_mode_updates_batch_stats():
+    model = M.build(small_spec())
+    v = M.init_variables(model, jax.random.PRNGKey(0))
+    z = jnp.full((2, 127, 127, 3), 100.0)
+    x = jnp.full((2, 255, 255, 3), 50.0)
+    _, stats = M.forward(model, v, z, x, train=True)
+    before = v["batch_stats"]["backbone"]["bn1"]["mean"]
+    after = stats["backbone"]["bn1"]["mean"]
+    assert not np.allclose(before, after)
+
+
+def test_spec_validation_names_the_field():
+    with pytest.raises(M.SpecError, match="model.groups"):
+        M.ModelSpec(channels=(24, 63, 96, 96, 64))
+    with pytest.raises(M.SpecError, match="model.head"):
+        M.ModelSpec(kind="siamrpn", head="xcorr")
+    with pytest.raises(M.SpecError, match="model.kind"):
+        M.ModelSpec(kind="siamese")
+    with pytest.raises(M.SpecError, match="5 conv widths"):
+        M.ModelSpec(channels=(8, 16))
+
+
+def test_spec_round_trips_through_dict():
+    spec = M.teacher_spec("siamrpn", "depthwise").replace(channels=(8, 16, 16, 16, 16))
+    assert M.ModelSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(M.SpecError, match="unknown"):
+        M.ModelSpec.from_dict({**spec.to_dict(), "widths": 3})
+
+
+@pytest.mark.parametrize("split", [8, 16])
+def test_conv1_split_lowering_is_equal(split):
+    spec = M.ModelSpec(channels=(24, 32, 32, 32, 32))
+    v = M.init_variables(M.build(spec, conv1_split=0), jax.random.PRNGKey(3))
+    x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (2, 255, 255, 3)), jnp.float32)
+    ref = M.search_branch(M.build(spec, conv1_split=0), v, x)
+    out = M.search_branch(M.build(spec, conv1_split=split), v, x)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)
