@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pathlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from PIL import Image
 from dsiam_jax.errors import InputFileError, UserError
 
 LAYOUTS = ("got10k", "lasot", "otb", "trackingnet", "imagenet_vid", "folder", "synthetic")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class DatasetError(UserError, ValueError):
@@ -44,6 +46,9 @@ class Sequence:
     dataset: str = ""
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     loader: Callable[[int], np.ndarray] | None = None  # in-memory frames (synthetic)
+    # Known frame size (width, height), e.g. from GOT-10k meta_info.ini or VID XML;
+    # None = only known once a frame is decoded.
+    image_size: tuple[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -91,6 +96,55 @@ def parse_box_file(path: str | pathlib.Path, allow_empty_lines: bool = True) -> 
             raise DatasetError(f"{path}:{lineno}: expected 4 numbers x,y,w,h, got {text!r}")
         rows.append(values)
     return np.asarray(rows, np.float64).reshape(-1, 4)
+
+
+def natural_key(path: str | pathlib.Path) -> list:
+    """Sort key that orders '2.jpg' before '10.jpg' (digit runs compare as numbers)."""
+    parts = re.split(r"(\d+)", pathlib.Path(path).name)
+    return [int(p) if p.isdigit() else p for p in parts]
+
+
+def list_frames(folder: pathlib.Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[str]:
+    """Image files directly in `folder`, in natural (numeric-aware) order."""
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()]
+    return [str(p) for p in sorted(files, key=natural_key)]
+
+
+def pad_boxes(boxes: np.ndarray, n: int, path: pathlib.Path) -> np.ndarray:
+    """Boxes for `n` frames: a first-frame-only annotation is padded with NaN rows.
+
+    Any other count mismatch raises DatasetError naming `path`.
+    """
+    if len(boxes) == 1 and n > 1:  # test splits annotate only the first frame
+        return np.concatenate([boxes, np.full((n - 1, 4), np.nan)])
+    if len(boxes) != n:
+        raise DatasetError(f"{path}: {len(boxes)} boxes for {n} frames")
+    return boxes
+
+
+def sane_boxes(
+    boxes: np.ndarray,
+    image_size: tuple[int, int] | None = None,
+    min_size: float = 1.0,
+    max_aspect_ratio: float = 0.0,
+) -> np.ndarray:
+    """`[N]` bool: finite boxes at least `min_size` px wide and high, aspect within bounds.
+
+    `max_aspect_ratio` > 0 rejects boxes with max(w/h, h/w) above it. With
+    `image_size` (W, H), a box whose centre lies outside the image is rejected too.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x, y, w, h = boxes.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.isfinite(boxes).all(axis=1) & (w >= min_size) & (h >= min_size) & (w > 0) & (h > 0)
+        if max_aspect_ratio > 0:
+            ok &= np.maximum(w / h, h / w) <= max_aspect_ratio
+        if image_size is not None:
+            cx, cy = x + w / 2, y + h / 2
+            ok &= (cx >= 0) & (cy >= 0) & (cx <= image_size[0]) & (cy <= image_size[1])
+    return ok
 
 
 def read_sequences(layout: str, root: str, split: str = "", **kwargs) -> list[Sequence]:

@@ -3,19 +3,23 @@
 `root` may be the dataset root (then `split` picks train/val/test) or a split
 folder itself (it holds list.txt). Frames listed in `absence.label` (1 = absent)
 are not visible. Test splits only annotate the first frame: the other boxes are NaN.
+`meta_info.ini` (`resolution: (W, H)`) gives the frame size when present; the
+`cover.label` / `cut_by_image.label` flags go to `Sequence.meta`.
 """
 
 from __future__ import annotations
 
 import pathlib
+import re
 
 import numpy as np
 
-from data_pipelines.sequences import DatasetError, Sequence, parse_box_file
+from data_pipelines.sequences import DatasetError, Sequence, pad_boxes, parse_box_file
 from dsiam_jax.errors import InputFileError
 
 
 def split_dir(root: str | pathlib.Path, split: str) -> pathlib.Path:
+    """The folder holding `list.txt`: `root` itself or `root/split`."""
     root = pathlib.Path(root).expanduser()
     if (root / "list.txt").is_file():
         return root
@@ -36,21 +40,43 @@ def _read_flags(path: pathlib.Path, n: int) -> np.ndarray | None:
         raise DatasetError(f"{path}: expected one integer per line ({e})") from e
 
 
+def read_meta_info(path: pathlib.Path) -> dict[str, str]:
+    """`meta_info.ini` as a dict (`key: value` lines after the `[METAINFO]` header)."""
+    if not path.is_file():
+        return {}
+    meta = {}
+    for line in path.read_text(errors="replace").splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            meta[key.strip()] = value.strip()
+    return meta
+
+
+def _resolution(meta: dict[str, str]) -> tuple[int, int] | None:
+    found = re.findall(r"\d+", meta.get("resolution", ""))
+    return (int(found[0]), int(found[1])) if len(found) == 2 else None
+
+
 def read_sequence(seq_dir: pathlib.Path) -> Sequence:
+    """One GOT-10k sequence folder."""
     frames = sorted(str(p) for p in seq_dir.glob("*.jpg"))
     if not frames:
         raise DatasetError(f"GOT-10k: no frames (*.jpg) in {seq_dir}")
-    boxes = parse_box_file(seq_dir / "groundtruth.txt")
     n = len(frames)
-    if len(boxes) == 1 and n > 1:  # test split: first frame only
-        boxes = np.concatenate([boxes, np.full((n - 1, 4), np.nan)])
-    if len(boxes) != n:
-        raise DatasetError(f"{seq_dir / 'groundtruth.txt'}: {len(boxes)} boxes for {n} frames")
+    boxes = pad_boxes(parse_box_file(seq_dir / "groundtruth.txt"), n, seq_dir / "groundtruth.txt")
     absent = _read_flags(seq_dir / "absence.label", n)
     visible = np.ones(n, bool) if absent is None else absent == 0
-    cover = _read_flags(seq_dir / "cover.label", n)
-    meta = {"cover": cover} if cover is not None else {}
-    return Sequence(seq_dir.name, frames, boxes, visible, "got10k", meta)
+    meta: dict = {}
+    for name in ("cover", "cut_by_image"):
+        flags = _read_flags(seq_dir / f"{name}.label", n)
+        if flags is not None:
+            meta[name] = flags
+    info = read_meta_info(seq_dir / "meta_info.ini")
+    if info:
+        meta["info"] = info
+    return Sequence(
+        seq_dir.name, frames, boxes, visible, "got10k", meta, image_size=_resolution(info)
+    )
 
 
 def read(root: str, split: str = "", **kwargs) -> list[Sequence]:

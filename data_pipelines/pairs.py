@@ -1,0 +1,254 @@
+"""The training input pipeline: tf.data pairs -> global jax arrays sharded over `data`.
+
+    for batch in train_batches(config.data, seed=config.seed, global_batch_size=8, mesh=mesh):
+        batch["template"]  # uint8 [B, 127, 127, 3]
+        batch["search"]    # uint8 [B, 255, 255, 3]
+        batch["box"]       # float32 [B, 4] target (x, y, w, h) in search-crop pixels
+        batch["negative"]  # bool [B] search crop centred on something else
+
+Exact resumability: global example `g = step * B + b` is a pure function of
+(seed, g, data config) (`sampling.PairSampler`, stateless generators keyed by g),
+and the map is deterministic, so batch k is the same whether the run started at 0
+or was restarted with `start_step=k`, and whatever the number of processes.
+Sampling i.i.d. per example replaces a shuffle buffer.
+
+Per process: process p builds the examples `b in [p B/P, (p+1) B/P)` of every step;
+`jax.make_array_from_process_local_data` assembles the global batch.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import augment, crop_ops, sampling, sources
+from data_pipelines.sequences import DatasetError
+from dsiam_jax import parallel
+from dsiam_jax.errors import ConfigError
+
+with contextlib.suppress(RuntimeError, ValueError):  # keep TensorFlow off accelerators
+    tf.config.set_visible_devices([], "GPU")
+
+MAX_EXAMPLES = 2**62
+_OPEN_ITERATORS: weakref.WeakSet = weakref.WeakSet()  # live local_batches generators
+
+
+def pair_config(data: Mapping[str, Any]) -> sampling.PairConfig:
+    """`config.data` -> `sampling.PairConfig`."""
+    aug = data["augment"]
+    return sampling.PairConfig(
+        template_size=int(data["template_size"]),
+        search_size=int(data["search_size"]),
+        context=float(data["context"]),
+        max_gap=int(data["max_gap"]),
+        negative_prob=float(data["negative_prob"]),
+        min_box_size=float(data["min_box_size"]),
+        max_aspect_ratio=float(data["max_aspect_ratio"]),
+        template_scale=float(aug["template_scale"]),
+        search_scale=float(aug["search_scale"]),
+        template_shift=float(aug["template_shift"]),
+        search_shift=float(aug["search_shift"]),
+        color=float(aug["color"]),
+        blur_prob=float(aug["blur_prob"]),
+        gray_prob=float(aug["gray_prob"]),
+        flip_prob=float(aug["flip_prob"]),
+        max_attempts=int(data["max_attempts"]),
+        decode_reduce=bool(data["decode_reduce"]),
+    )
+
+
+def make_sampler(data: Mapping[str, Any], seed: int) -> sampling.PairSampler:
+    """Reads the datasets of `config.data` and builds the pair sampler."""
+    return sampling.PairSampler(sources.load_sources(data), pair_config(data), seed)
+
+
+def example_indices(
+    start_step: int, global_batch_size: int, process_index: int = 0, process_count: int = 1
+) -> tf.data.Dataset:
+    """Global example ids this process makes, in order, from step `start_step` on."""
+    local = global_batch_size // process_count
+    first = process_index * local
+    ds = tf.data.Dataset.range(start_step * local, MAX_EXAMPLES)
+    return ds.map(lambda n: (n // local) * global_batch_size + first + n % local)
+
+
+def pair_map_fn(sampler: sampling.PairSampler):
+    """index (int64 scalar) -> example dict, for `tf.data.Dataset.map`."""
+    cfg = sampler.config
+    photometric_on = cfg.color > 0 or cfg.blur_prob > 0 or cfg.gray_prob > 0
+
+    def sample(index):
+        p = sampler.sample(int(index))
+        geometry = [*p.template_center, p.template_side, *p.search_center, p.search_side]
+        return (
+            p.template_image,
+            p.search_image,
+            np.asarray(geometry, np.float32),
+            p.box.astype(np.float32),
+            np.asarray([p.flip, p.negative, p.gray]),
+            p.template_photometric.astype(np.float32),
+            p.search_photometric.astype(np.float32),
+        )
+
+    def make_example(index):
+        t_img, s_img, geom, box, flags, photo_t, photo_s = tf.numpy_function(
+            sample,
+            [index],
+            [tf.uint8, tf.uint8, tf.float32, tf.float32, tf.bool, tf.float32, tf.float32],
+            stateful=False,
+        )
+        t_img.set_shape([None, None, 3])
+        s_img.set_shape([None, None, 3])
+        template = crop_ops.crop_tf(t_img, geom[0:2], geom[2], cfg.template_size)
+        search = crop_ops.crop_tf(s_img, geom[3:5], geom[5], cfg.search_size)
+        flip, negative, gray = flags[0], flags[1], flags[2]
+        template = tf.where(flip, tf.reverse(template, [1]), template)
+        search = tf.where(flip, tf.reverse(search, [1]), search)
+        if photometric_on:
+            template = augment.photometric(template, photo_t, gray)
+            search = augment.photometric(search, photo_s, gray)
+        to_uint8 = lambda x: tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+        return {
+            "template": tf.ensure_shape(to_uint8(template), [cfg.template_size] * 2 + [3]),
+            "search": tf.ensure_shape(to_uint8(search), [cfg.search_size] * 2 + [3]),
+            "box": tf.ensure_shape(box, [4]),
+            "negative": tf.ensure_shape(negative, []),
+        }
+
+    return make_example
+
+
+def make_dataset(
+    sampler: sampling.PairSampler,
+    *,
+    global_batch_size: int,
+    start_step: int = 0,
+    process_index: int = 0,
+    process_count: int = 1,
+    num_parallel_calls: int = -1,
+    prefetch: int = 2,
+    num_threads: int = 0,
+) -> tf.data.Dataset:
+    """This process's local batches (dicts of `[B / P, ...]` tensors), deterministic."""
+    if global_batch_size % process_count:
+        raise ConfigError(
+            f"train.batch_size={global_batch_size} is not divisible by {process_count} processes"
+        )
+    local = global_batch_size // process_count
+    calls = tf.data.AUTOTUNE if num_parallel_calls < 0 else max(1, num_parallel_calls)
+    ds = example_indices(start_step, global_batch_size, process_index, process_count)
+    ds = ds.map(pair_map_fn(sampler), num_parallel_calls=calls, deterministic=True)
+    ds = ds.batch(local, drop_remainder=True)
+    ds = ds.prefetch(tf.data.AUTOTUNE if prefetch < 0 else prefetch)
+    options = tf.data.Options()
+    options.deterministic = True
+    options.threading.max_intra_op_parallelism = 1
+    if num_threads > 0:
+        options.threading.private_threadpool_size = num_threads
+    return ds.with_options(options)
+
+
+def local_batches(
+    data: Mapping[str, Any],
+    **kwargs,
+) -> Iterator[dict[str, np.ndarray]]:
+    """NumPy local batches (no JAX); `train_batches` shards them. See `_local_batches`."""
+    gen = _local_batches(data, **kwargs)
+    _OPEN_ITERATORS.add(gen)
+    return gen
+
+
+def _local_batches(
+    data: Mapping[str, Any],
+    *,
+    seed: int,
+    global_batch_size: int,
+    start_step: int = 0,
+    process_index: int = 0,
+    process_count: int = 1,
+    sampler: sampling.PairSampler | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """NumPy local batches of this process (dicts of `[B / P, ...]` arrays)."""
+    sampler = sampler or make_sampler(data, seed)
+    ds = make_dataset(
+        sampler,
+        global_batch_size=global_batch_size,
+        start_step=start_step,
+        process_index=process_index,
+        process_count=process_count,
+        num_parallel_calls=int(data["num_parallel_calls"]),
+        prefetch=int(data["prefetch"]),
+        num_threads=int(data["num_threads"]),
+    )
+    iterator = ds.as_numpy_iterator()
+    try:
+        while True:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except tf.errors.OpError as e:
+                raise DatasetError(_error_line(e.message)) from None
+            yield batch
+    finally:
+        del iterator  # stops the tf.data threads (which call back into Python)
+
+
+@atexit.register
+def _close_open_iterators() -> None:
+    """Closes live pipelines before interpreter teardown.
+
+    A tf.data iterator left alive at exit keeps threads that run `tf.numpy_function`;
+    they deadlock against Python's finalisation and the process never exits.
+    """
+    for gen in list(_OPEN_ITERATORS):
+        gen.close()
+
+
+def _error_line(message: str) -> str:
+    """The Python exception line out of a tf.numpy_function error message."""
+    for line in reversed(message.splitlines()):
+        line = line.strip()
+        if "Error:" in line and not line.startswith("[["):
+            return line.split("Error: ", 1)[-1]
+    return message.strip().splitlines()[0]
+
+
+def train_batches(
+    data: Mapping[str, Any], *, seed: int, global_batch_size: int, mesh, start_step: int = 0
+) -> Iterator[dict[str, jax.Array]]:
+    """Global batches sharded over the mesh's `data` axis (see module docstring)."""
+    num_devices = mesh.devices.size
+    if global_batch_size % num_devices:
+        raise ConfigError(
+            f"train.batch_size={global_batch_size} is not divisible by {num_devices} devices"
+        )
+    sharding = parallel.batch_sharding(mesh)
+    batches = local_batches(
+        data,
+        seed=seed,
+        global_batch_size=global_batch_size,
+        start_step=start_step,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+    )
+    for batch in batches:
+        yield {k: jax.make_array_from_process_local_data(sharding, v) for k, v in batch.items()}
+
+
+def skipped_frames() -> dict[str, Any]:
+    """Frames skipped so far in this process: `count` (skips, any reason), `paths`
+    (distinct unreadable frames) and `bad_box_paths` (frames whose box lies outside)."""
+    stats = sampling.SKIPPED
+    return {
+        "count": stats.count,
+        "paths": sorted(stats.bad_paths),
+        "bad_box_paths": sorted(stats.logged - stats.bad_paths),
+    }
