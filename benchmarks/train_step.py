@@ -1,0 +1,208 @@
+"""Train-step throughput: teacher-only training vs teacher + 2 students distillation.
+
+    python -m benchmarks.train_step [--kinds siamfc,siamrpn] [--batch-per-device 8] [--out FILE]
+
+Measures the whole jitted data-parallel step (`dsiam_jax.train.step`) on every local
+device: teacher-only = the teacher trained on its ground-truth loss; distillation =
+frozen teacher forward + 2 students trained with every default term (soft,
+bounded regression for RPN, sharing). Batches are synthetic and generated on the
+device (`dsiam_jax.train.toy_pairs`), one batch reused, so the numbers are the
+step alone; nothing here imports TensorFlow, the data pipelines or ml_collections
+(the script runs on accelerator machines that only have JAX).
+
+FLOPs per pair (`dsiam_jax.model_summary`, 2 x MACs of convs and correlations):
+forward = search branch + head at the training search size + template branch;
+a trained model costs ~3x its forward (forward + backward), the frozen teacher 1x.
+On GPUs the achieved FLOP/s is also given as a fraction of the device's peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+from benchmarks.timing import time_fn, write_json
+from dsiam_jax import model_summary, parallel
+from dsiam_jax import models as M
+from dsiam_jax.train import state as S
+from dsiam_jax.train import step as ST
+from dsiam_jax.train import toy_pairs
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+
+# Dense peak TFLOP/s per device (vendor data sheets): (fp32 non-tensor, tf32 tensor).
+PEAKS_TFLOPS = {
+    "H100": (66.9, 494.7),  # SXM
+    "H200": (66.9, 494.7),
+    "A100": (19.5, 156.0),
+}
+
+STUDENTS = {  # the students of configs/dstfc.py and configs/dstrpn.py
+    "siamfc": (((24, 64, 96, 96, 64), (24, 64, 96, 96, 64)), 0),
+    "siamrpn": (((48, 128, 192, 192, 128), (48, 128, 192, 192, 128)), 128),
+}
+
+
+def forward_flops(spec: M.ModelSpec, template: int, search: int) -> float:
+    """FLOPs of one training pair's forward (template branch + search branch + head)."""
+    s = model_summary.summarize(spec, template, search, 1)
+    return float(s["flops_per_search"] + s["template_flops"])
+
+
+def peak_tflops(device_kind: str) -> tuple[float, float] | None:
+    for name, peaks in PEAKS_TFLOPS.items():
+        if name in device_kind:
+            return peaks
+    return None
+
+
+def measure(
+    name: str,
+    plan: S.TrainPlan,
+    teacher_vars,
+    batch_per_device: int,
+    repeats: int,
+    flops_per_pair: float,
+) -> dict:
+    mesh = parallel.data_mesh()
+    batch_size = batch_per_device * mesh.size
+    make = jax.jit(
+        lambda key: toy_pairs.toy_batch(key, batch_size, plan.template_size, plan.search_size),
+        out_shardings=parallel.batch_sharding(mesh),
+    )
+    batch = make(jax.random.key(0))
+    teacher_vars = S.put_replicated(teacher_vars, mesh) if teacher_vars else {}
+    holder = {"state": S.init_state_on_mesh(plan, 0, mesh)}
+    step = ST.make_train_step(plan, mesh)
+
+    def one_step():
+        holder["state"], metrics = step(holder["state"], batch, teacher_vars)
+        return metrics
+
+    t0 = time.perf_counter()
+    jax.block_until_ready(one_step())
+    compile_s = time.perf_counter() - t0
+    t = time_fn(one_step, repeats=repeats, warmup=1)
+    pairs_per_s = batch_size / t["median_s"]
+    row = {
+        "name": name,
+        "kind": plan.kind,
+        "trained": {n: list(s.channels) for n, s in plan.specs.items()},
+        "teacher": list(plan.teacher_spec.channels) if plan.teacher_spec else None,
+        "devices": mesh.size,
+        "global_batch": batch_size,
+        "step_ms": 1e3 * t["median_s"],
+        "step_min_ms": 1e3 * t["min_s"],
+        "first_step_s": compile_s,  # includes compilation
+        "pairs_per_s": pairs_per_s,
+        "gflops_per_pair": flops_per_pair / 1e9,
+        "achieved_tflops": flops_per_pair * pairs_per_s / 1e12,
+    }
+    peaks = peak_tflops(getattr(jax.devices()[0], "device_kind", ""))
+    if peaks and jax.default_backend() == "gpu":
+        per_device = row["achieved_tflops"] / mesh.size
+        row["fraction_of_fp32_peak"] = per_device / peaks[0]
+        row["fraction_of_tf32_peak"] = per_device / peaks[1]
+    print(
+        f"{name:<24} {row['step_ms']:9.1f} ms/step  {pairs_per_s:8.1f} pairs/s  "
+        f"{row['gflops_per_pair']:7.2f} GFLOP/pair  {row['achieved_tflops']:.3f} TFLOP/s"
+    )
+    return row
+
+
+def specs(kind: str) -> tuple[M.ModelSpec, list[M.ModelSpec]]:
+    """The paper-sized teacher of `kind` and the students of its distillation config."""
+    teacher = M.teacher_spec(kind, "upchannel" if kind == "siamrpn" else None)
+    channels, head_channels = STUDENTS[kind]
+    return teacher, S.student_specs(teacher, channels, head_channels)
+
+
+def flops_table(template: int, search: int) -> dict:
+    """GFLOPs per training pair of both kinds (whether or not they are timed here)."""
+    table = {}
+    for kind in STUDENTS:
+        teacher, students = specs(kind)
+        t_fwd = forward_flops(teacher, template, search)
+        s_fwd = [forward_flops(s, template, search) for s in students]
+        table[kind] = {
+            "teacher_forward": t_fwd / 1e9,
+            "student_forward": s_fwd[0] / 1e9,
+            "teacher_training_step": 3 * t_fwd / 1e9,
+            "distillation_step_teacher_plus_2_students": (t_fwd + 3 * sum(s_fwd)) / 1e9,
+        }
+    return table
+
+
+def benchmark_kind(kind: str, template: int, search: int, batch: int, repeats: int) -> list:
+    teacher, students = specs(kind)
+    common = dict(
+        loss=LossSettings(),
+        optim=OptimSettings(num_steps=1000),
+        template_size=template,
+        search_size=search,
+    )
+    t_fwd = forward_flops(teacher, template, search)
+    s_fwd = [forward_flops(s, template, search) for s in students]
+    teacher_plan = S.TrainPlan({f"{kind}_teacher": teacher}, **common)
+    distill_plan = S.TrainPlan(
+        {f"student_{i}": s for i, s in enumerate(students)},
+        distill=DistillSettings(),
+        teacher_spec=teacher,
+        **common,
+    )
+    teacher_vars = jax.device_get(
+        jax.jit(lambda: M.init_variables(M.build(teacher), jax.random.key(1), template, search))()
+    )
+    return [
+        measure(f"{kind}_teacher_only", teacher_plan, None, batch, repeats, 3 * t_fwd),
+        measure(
+            f"{kind}_teacher+2_students",
+            distill_plan,
+            teacher_vars,
+            batch,
+            repeats,
+            t_fwd + 3 * sum(s_fwd),
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    on_cpu = jax.default_backend() == "cpu"
+    parser.add_argument("--kinds", default="siamfc" if on_cpu else "siamfc,siamrpn")
+    parser.add_argument("--batch-per-device", type=int, default=8)
+    parser.add_argument("--template", type=int, default=127)
+    parser.add_argument("--search", type=int, default=255)
+    parser.add_argument("--repeats", type=int, default=3 if on_cpu else 20)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    rows = []
+    for kind in args.kinds.split(","):
+        rows += benchmark_kind(
+            kind.strip(), args.template, args.search, args.batch_per_device, args.repeats
+        )
+    by_name = {r["name"]: r for r in rows}
+    ratios = {}
+    for kind in args.kinds.split(","):
+        a, b = by_name[f"{kind}_teacher_only"], by_name[f"{kind}_teacher+2_students"]
+        ratios[f"{kind}_distill_vs_teacher_step_time"] = b["step_ms"] / a["step_ms"]
+    name = "train_step" if on_cpu else f"train_step_{jax.default_backend()}"
+    path = write_json(
+        name,
+        {
+            "batch_per_device": args.batch_per_device,
+            "crops": [args.template, args.search],
+            "flops_convention": "2 x MACs of convs + correlations; trained model ~3x forward, "
+            "frozen teacher 1x forward",
+            "gflops_per_pair": flops_table(args.template, args.search),
+            "rows": rows,
+            "ratios": ratios,
+        },
+        args.out,
+    )
+    print(f"ratios {ratios}\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""DSTfc: distil a trained SiamFC teacher into two students that also teach each other.
+
+    python -m dsiam_jax.main --config=configs/dstfc.py --config.teacher.checkpoint=W1 --workdir=W2
+
+Students: AlexNet 24-64-96-96-64 (153k parameters, 0.61 MB: ~15x smaller than the
+9.35 MB teacher; the paper's SiamFC student is ~0.7 MB), saved as `student_0` and
+`student_1`. Loss per student (SPEC 4-5): gt + soft (T=2, beta=0.1, rho=0.1)
++ conditional sharing (alpha=0, gamma=1); no bounded regression for SiamFC, no hint.
+Same optimiser recipe and length as the teacher. The teacher's kind and head come
+from its checkpoint; `config.model` is not used.
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.mode = "distill"
+    config.model = default.model_config("siamfc")
+    config.distill.students = ((24, 64, 96, 96, 64), (24, 64, 96, 96, 64))
+    config.train.num_steps = 50_000
+    config.train.checkpoint_every = 1_000
+    config.train.log_every = 50
+    return config

@@ -1,0 +1,137 @@
+"""Training metrics: clu metric writers (TensorBoard + log lines), `metrics.jsonl`, progress.
+
+Every `log_every` steps the means of the metrics since the last write go to
+- the clu default writer (`clu.metric_writers.create_default_writer`): TensorBoard
+  event files in the workdir plus `[step] name=value` log lines; processes other
+  than 0 only log (`just_logging`). Without TensorFlow (clu's summary writer needs
+  it; accelerator machines may lack it) a logging-only writer is used instead;
+- `WORKDIR/metrics.jsonl` (process 0): one JSON object per write, `{"step": s, ...}`
+  (after a resume, steps after the last checkpoint appear again: later lines win);
+- a progress line: step, loss, steps/s, pairs/s and ETA.
+Timing starts after the first step of a run (which includes compilation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+from collections.abc import Mapping
+
+from absl import logging
+
+
+class _LoggingOnlyWriter:
+    """The part of clu's MetricWriter interface used here, as plain log lines."""
+
+    def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+        text = ", ".join(f"{k}={v:.6g}" for k, v in sorted(scalars.items()))
+        logging.info("[%d] %s", step, text)
+
+    def write_hparams(self, hparams: Mapping[str, object]) -> None:
+        logging.info("hparams: %s", dict(hparams))
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def create_writer(workdir: str | pathlib.Path, main_process: bool):
+    """clu's default writer (TensorBoard on process 0), or log lines when clu/TF is missing."""
+    try:
+        from clu import metric_writers  # imports TensorFlow for its summary writer
+    except ImportError as e:
+        logging.warning("clu metric writers unavailable (%s): logging metrics only", e)
+        return _LoggingOnlyWriter()
+    return metric_writers.create_default_writer(
+        str(workdir), just_logging=not main_process, asynchronous=False
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """`1h02m03s` style."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+class MetricsLogger:
+    """Accumulates per-step host metrics and writes interval means."""
+
+    def __init__(
+        self,
+        workdir: str | pathlib.Path,
+        *,
+        num_steps: int,
+        global_batch_size: int,
+        log_every: int,
+        main_process: bool,
+    ):
+        self.writer = create_writer(workdir, main_process)
+        self.jsonl = (pathlib.Path(workdir) / "metrics.jsonl").open("a") if main_process else None
+        self.num_steps = num_steps
+        self.batch_size = global_batch_size
+        self.log_every = max(1, int(log_every))
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self._t0: float | None = None  # time after the first step of this run
+        self._first_step = 0
+        self._last_step = 0
+
+    def add(self, step: int, metrics: Mapping[str, float]) -> None:
+        """Adds one step's metrics; writes when `step` is a logging step."""
+        for k, v in metrics.items():
+            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+        self._count += 1
+        self._last_step = step
+        now = time.perf_counter()
+        if self._t0 is None:
+            self._t0, self._first_step = now, step
+        if step % self.log_every == 0 or step == self.num_steps:
+            self.write(step, now)
+
+    def write(self, step: int, now: float | None = None) -> dict[str, float]:
+        """Writes the means since the last write (plus speed and ETA); returns them."""
+        if not self._count:
+            return {}
+        now = time.perf_counter() if now is None else now
+        scalars = {k: v / self._count for k, v in self._sums.items()}
+        elapsed = now - self._t0 if self._t0 is not None else 0.0
+        if step > self._first_step and elapsed > 0:
+            steps_per_s = (step - self._first_step) / elapsed
+            scalars["steps_per_sec"] = steps_per_s
+            scalars["pairs_per_sec"] = steps_per_s * self.batch_size
+            eta = (self.num_steps - step) / steps_per_s
+        else:
+            eta = float("nan")
+        self.writer.write_scalars(step, scalars)
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps({"step": step, **scalars}, sort_keys=True) + "\n")
+            self.jsonl.flush()
+        speed = f"{scalars['steps_per_sec']:.2f} steps/s" if "steps_per_sec" in scalars else ""
+        logging.info(
+            "step %d/%d (%.0f%%): loss %.5g, lr %.3g, %s, ETA %s",
+            step,
+            self.num_steps,
+            100.0 * step / self.num_steps,
+            scalars.get("loss", float("nan")),
+            scalars.get("lr", float("nan")),
+            speed or "speed after the next log",
+            format_duration(eta),
+        )
+        self._sums, self._count = {}, 0
+        return scalars
+
+    def close(self) -> None:
+        if self._count:
+            self.write(self._last_step)
+        self.writer.flush()
+        self.writer.close()
+        if self.jsonl is not None:
+            self.jsonl.close()

@@ -1,0 +1,40 @@
+"""SGD with momentum and weight decay, log-linear learning-rate decay (SPEC section 6).
+
+The learning rate decays geometrically from `lr_start` at the first step after
+warm-up to `lr_end` at `num_steps` (the SiamFC recipe's per-epoch
+ExponentialLR, per step): lr(s) = lr_start * (lr_end / lr_start)^((s - W) / (N - W)).
+During the optional warm-up (W steps) it rises linearly from lr_start / W.
+Weight decay is added to the gradient before momentum (PyTorch SGD); gradient
+clipping (global norm) applies to the loss gradient first.
+"""
+
+from __future__ import annotations
+
+import optax
+
+from dsiam_jax.train.settings import OptimSettings
+
+
+def learning_rate_schedule(s: OptimSettings) -> optax.Schedule:
+    """lr as a function of the step count (0 = the first update)."""
+    decay_steps = s.num_steps - s.warmup_steps
+    decay = optax.exponential_decay(
+        init_value=s.lr_start,
+        transition_steps=decay_steps,
+        decay_rate=s.lr_end / s.lr_start,
+    )
+    if not s.warmup_steps:
+        return decay
+    warmup = optax.linear_schedule(s.lr_start / s.warmup_steps, s.lr_start, s.warmup_steps - 1)
+    return optax.join_schedules([warmup, decay], [s.warmup_steps])
+
+
+def make_optimizer(s: OptimSettings) -> optax.GradientTransformation:
+    """clip (optional) -> + weight_decay * param -> momentum -> -lr."""
+    parts = []
+    if s.grad_clip > 0:
+        parts.append(optax.clip_by_global_norm(s.grad_clip))
+    if s.weight_decay:
+        parts.append(optax.add_decayed_weights(s.weight_decay))
+    parts.append(optax.sgd(learning_rate_schedule(s), momentum=s.momentum or None))
+    return optax.chain(*parts)

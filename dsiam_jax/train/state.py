@@ -1,0 +1,187 @@
+"""What is trained (`TrainPlan`) and the train state pytree (`TrainState`).
+
+A plan holds the trained models (one teacher trained alone, or N students), the
+optional frozen teacher (its spec; its variables are passed to the step as an
+argument, never stored in the state), the crop geometry, the RPN anchors and the
+loss / distillation / optimiser settings. Students share the teacher's kind, head
+and anchors; only their channel lists (and optionally RPN head width) differ.
+
+`TrainState` = step, per-model params and BatchNorm statistics, hint adapters
+(trainable, but not part of any tracking model), and the optax state over
+`trainable(state) = {'models': params, 'adapters': adapters}`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+
+from dsiam_jax import anchors as anchors_lib
+from dsiam_jax import models as M
+from dsiam_jax import parallel
+from dsiam_jax.train import losses, optim
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+
+# Independent random streams derived from `key(config.seed)` with `fold_in`.
+INIT_STREAM = 0  # initial variables (model i: fold_in(stream, i))
+STEP_STREAM = 1  # per-step randomness: fold_in(fold_in(stream, step), example index)
+
+
+class TrainState(flax.struct.PyTreeNode):
+    """Everything that changes during training (replicated over the mesh)."""
+
+    step: jax.Array  # int32 [], number of updates done
+    params: dict[str, Any]  # {name: params}
+    batch_stats: dict[str, Any]  # {name: BatchNorm running statistics}
+    adapters: dict[str, Any]  # {name: 1x1 hint adapter}; {} when lambda_hint == 0
+    opt_state: Any  # optax state of `trainable(state)`
+
+    def trainable(self) -> dict[str, Any]:
+        """The tree the optimiser updates."""
+        return {"models": self.params, "adapters": self.adapters}
+
+    def variables(self, name: str) -> dict[str, Any]:
+        """`{'params', 'batch_stats'}` of one trained model (what a checkpoint stores)."""
+        return {"params": self.params[name], "batch_stats": self.batch_stats[name]}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainPlan:
+    """The static description of a training run (closed over by the jitted step)."""
+
+    specs: dict[str, M.ModelSpec]  # trained models, in order
+    loss: LossSettings
+    optim: OptimSettings
+    template_size: int = 127
+    search_size: int = 255
+    distill: DistillSettings | None = None  # None: ground-truth training only
+    teacher_spec: M.ModelSpec | None = None  # frozen teacher (distillation)
+    seed: int = 0
+    sync_batchnorm: bool = True  # BatchNorm statistics over the global batch
+    xcorr_impl: str = "auto"
+    conv1_split: int | str = "auto"
+
+    def __post_init__(self):
+        kinds = {s.kind for s in self.specs.values()}
+        if self.teacher_spec is not None:
+            kinds.add(self.teacher_spec.kind)
+        if len(kinds) != 1:
+            raise ValueError(f"trained models and teacher mix kinds {sorted(kinds)}")
+        ks = {s.num_anchors for s in self.specs.values() if s.kind == "siamrpn"}
+        if len(ks) > 1:
+            raise ValueError(f"trained models disagree on the number of anchors {ks}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.specs)
+
+    @property
+    def first_spec(self) -> M.ModelSpec:
+        return next(iter(self.specs.values()))
+
+    @property
+    def kind(self) -> str:
+        return self.first_spec.kind
+
+    @property
+    def num_anchors(self) -> int:
+        return self.first_spec.num_anchors
+
+    @property
+    def response_size(self) -> int:
+        return anchors_lib.response_size(self.first_spec, self.template_size, self.search_size)
+
+    @property
+    def anchors(self) -> np.ndarray | None:
+        """`[R, R, k, 4]` anchors (RPN) or None."""
+        if self.kind != "siamrpn":
+            return None
+        return anchors_lib.anchors_for(self.first_spec, self.template_size, self.search_size)
+
+    @property
+    def uses_hint(self) -> bool:
+        return (
+            self.distill is not None
+            and self.teacher_spec is not None
+            and bool(self.distill.lambda_hint)
+        )
+
+    def model(self, name: str, training: bool = True) -> M.SiameseNet:
+        """The Linen module of a trained model.
+
+        For training, BatchNorm uses the cross-device axis (`sync_batchnorm`) and the
+        two-pass batch variance: E[x^2] - E[x]^2 loses precision on raw 0..255 pixels
+        (it made 1- and 4-device gradients differ by 1e-3 instead of 1e-5).
+        """
+        if not training:
+            return M.build(self.specs[name], self.xcorr_impl, self.conv1_split)
+        axis = parallel.DATA_AXIS if self.sync_batchnorm else None
+        return M.build(
+            self.specs[name], self.xcorr_impl, self.conv1_split, axis, bn_fast_variance=False
+        )
+
+    def teacher_model(self) -> M.SiameseNet:
+        return M.build(self.teacher_spec, self.xcorr_impl, self.conv1_split)
+
+    def optimizer(self):
+        return optim.make_optimizer(self.optim)
+
+
+def student_specs(
+    teacher: M.ModelSpec, channel_lists: Sequence[Sequence[int]], head_channels: int = 0
+) -> list[M.ModelSpec]:
+    """Students: the teacher's spec with other channel lists (and RPN head width)."""
+    return [
+        teacher.replace(channels=tuple(c), head_channels=int(head_channels)) for c in channel_lists
+    ]
+
+
+def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
+    """Fresh variables (model i from `fold_in(key, i)`), adapters, optimiser state."""
+    params, stats, adapters = {}, {}, {}
+    for i, name in enumerate(plan.names):
+        model = M.build(plan.specs[name], plan.xcorr_impl, plan.conv1_split)
+        v = M.init_variables(
+            model, jax.random.fold_in(key, i), plan.template_size, plan.search_size
+        )
+        params[name] = v["params"]
+        stats[name] = v.get("batch_stats", {})
+        if plan.uses_hint:
+            adapters[name] = losses.init_adapter(
+                jax.random.fold_in(key, 1000 + i),
+                plan.specs[name].channels[-1],
+                plan.teacher_spec.channels[-1],
+            )
+    trainable = {"models": params, "adapters": adapters}
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=params,
+        batch_stats=stats,
+        adapters=adapters,
+        opt_state=plan.optimizer().init(trainable),
+    )
+
+
+def init_state_on_mesh(plan: TrainPlan, seed: int, mesh: Mesh) -> TrainState:
+    """`init_state` from `seed`, computed under jit straight into replicated arrays."""
+    key = jax.random.fold_in(jax.random.key(seed), INIT_STREAM)
+    init = jax.jit(lambda: init_state(plan, key), out_shardings=parallel.replicated(mesh))
+    return init()
+
+
+def put_replicated(tree: Any, mesh: Mesh) -> Any:
+    """Host arrays (the same on every process) -> arrays replicated over `mesh`."""
+    sharding = parallel.replicated(mesh)
+
+    def put(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree_util.tree_map(put, tree)

@@ -1,0 +1,168 @@
+"""One data-parallel train step: targets, frozen teacher, every trained model, one update.
+
+The step is written per device and run with `jax.shard_map` under `jax.jit` on the
+1-D `data` mesh (`parallel.data_mesh`): the state and the teacher's variables are
+replicated (`P()`), the batch is split over `data`. Per device:
+
+1. targets from the boxes; randomness (RPN anchor sampling) from
+   `fold_in(fold_in(stream(seed), step), global example index)`, so a batch gets the
+   same targets on any number of devices and after a resume;
+2. the teacher (inference-mode BatchNorm, `stop_gradient`, never differentiated);
+3. every trained model in train mode (BatchNorm statistics over the global batch
+   when `plan.sync_batchnorm`, else per device with the running averages
+   `pmean`-ed so replicas stay identical);
+4. `objective.objective` with a `reduce` that averages per-example values over the
+   local batch and then over devices (`pmean`);
+5. gradients of that device-averaged loss. With shard_map's replication checking
+   (check_vma) the gradient of a replicated parameter comes back already summed
+   over devices, which for the gradient of a `pmean`-ed loss is exactly the
+   global-batch gradient: no further `pmean` (one would scale it by the device count);
+6. one optax update of all trained models (and hint adapters) together.
+
+Metrics (all global-batch means): every objective term, `loss` (the sum over
+trained models), `lr`, `grad_norm` and `<name>/grad_norm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+
+from dsiam_jax import models as M
+from dsiam_jax import parallel
+from dsiam_jax.train import objective as objective_lib
+from dsiam_jax.train import optim
+from dsiam_jax.train import state as state_lib
+from dsiam_jax.train import targets as targets_lib
+from dsiam_jax.train.state import TrainPlan, TrainState
+
+Batch = dict[str, jax.Array]
+StepFn = Callable[[TrainState, Batch, Any], tuple[TrainState, dict[str, jax.Array]]]
+
+AXIS = parallel.DATA_AXIS
+
+
+def example_keys(seed: int, step: jax.Array, index: jax.Array) -> jax.Array:
+    """One PRNG key per example: `fold_in(fold_in(stream, step), index)`, where
+    stream = `fold_in(key(seed), STEP_STREAM)`."""
+    stream = jax.random.fold_in(jax.random.key(seed), state_lib.STEP_STREAM)
+    key = jax.random.fold_in(stream, step)
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+
+
+def make_targets(plan: TrainPlan, keys: jax.Array, box: jax.Array, negative: jax.Array):
+    """SiamFC `{'pos'}` or SiamRPN `{'pos', 'neg', 'delta', 'iou'}` for the batch."""
+    loss = plan.loss
+    if plan.kind == "siamfc":
+        pos = targets_lib.siamfc_labels(
+            box,
+            negative,
+            plan.response_size,
+            plan.search_size,
+            loss.siamfc_radius,
+            loss.siamfc_distance,
+        )
+        return {"pos": pos}
+    return targets_lib.rpn_targets(
+        keys,
+        box,
+        negative,
+        plan.anchors,
+        loss.rpn_pos_iou,
+        loss.rpn_neg_iou,
+        loss.rpn_num_samples,
+        loss.rpn_max_pos,
+    )
+
+
+def device_mean(values: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Per-example values -> global-batch means (local mean, then one `pmean`)."""
+    keys = sorted(values)
+    local = jnp.stack([jnp.mean(values[k]) for k in keys])
+    return dict(zip(keys, lax.pmean(local, AXIS)))
+
+
+def per_device_step(plan: TrainPlan) -> StepFn:
+    """The step as seen by one device (call it inside `shard_map` over `data`)."""
+    tx = plan.optimizer()
+    schedule = optim.learning_rate_schedule(plan.optim)
+    trained = {name: plan.model(name, training=True) for name in plan.names}
+    teacher = plan.teacher_model() if plan.teacher_spec is not None else None
+
+    def step(state: TrainState, batch: Batch, teacher_vars: Any):
+        z, x = batch["template"], batch["search"]  # [b, 127, 127, 3], [b, 255, 255, 3]
+        box, negative = batch["box"], batch["negative"]  # [b, 4], [b]
+        b = box.shape[0]
+        index = lax.axis_index(AXIS) * b + jnp.arange(b)  # global example index
+        targets = make_targets(plan, example_keys(plan.seed, state.step, index), box, negative)
+        teacher_out = None
+        if teacher is not None:
+            teacher_out = lax.stop_gradient(M.forward(teacher, teacher_vars, z, x, train=False))
+
+        def loss_fn(trainable):
+            outputs, stats = {}, {}
+            for name, model in trained.items():
+                variables = {
+                    "params": trainable["models"][name],
+                    "batch_stats": state.batch_stats[name],
+                }
+                outputs[name], stats[name] = M.forward(model, variables, z, x, train=True)
+            total, terms = objective_lib.objective(
+                outputs,
+                targets,
+                num_anchors=plan.num_anchors,
+                loss=plan.loss,
+                distill=plan.distill,
+                teacher_outputs=teacher_out,
+                adapters=trainable["adapters"],
+                reduce=device_mean,
+            )
+            return total, (terms, stats)
+
+        trainable = state.trainable()
+        (total, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
+        if not plan.sync_batchnorm:
+            stats = lax.pmean(stats, AXIS)
+        updates, opt_state = tx.update(grads, state.opt_state, trainable)
+        trainable = optax.apply_updates(trainable, updates)
+        metrics = {
+            **terms,
+            "loss": total,
+            "lr": jnp.asarray(schedule(state.step), jnp.float32),
+            "grad_norm": optax.global_norm(grads),
+        }
+        for name in plan.names:
+            metrics[f"{name}/grad_norm"] = optax.global_norm(grads["models"][name])
+        new_state = state.replace(
+            step=state.step + 1,
+            params=trainable["models"],
+            batch_stats=stats,
+            adapters=trainable["adapters"],
+            opt_state=opt_state,
+        )
+        return new_state, metrics
+
+    return step
+
+
+def make_train_step(plan: TrainPlan, mesh: Mesh, donate: bool = True) -> StepFn:
+    """`step(state, batch, teacher_vars) -> (state, metrics)`, jitted over `mesh`.
+
+    `state` and `teacher_vars` (`{}` without a teacher) are replicated; the batch
+    holds global arrays whose leading axis is split over `data`. The state is
+    donated (its buffers are reused) unless `donate=False`.
+    """
+    sharded = jax.shard_map(
+        per_device_step(plan),
+        mesh=mesh,
+        in_specs=(P(), P(AXIS), P()),
+        out_specs=(P(), P()),
+    )
+    return jax.jit(sharded, donate_argnums=(0,) if donate else ())

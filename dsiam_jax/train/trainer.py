@@ -1,0 +1,339 @@
+"""The training loop and the `train` / `distill` jobs.
+
+    python -m dsiam_jax.main --config=configs/siamfc_teacher.py --workdir=W1
+    python -m dsiam_jax.main --config=configs/dstfc.py --config.teacher.checkpoint=W1 --workdir=W2
+
+- mode `train`: one network (`config.model`) on its ground-truth loss, saved as
+  `train.model_name` (default: the kind, e.g. `siamfc`) with role `train.model_role`.
+- mode `distill`: the frozen teacher from `teacher.checkpoint` (loaded with
+  `checkpoints.load_models`; it records its own spec) teaches the students
+  `distill.students`, saved as `student_0`, `student_1`, ... (role `student`). The
+  teacher is not part of the distillation checkpoint.
+
+A checkpoint (`WORKDIR/checkpoints/<step>/`, every `train.checkpoint_every` steps and
+at the end) holds the models (variables + spec, so trackers can load them), and the
+`train_state` item `{'step', 'opt_state', 'adapters'}` (optimiser momentum and
+schedule count, hint adapters). Running the same command again resumes from the
+latest checkpoint: batch k comes from `(seed, k)`, per-step randomness from
+`fold_in(key, step)`, so a resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging as std_logging
+import math
+import pathlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jax
+import ml_collections
+from absl import logging
+
+from dsiam_jax import checkpoints as ckpt
+from dsiam_jax import parallel
+from dsiam_jax.anchors import response_size
+from dsiam_jax.errors import ConfigError, UserError
+from dsiam_jax.models.spec import ModelSpec, SpecError
+from dsiam_jax.train import state as state_lib
+from dsiam_jax.train import step as step_lib
+from dsiam_jax.train import toy_pairs
+from dsiam_jax.train.metrics_log import MetricsLogger
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+from dsiam_jax.train.state import TrainPlan, TrainState
+
+INPUTS = ("pipeline", "toy")
+
+
+class NonFiniteLossError(UserError, FloatingPointError):
+    """A loss became NaN or infinite; names the step and the terms."""
+
+
+class _QuietOrbax(std_logging.Filter):
+    """Drops orbax's per-save INFO chatter (warnings and errors still pass)."""
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+
+
+def quiet_orbax_logs() -> None:
+    """Installs `_QuietOrbax` on the absl logger (once)."""
+    logger = std_logging.getLogger("absl")
+    if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
+        logger.addFilter(_QuietOrbax())
+
+
+def select_teacher(models: Mapping[str, ckpt.TrackerModel], name: str, path: str):
+    """The teacher among a checkpoint's models: `name`, the only one, or role 'teacher'."""
+    if name:
+        if name not in models:
+            raise ConfigError(
+                f"config.teacher.name={name!r} is not in {path} (models: {sorted(models)})"
+            )
+        return models[name]
+    if len(models) == 1:
+        return next(iter(models.values()))
+    teachers = [m for m in models.values() if m.role == "teacher"]
+    if len(teachers) == 1:
+        return teachers[0]
+    raise ConfigError(
+        f"{path} holds several models {sorted(models)}: pick one with --config.teacher.name"
+    )
+
+
+def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.TrackerModel | None]:
+    """The plan of `config.mode` ('train' or 'distill') and the loaded teacher (or None)."""
+    common = dict(
+        loss=LossSettings.from_config(config.loss),
+        optim=OptimSettings.from_config(config.train),
+        template_size=int(config.data.template_size),
+        search_size=int(config.data.search_size),
+        seed=int(config.seed),
+        sync_batchnorm=bool(config.train.sync_batchnorm),
+        xcorr_impl=config.model.xcorr_impl,
+        conv1_split=config.model.conv1_split,
+    )
+    teacher = None
+    if config.mode == "train":
+        spec = ModelSpec.from_config(config.model)
+        specs = {config.train.model_name or spec.kind: spec}
+        plan = TrainPlan(specs, **common)
+    elif config.mode == "distill":
+        if not config.teacher.checkpoint:
+            raise ConfigError(
+                "config.teacher.checkpoint is empty: give the workdir of a trained teacher "
+                "(--config.teacher.checkpoint=W1)"
+            )
+        path = str(config.teacher.checkpoint)
+        teacher = select_teacher(ckpt.load_models(path), config.teacher.name, path)
+        channel_lists = list(config.distill.students)
+        if not channel_lists:
+            raise ConfigError("config.distill.students is empty: give at least one channel list")
+        specs = {}
+        for i, channels in enumerate(channel_lists):
+            try:
+                (spec,) = state_lib.student_specs(
+                    teacher.spec, [channels], config.distill.student_head_channels
+                )
+            except (SpecError, TypeError) as e:
+                raise ConfigError(f"config.distill.students[{i}]={channels}: {e}") from e
+            specs[f"student_{i}"] = spec
+        distill = DistillSettings.from_config(config.distill)
+        plan = TrainPlan(specs, distill=distill, teacher_spec=teacher.spec, **common)
+    else:
+        raise ConfigError(f"config.mode={config.mode!r} is not a training mode")
+    try:
+        response_size(plan.first_spec, plan.template_size, plan.search_size)
+    except ValueError as e:
+        raise ConfigError(f"config.data.template_size / search_size: {e}") from e
+    return plan, teacher
+
+
+def make_batches(config, mesh, start_step: int) -> Iterator[dict[str, jax.Array]]:
+    """Global batches from step `start_step` on (`train.input`: 'pipeline' or 'toy')."""
+    kwargs = dict(
+        seed=int(config.seed),
+        global_batch_size=int(config.train.batch_size),
+        mesh=mesh,
+        start_step=start_step,
+    )
+    if config.train.input == "toy":
+        return toy_pairs.toy_batches(config.data, **kwargs)
+    if config.train.input != "pipeline":
+        raise ConfigError(f"config.train.input={config.train.input!r}: expected one of {INPUTS}")
+    try:
+        from data_pipelines import pairs  # TensorFlow: imported only here
+    except ImportError as e:
+        raise ConfigError(
+            f"config.train.input='pipeline' needs data_pipelines.pairs and TensorFlow ({e}); "
+            "--config.train.input=toy trains on on-device synthetic pairs"
+        ) from e
+    return pairs.train_batches(config.data, **kwargs)
+
+
+def _train_state_item(state: TrainState) -> dict[str, Any]:
+    return {"step": state.step, "opt_state": state.opt_state, "adapters": state.adapters}
+
+
+def save_checkpoint(store, plan: TrainPlan, state: TrainState, roles, info, extra_meta):
+    """Writes the trained models (with their specs) and the train state at `state.step`.
+
+    Models are saved as host NumPy arrays: `checkpoints.load_models` (trackers,
+    evaluation, a later distillation) then restores them on any device topology.
+    """
+    step = int(state.step)
+    models = {
+        name: ckpt.TrackerModel(
+            name, plan.specs[name], jax.device_get(state.variables(name)), roles[name], info
+        )
+        for name in plan.names
+    }
+    store.save(step, models, _train_state_item(state), extra_meta)
+    logging.info("saved checkpoint at step %d in %s", step, store.directory)
+
+
+def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> TrainState:
+    """`state` with everything restored from the checkpoint at `step` (specs checked)."""
+    meta = store.restore_meta(step)
+    saved = {n: ModelSpec.from_dict(m["spec"]) for n, m in meta.get("models", {}).items()}
+    if saved != plan.specs:
+        raise ConfigError(
+            f"{store.directory / str(step)} holds models "
+            f"{ {n: list(s.channels) for n, s in saved.items()} } but this config trains "
+            f"{ {n: list(s.channels) for n, s in plan.specs.items()} }: use another --workdir"
+        )
+    models_target = {name: state.variables(name) for name in plan.names}
+    try:
+        models, item = store.restore(step, models_target, _train_state_item(state))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"cannot resume from {store.directory / str(step)} with this config "
+            f"(optimiser or hint settings changed?): {e}"
+        ) from e
+    return state.replace(
+        step=item["step"],
+        params={n: models[n]["params"] for n in plan.names},
+        batch_stats={n: models[n]["batch_stats"] for n in plan.names},
+        adapters=item["adapters"],
+        opt_state=item["opt_state"],
+    )
+
+
+def check_finite(step: int, metrics: Mapping[str, float], last_saved: int | None, workdir):
+    """Raises `NonFiniteLossError` naming the step and every non-finite term."""
+    bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
+    if not bad:
+        return
+    terms = ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
+    kept = (
+        f"the last good checkpoint (step {last_saved}) is kept in {workdir}/checkpoints"
+        if last_saved is not None
+        else "no checkpoint was written yet"
+    )
+    raise NonFiniteLossError(
+        f"non-finite loss at step {step}: {terms}. Training stopped; {kept}. "
+        "Lower train.lr_start, set train.grad_clip, or check the data."
+    )
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+    """Trains (or resumes) `config.mode` in `workdir`; returns the final train state."""
+    quiet_orbax_logs()
+    workdir_path = pathlib.Path(workdir).resolve()
+    t = config.train
+    mesh = parallel.data_mesh(int(t.num_devices) or None)
+    if t.batch_size % mesh.size or t.batch_size % jax.process_count():
+        raise ConfigError(
+            f"config.train.batch_size={t.batch_size} (global) must be divisible by the "
+            f"{mesh.size} devices and {jax.process_count()} processes"
+        )
+    if t.checkpoint_every <= 0:
+        raise ConfigError(f"config.train.checkpoint_every={t.checkpoint_every} must be positive")
+    plan, teacher = build_plan(config)
+    if config.mode == "distill":
+        roles = dict.fromkeys(plan.names, "student")
+        info = {"teacher_checkpoint": teacher.info.get("path", ""), "teacher": teacher.name}
+        teacher_vars = state_lib.put_replicated(teacher.variables, mesh)
+    else:
+        roles = dict.fromkeys(plan.names, t.model_role)
+        info, teacher_vars = {}, {}
+
+    state = state_lib.init_state_on_mesh(plan, int(config.seed), mesh)
+    store = ckpt.CheckpointStore(workdir_path, max_to_keep=int(t.max_to_keep) or None)
+    try:
+        last_saved = store.latest_step()
+        if last_saved is not None:
+            state = restore_checkpoint(store, plan, state, last_saved)
+            logging.info("resuming from the checkpoint at step %d", last_saved)
+        if int(state.step) >= t.num_steps:
+            logging.info("step %d >= train.num_steps=%d: nothing to train", state.step, t.num_steps)
+            return state
+        return _loop(
+            config,
+            plan,
+            state,
+            workdir=workdir_path,
+            teacher_vars=teacher_vars,
+            store=store,
+            last_saved=last_saved,
+            roles=roles,
+            info=info,
+        )
+    finally:
+        store.close()
+
+
+def _loop(config, plan, state, *, workdir, teacher_vars, store, last_saved, roles, info):
+    """Steps from `state.step + 1` to `train.num_steps`, with checkpoints and logging.
+
+    `teacher_vars`: the frozen teacher's replicated variables (`{}` without one);
+    `last_saved`: the latest checkpoint step (None); `roles`, `info`: what the saved
+    `TrackerModel`s record.
+    """
+    t = config.train
+    mesh = parallel.data_mesh(int(t.num_devices) or None)
+    start = int(state.step)
+    extra_meta = {"mode": config.mode, "seed": int(config.seed)}
+    logging.info(
+        "training %s for steps %d..%d on %d devices (%d processes), global batch %d",
+        ", ".join(plan.names),
+        start + 1,
+        t.num_steps,
+        mesh.size,
+        jax.process_count(),
+        t.batch_size,
+    )
+    step_fn = step_lib.make_train_step(plan, mesh)
+    batches = make_batches(config, mesh, start)
+    logger = MetricsLogger(
+        workdir,
+        num_steps=int(t.num_steps),
+        global_batch_size=int(t.batch_size),
+        log_every=int(t.log_every),
+        main_process=parallel.is_main_process(),
+    )
+    # Each step's metrics are fetched (and checked) after the next step is dispatched,
+    # so the host never stalls the accelerator. On XLA:CPU, collective steps
+    # dispatched back to back can deadlock: there each step is finished before the next.
+    overlap = jax.default_backend() != "cpu"
+    pending = None  # (step, metrics) dispatched but not yet checked
+
+    def finish(item):
+        step, metrics = item
+        host = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        check_finite(step, host, last_saved, workdir)
+        logger.add(step, host)
+
+    try:
+        for step in range(start + 1, int(t.num_steps) + 1):
+            state, metrics = step_fn(state, next(batches), teacher_vars)
+            if pending is not None:
+                finish(pending)
+                pending = None
+            if overlap:
+                pending = (step, metrics)
+            else:
+                finish((step, metrics))
+            if step % t.checkpoint_every == 0 or step == t.num_steps:
+                if pending is not None:  # never save a state whose loss was not checked
+                    finish(pending)
+                    pending = None
+                save_checkpoint(store, plan, state, roles, info, extra_meta)
+                last_saved = step
+            if t.exit_after_steps and step - start >= t.exit_after_steps:
+                logging.info(
+                    "stopping after %d steps of this run (train.exit_after_steps), "
+                    "without a final checkpoint",
+                    step - start,
+                )
+                break
+        if pending is not None:
+            finish(pending)
+    finally:
+        logger.close()
+    return state
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+    """The `train` and `distill` jobs (`dsiam_jax.jobs.MODES`)."""
+    return train(config, workdir)

@@ -1,0 +1,226 @@
+"""Each loss term against hand-computed / NumPy values on tiny inputs; sharing gradients."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dsiam_jax.train import losses as L
+from dsiam_jax.train import objective as O
+from dsiam_jax.train.settings import DistillSettings, LossSettings
+
+# Whole functions under jit: one compile instead of op-by-op dispatch (much faster on CPU).
+objective = jax.jit(O.objective, static_argnames=("num_anchors", "loss", "distill"))
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def np_log_softmax(x):
+    x = np.asarray(x, np.float64)
+    m = x.max(-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+
+
+def test_siamfc_balanced_logistic_loss_by_hand():
+    response = jnp.asarray([[[0.0, 1.0], [-1.0, 2.0]]])  # [1, 2, 2]
+    pos = jnp.asarray([[[1.0, 0.0], [0.0, 0.0]]])
+    # positive (logit 0) weight 1/2; three negatives 1/6 each: BCE(x, 0) = softplus(x)
+    want = 0.5 * np.log(2) + (softplus(1) + softplus(-1) + softplus(2)) / 6
+    np.testing.assert_allclose(L.siamfc_gt_loss(response, pos), [want], rtol=1e-6)
+
+
+def test_rpn_cls_loss_balanced_and_plain():
+    cls = jnp.asarray(np.random.default_rng(0).normal(size=(1, 2, 2, 1, 2)), jnp.float32)
+    pos = jnp.asarray([[[[True], [False]], [[False], [False]]]])
+    neg = jnp.asarray([[[[False], [True]], [[True], [False]]]])  # last anchor ignored
+    lp = np_log_softmax(np.asarray(cls))[0, ..., 0, :]  # [2, 2, 2]
+    ce_pos = -lp[0, 0, 1]
+    ce_neg = [-lp[0, 1, 0], -lp[1, 0, 0]]
+    np.testing.assert_allclose(
+        L.rpn_cls_loss(cls, pos, neg, True), [0.5 * ce_pos + 0.25 * sum(ce_neg)], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        L.rpn_cls_loss(cls, pos, neg, False), [(ce_pos + sum(ce_neg)) / 3], rtol=1e-5
+    )
+
+
+def test_rpn_reg_loss_smooth_l1():
+    reg = jnp.zeros((1, 1, 2, 1, 4))
+    delta = jnp.asarray([[[[[0.05, -0.5, 2.0, 0.0]], [[9.0, 9.0, 9.0, 9.0]]]]])
+    pos = jnp.asarray([[[[True], [False]]]])
+    beta = 1 / 9
+    want = 0.5 * 0.05**2 / beta + (0.5 - 0.5 * beta) + (2.0 - 0.5 * beta)  # one positive
+    np.testing.assert_allclose(L.rpn_reg_loss(reg, delta, pos, beta), [want], rtol=1e-6)
+    assert float(L.rpn_reg_loss(reg, delta, jnp.zeros_like(pos), beta)[0]) == 0.0
+
+
+def test_kl_terms_against_numpy():
+    rng = np.random.default_rng(1)
+    t, s = rng.normal(size=(3, 5)) * 2, rng.normal(size=(3, 5)) * 2
+    for temp in (1.0, 2.0):
+        p = 1 / (1 + np.exp(-t / temp))
+        q = 1 / (1 + np.exp(-s / temp))
+        want = p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+        np.testing.assert_allclose(
+            L.binary_kl(jnp.asarray(t), jnp.asarray(s), temp), want, rtol=1e-4, atol=1e-6
+        )
+    t2, s2 = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    lp, lq = np_log_softmax(t2 / 2), np_log_softmax(s2 / 2)
+    want = (np.exp(lp) * (lp - lq)).sum(-1)
+    np.testing.assert_allclose(
+        L.categorical_kl(jnp.asarray(t2), jnp.asarray(s2), 2.0), want, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_background_suppressed_soft_loss_by_hand():
+    kl = jnp.asarray([[1.0, 2.0, 3.0, 4.0]])
+    gt_bg = jnp.asarray([[False, True, True, True]])  # position 0 is a GT positive
+    teacher_fg = jnp.asarray([[0.9, 0.05, 0.5, 0.01]])  # position 2: teacher says target
+    w = L.background_weights(gt_bg, teacher_fg, beta=0.1, rho=0.1)
+    np.testing.assert_allclose(w, [[1.0, 0.1, 1.0, 0.1]], rtol=1e-6)
+    want = 4 * (1 + 0.2 + 3 + 0.4) / 2.2  # T^2 * weighted mean, T = 2
+    np.testing.assert_allclose(L.soft_loss(kl, w, 2.0), [want], rtol=1e-6)
+
+
+def test_bounded_regression_zero_where_student_beats_teacher():
+    delta = jnp.zeros((1, 1, 3, 1, 4))
+    pos = jnp.ones((1, 1, 3, 1), bool)
+    student = jnp.asarray([[[[[0.1, 0, 0, 0]], [[1.0, 0, 0, 0]], [[0.5, 0.5, 0, 0]]]]])
+    teacher = jnp.asarray([[[[[0.5, 0, 0, 0]], [[0.2, 0, 0, 0]], [[0.6, 0.6, 0, 0]]]]])
+    # e_s = .01, 1, .5; e_t = .25, .04, .72: only anchor 1 is worse than the teacher
+    np.testing.assert_allclose(
+        L.bounded_regression(student, teacher, delta, pos), [1.0 / 3], rtol=1e-6
+    )
+    better = L.bounded_regression(
+        student[:, :, :1], teacher[:, :, :1], delta[:, :, :1], pos[:, :, :1]
+    )
+    assert float(better[0]) == 0.0
+    # a margin of 0.3 also penalises anchors 0 (.01 + .3 > .25) and 2 (.5 + .3 > .72)
+    np.testing.assert_allclose(
+        L.bounded_regression(student, teacher, delta, pos, margin=0.3), [1.51 / 3], rtol=1e-6
+    )
+    # no gradient into the bound, the student's gradient only where active
+    g_s, g_t = jax.grad(lambda s, t: L.bounded_regression(s, t, delta, pos).sum(), (0, 1))(
+        student, teacher
+    )
+    assert float(jnp.abs(g_t).max()) == 0.0
+    np.testing.assert_allclose(g_s[0, 0, :, 0, 0], [0.0, 2 * 1.0 / 3, 0.0], rtol=1e-6)
+
+
+def test_hint_loss_through_adapter():
+    rng = np.random.default_rng(2)
+    feat = rng.normal(size=(2, 3, 3, 4)).astype(np.float32)
+    target = rng.normal(size=(2, 3, 3, 6)).astype(np.float32)
+    adapter = {k: np.asarray(v) for k, v in L.init_adapter(jax.random.key(0), 4, 6).items()}
+    adapted = feat @ adapter["kernel"] + adapter["bias"]
+    want = ((adapted - target) ** 2).mean(axis=(1, 2, 3))
+    got = L.hint_loss(L.adapt(adapter, jnp.asarray(feat)), jnp.asarray(target))
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def fc_outputs(logits):
+    return {"response": logits, "features": jnp.zeros((logits.shape[0], 1, 1, 1))}
+
+
+@pytest.fixture
+def two_students():
+    rng = np.random.default_rng(3)
+    pos = np.zeros((2, 3, 3), np.float32)
+    pos[:, 1, 1] = 1
+    params = {
+        "student_0": jnp.asarray(rng.normal(size=(2, 3, 3)), jnp.float32),
+        "student_1": jnp.asarray(rng.normal(size=(2, 3, 3)) * 3, jnp.float32),
+    }
+    return params, {"pos": jnp.asarray(pos)}
+
+
+def test_conditional_sharing_learns_only_from_the_better_peer(two_students):
+    params, targets = two_students
+    d = DistillSettings(lambda_cls=0.0, lambda_reg=0.0, alpha=0.0, gamma=1.0)
+    outputs = {n: fc_outputs(p) for n, p in params.items()}
+    total, terms = objective(outputs, targets, num_anchors=1, loss=LossSettings(), distill=d)
+    assert "student_0/soft" not in terms  # lambda_cls = 0: switched off, not computed
+    gt = {n: float(terms[f"{n}/gt"]) for n in params}
+    better, worse = sorted(gt, key=gt.get)
+    assert float(terms[f"{better}/share"]) == 0.0  # alpha = 0: ignores the worse peer
+    # the worse one: mean over cells of KL(sigmoid(peer) || sigmoid(own)), T = 1
+    p = 1 / (1 + np.exp(-np.asarray(params[better], np.float64)))
+    q = 1 / (1 + np.exp(-np.asarray(params[worse], np.float64)))
+    kl = p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+    np.testing.assert_allclose(terms[f"{worse}/share"], kl.mean(), rtol=1e-5)
+    np.testing.assert_allclose(terms[f"{worse}/total"], gt[worse] + kl.mean(), rtol=1e-5)
+    np.testing.assert_allclose(total, sum(gt.values()) + kl.mean(), rtol=1e-5)
+    # alpha = 0.5: the better student also listens to the worse one, at half weight
+    _, terms_a = objective(
+        outputs,
+        targets,
+        num_anchors=1,
+        loss=LossSettings(),
+        distill=dataclasses.replace(d, alpha=0.5),
+    )
+    np.testing.assert_allclose(
+        terms_a[f"{better}/share"],
+        0.5 * (q * np.log(q / p) + (1 - q) * np.log((1 - q) / (1 - p))).mean(),
+        rtol=1e-5,
+    )
+
+
+def test_sharing_gives_no_gradient_to_the_peer(two_students):
+    params, targets = two_students
+    d = DistillSettings(lambda_cls=0.0, lambda_reg=0.0, alpha=1.0, gamma=1.0)
+
+    def share_of(name, params):
+        outputs = {n: fc_outputs(p) for n, p in params.items()}
+        _, terms = objective(outputs, targets, num_anchors=1, loss=LossSettings(), distill=d)
+        return terms[f"{name}/share"]
+
+    for me, peer in (("student_0", "student_1"), ("student_1", "student_0")):
+        grads = jax.grad(lambda p, me=me: share_of(me, p))(params)
+        assert float(jnp.abs(grads[peer]).max()) == 0.0
+        assert float(jnp.abs(grads[me]).max()) > 0.0
+
+
+def test_distillation_total_and_switches():
+    rng = np.random.default_rng(4)
+    k = 1
+    cls = jnp.asarray(rng.normal(size=(2, 3, 3, 2 * k)), jnp.float32)
+    reg = jnp.asarray(rng.normal(size=(2, 3, 3, 4 * k)), jnp.float32)
+    feats = jnp.asarray(rng.normal(size=(2, 4, 4, 3)), jnp.float32)
+    teacher = {"cls": cls * 2, "reg": reg * 0.5, "features": jnp.ones((2, 4, 4, 5))}
+    pos = np.zeros((2, 3, 3, k), bool)
+    pos[:, 1, 1] = True
+    targets = {
+        "pos": jnp.asarray(pos),
+        "neg": jnp.asarray(~pos),
+        "delta": jnp.zeros((2, 3, 3, k, 4)),
+    }
+    adapters = {"s": L.init_adapter(jax.random.key(0), 3, 5)}
+    d = DistillSettings(lambda_cls=0.5, lambda_reg=2.0, lambda_hint=3.0)
+    total, terms = objective(
+        {"s": {"cls": cls, "reg": reg, "features": feats}},
+        targets,
+        num_anchors=k,
+        loss=LossSettings(),
+        distill=d,
+        teacher_outputs=teacher,
+        adapters=adapters,
+    )
+    assert "s/share" not in terms  # one student: no sharing
+    want = terms["s/gt"] + 0.5 * terms["s/soft"] + 2.0 * terms["s/bound"] + 3.0 * terms["s/hint"]
+    np.testing.assert_allclose(total, want, rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["s/gt"], terms["s/gt_cls"] + 1.2 * terms["s/gt_reg"], rtol=1e-6
+    )
+    _, off = objective(
+        {"s": {"cls": cls, "reg": reg, "features": feats}},
+        targets,
+        num_anchors=k,
+        loss=LossSettings(),
+        distill=DistillSettings(lambda_cls=0, lambda_reg=0, lambda_hint=0),
+        teacher_outputs=teacher,
+    )
+    assert sorted(off) == ["s/gt", "s/gt_cls", "s/gt_reg", "s/total"]

@@ -1,0 +1,93 @@
+"""Optimiser by hand, settings == config defaults, training configs and clear config errors."""
+
+import importlib
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from configs import default
+from dsiam_jax import jobs
+from dsiam_jax.errors import ConfigError, UserError
+from dsiam_jax.train import optim, trainer
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+
+
+def test_log_linear_decay_and_warmup():
+    s = OptimSettings(num_steps=100, lr_start=1e-2, lr_end=1e-5)
+    lr = optim.learning_rate_schedule(s)
+    np.testing.assert_allclose([lr(0), lr(50), lr(100)], [1e-2, np.sqrt(1e-7), 1e-5], rtol=1e-5)
+    w = optim.learning_rate_schedule(OptimSettings(num_steps=100, warmup_steps=4))
+    np.testing.assert_allclose([w(0), w(3), w(4), w(100)], [2.5e-3, 1e-2, 1e-2, 1e-5], rtol=1e-5)
+
+
+def test_sgd_momentum_weight_decay_by_hand():
+    s = OptimSettings(num_steps=2, lr_start=0.1, lr_end=0.01, momentum=0.9, weight_decay=0.5)
+    tx = optim.make_optimizer(s)
+    p = {"w": jnp.asarray([1.0, -2.0])}
+    st = tx.init(p)
+    g = {"w": jnp.asarray([0.5, 0.5])}
+    # PyTorch SGD: d = g + wd p; buf = m buf + d; p -= lr buf, with lr 0.1 then 0.1 * 0.1^(1/2)
+    w, buf = np.array([1.0, -2.0]), np.zeros(2)
+    for step in range(2):
+        u, st = tx.update(g, st, p)
+        p = optax.apply_updates(p, u)
+        buf = 0.9 * buf + (0.5 + 0.5 * w)
+        w = w - 0.1 * 0.1 ** (step / 2) * buf
+        np.testing.assert_allclose(p["w"], w, rtol=1e-5)
+
+
+def test_gradient_clipping():
+    tx = optim.make_optimizer(
+        OptimSettings(
+            num_steps=2, lr_start=1.0, lr_end=1.0, momentum=0, weight_decay=0, grad_clip=1.0
+        )
+    )
+    p = {"w": jnp.zeros(2)}
+    u, _ = tx.update({"w": jnp.asarray([3.0, 4.0])}, tx.init(p), p)
+    np.testing.assert_allclose(u["w"], [-0.6, -0.8], rtol=1e-6)
+
+
+def test_settings_defaults_match_the_config():
+    assert LossSettings.from_config(default.loss_config()) == LossSettings()
+    assert DistillSettings.from_config(default.distill_config()) == DistillSettings()
+    t = default.train_config()
+    assert OptimSettings.from_config(t) == OptimSettings(num_steps=t.num_steps)
+
+
+@pytest.mark.parametrize(
+    "name,mode",
+    [
+        ("siamfc_teacher", "train"),
+        ("siamrpn_teacher", "train"),
+        ("dstfc", "distill"),
+        ("dstrpn", "distill"),
+    ],
+)
+def test_training_configs_load(name, mode):
+    config = importlib.import_module(f"configs.{name}").get_config()
+    assert config.mode == mode and jobs.resolve(mode) is trainer.run
+    LossSettings.from_config(config.loss)
+    DistillSettings.from_config(config.distill)
+    OptimSettings.from_config(config.train)
+
+
+def test_config_errors_are_clear(tmp_path):
+    config = importlib.import_module("configs.dstfc").get_config()
+    with pytest.raises(ConfigError, match="teacher.checkpoint is empty"):
+        trainer.build_plan(config)
+    config.teacher.checkpoint = str(tmp_path / "nowhere")
+    with pytest.raises(UserError, match="not found"):
+        trainer.build_plan(config)
+    config = importlib.import_module("configs.siamfc_teacher").get_config()
+    config.train.lr_end = 0.0
+    with pytest.raises(ConfigError, match="config.train"):
+        trainer.build_plan(config)
+
+
+def test_non_finite_check_names_step_and_term(tmp_path):
+    trainer.check_finite(3, {"loss": 1.0}, None, tmp_path)
+    with pytest.raises(trainer.NonFiniteLossError, match=r"step 7: student_1/soft=nan") as e:
+        trainer.check_finite(7, {"loss": 1.0, "student_1/soft": float("nan")}, 5, tmp_path)
+    assert "last good checkpoint (step 5)" in str(e.value)
