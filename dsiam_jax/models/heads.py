@@ -88,14 +88,22 @@ class DepthwiseXCorr(nn.Module):
     out: int
     bn_eps: float = 1e-5
     xcorr_impl: str = "auto"
+    bn_axis_name: str | None = None  # cross-device BatchNorm axis (see AlexNet)
+    bn_fast_variance: bool = True  # see AlexNet
 
     def setup(self):
+        bn = dict(
+            momentum=0.9,
+            epsilon=self.bn_eps,
+            axis_name=self.bn_axis_name,
+            use_fast_variance=self.bn_fast_variance,
+        )
         self.conv_kernel = _conv(self.hidden, 3, "conv_kernel", use_bias=False)
-        self.bn_kernel = nn.BatchNorm(momentum=0.9, epsilon=self.bn_eps, name="bn_kernel")
+        self.bn_kernel = nn.BatchNorm(**bn, name="bn_kernel")
         self.conv_search = _conv(self.hidden, 3, "conv_search", use_bias=False)
-        self.bn_search = nn.BatchNorm(momentum=0.9, epsilon=self.bn_eps, name="bn_search")
+        self.bn_search = nn.BatchNorm(**bn, name="bn_search")
         self.head1 = _conv(self.hidden, 1, "head1", use_bias=False)
-        self.bn_head = nn.BatchNorm(momentum=0.9, epsilon=self.bn_eps, name="bn_head")
+        self.bn_head = nn.BatchNorm(**bn, name="bn_head")
         self.head2 = _conv(self.out, 1, "head2")
 
     def template(self, zf: jax.Array, train: bool = False) -> jax.Array:
@@ -116,11 +124,13 @@ class DepthwiseRPN(nn.Module):
     num_anchors: int = 5
     bn_eps: float = 1e-5
     xcorr_impl: str = "auto"
+    bn_axis_name: str | None = None  # cross-device BatchNorm axis (see AlexNet)
+    bn_fast_variance: bool = True  # see AlexNet
 
     def setup(self):
-        k = self.num_anchors
-        self.cls = DepthwiseXCorr(self.channels, 2 * k, self.bn_eps, self.xcorr_impl, name="cls")
-        self.reg = DepthwiseXCorr(self.channels, 4 * k, self.bn_eps, self.xcorr_impl, name="reg")
+        args = (self.bn_eps, self.xcorr_impl, self.bn_axis_name, self.bn_fast_variance)
+        self.cls = DepthwiseXCorr(self.channels, 2 * self.num_anchors, *args, name="cls")
+        self.reg = DepthwiseXCorr(self.channels, 4 * self.num_anchors, *args, name="reg")
 
     def template(self, zf: jax.Array, train: bool = False) -> dict:
         """Kernels `cls [B, 4, 4, H]`, `reg [B, 4, 4, H]`."""

@@ -37,6 +37,10 @@ class SiameseNet(nn.Module):
     spec: ModelSpec
     xcorr_impl: str = "auto"
     conv1_split: int | str = "auto"
+    # Training only: mesh axis for cross-device BatchNorm statistics (inside shard_map),
+    # and the train-mode variance formula (see AlexNet.bn_fast_variance).
+    bn_axis_name: str | None = None
+    bn_fast_variance: bool = True
 
     def setup(self):
         s = self.spec
@@ -46,6 +50,8 @@ class SiameseNet(nn.Module):
             s.final_bn,
             s.bn_eps,
             conv1_split=self.conv1_split,
+            bn_axis_name=self.bn_axis_name,
+            bn_fast_variance=self.bn_fast_variance,
             name="backbone",
         )
         if s.head == "xcorr":
@@ -54,7 +60,13 @@ class SiameseNet(nn.Module):
             self.head = UpChannelRPN(s.rpn_channels, s.num_anchors, self.xcorr_impl, name="head")
         else:
             self.head = DepthwiseRPN(
-                s.rpn_channels, s.num_anchors, s.bn_eps, self.xcorr_impl, name="head"
+                s.rpn_channels,
+                s.num_anchors,
+                s.bn_eps,
+                self.xcorr_impl,
+                self.bn_axis_name,
+                self.bn_fast_variance,
+                name="head",
             )
 
     def template_branch(self, z: jax.Array, train: bool = False):
@@ -72,13 +84,21 @@ class SiameseNet(nn.Module):
         return {**self.head_forward(kernels, xf, train), "features": xf}
 
 
-def build(spec: ModelSpec, xcorr_impl: str = "auto", conv1_split: int | str = "auto") -> SiameseNet:
+def build(
+    spec: ModelSpec,
+    xcorr_impl: str = "auto",
+    conv1_split: int | str = "auto",
+    bn_axis_name: str | None = None,
+    bn_fast_variance: bool = True,
+) -> SiameseNet:
     """The Linen module for `spec`.
 
     `xcorr_impl` and `conv1_split` pick equal lowerings (speed only, not stored in
-    checkpoints); 'auto' chooses per backend.
+    checkpoints); 'auto' chooses per backend. Train mode only: `bn_axis_name` (inside
+    `shard_map`) makes BatchNorm use statistics over that mesh axis, and
+    `bn_fast_variance=False` computes the batch variance without cancellation.
     """
-    return SiameseNet(spec, xcorr_impl, conv1_split)
+    return SiameseNet(spec, xcorr_impl, conv1_split, bn_axis_name, bn_fast_variance)
 
 
 def init_variables(

@@ -1,0 +1,224 @@
+"""Whole-step tracking frames/s of teachers and students, single-sequence and batched.
+
+    python -m benchmarks.tracking [--out FILE] [--frames N] [--batch B] [--quick]
+
+For each model: the network alone (search branch + head on the search crops, all
+scales), the whole per-frame step in the one-sequence loop (frame upload, crop,
+network, post-processing, box fetch), and the aggregate frames/s of
+`track_batched` over B sequences (lax.map over sequences on CPU, vmap on
+accelerators, `--batch-impl` to force one). Frames are synthetic 640x360 RGB
+with a moving textured target; weights are random (speed does not depend on
+them). Plus, for the SiamFC teacher, the step's parts (crops, network,
+post-processing) and the 3-scale network as one batch vs a `lax.map` loop.
+
+Network, single-sequence and batched runs are measured in `--rounds`
+interleaved rounds and the best round of each is reported (all rounds are in
+the JSON): other jobs on a shared machine inflate individual timings.
+Reference points measured on the 2-core CPU machine (whole step per frame,
+255-640 px frames): siamfc-pytorch's SiamFC 9.7 frames/s; pysot's SiamRPN
+AlexNet (depthwise head, search 287) 12.2 frames/s, 13.6 for its network alone.
+Needs JAX and Flax only (no TensorFlow, no ml_collections): runs on a GPU box too.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+import numpy as np
+
+from benchmarks.timing import time_fn, write_json
+from dsiam_jax import models as M
+from dsiam_jax.checkpoints import TrackerModel
+from dsiam_jax.tracking import build_tracker, run_frames, track_batched
+
+REFERENCES = {
+    "siamfc_teacher": {"whole_fps": 9.7, "source": "siamfc-pytorch, AlexNet groups, 3 scales"},
+    "pysot_siamrpn_alexnet": {
+        "whole_fps": 12.2,
+        "network_fps": 13.6,
+        "source": "pysot siamrpn_alex_dwxcorr, search 287",
+    },
+}
+
+
+def quarter(spec: M.ModelSpec) -> M.ModelSpec:
+    changes = {"channels": tuple(c // 4 for c in spec.channels)}
+    if spec.kind == "siamrpn":
+        changes["head_channels"] = spec.rpn_channels // 4
+    return spec.replace(**changes)
+
+
+def model_list(quick: bool) -> list[tuple[str, M.ModelSpec, dict]]:
+    fc = M.teacher_spec("siamfc")
+    rpn = M.teacher_spec("siamrpn")
+    pysot = M.ModelSpec(
+        kind="siamrpn", head="depthwise", channels=(96, 256, 384, 384, 256), groups=(1,) * 5,
+        final_bn=True,
+    )  # fmt: skip
+    rows = [
+        ("siamfc_teacher", fc, {}),
+        ("siamfc_student_quarter", quarter(fc), {}),
+        ("pysot_siamrpn_alexnet", pysot, {"siamrpn": {"search_size": 287}}),
+        ("pysot_siamrpn_student_quarter", quarter(pysot), {"siamrpn": {"search_size": 287}}),
+        ("siamrpn_student_quarter", quarter(rpn), {}),
+    ]
+    if not quick:
+        rows.insert(4, ("siamrpn_teacher", rpn, {}))
+    return rows
+
+
+def random_variables(spec: M.ModelSpec, seed: int = 0) -> dict:
+    """He-normal weights drawn with NumPy (Flax's initialisers compile slowly on CPU)."""
+    net = M.build(spec)
+    z, x = np.zeros((1, 127, 127, 3), np.float32), np.zeros((1, 255, 255, 3), np.float32)
+    shapes = jax.eval_shape(lambda r: net.init(r, z, x), jax.random.PRNGKey(0))
+    rng = np.random.default_rng(seed)
+
+    def draw(path, s):
+        name = jax.tree_util.keystr(path)
+        if "batch_stats" in name:
+            return np.ones(s.shape, s.dtype) if "var" in name else np.zeros(s.shape, s.dtype)
+        if "kernel" in name:
+            return rng.normal(0, np.sqrt(2 / np.prod(s.shape[:-1])), s.shape).astype(s.dtype)
+        return np.ones(s.shape, s.dtype) if "scale" in name else np.zeros(s.shape, s.dtype)
+
+    return dict(jax.tree_util.tree_map_with_path(draw, shapes))
+
+
+class SyntheticClip:
+    """640x360 frames, a 60x45 textured target moving 3 px/frame right, 1 px down."""
+
+    def __init__(self, n: int, seed: int = 0, hw=(360, 640)):
+        rng = np.random.default_rng(seed)
+        self.background = rng.integers(40, 200, (*hw, 3)).astype(np.uint8)
+        self.texture = rng.integers(0, 256, (45, 60, 3)).astype(np.uint8)
+        self.n = n
+        self.boxes = np.asarray([[100 + 3 * i, 100 + i, 60, 45] for i in range(n)], float)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def load_frame(self, i: int) -> np.ndarray:
+        f = self.background.copy()
+        x, y = int(self.boxes[i, 0]), int(self.boxes[i, 1])
+        f[y : y + 45, x : x + 60] = self.texture
+        return f
+
+
+def measure(name, spec, tracker_cfg, frames, batch, batch_impl, repeats, rounds) -> dict:
+    model = TrackerModel(name, spec, random_variables(spec))
+    tracker = build_tracker(model, tracker_cfg)
+    clip = SyntheticClip(frames)
+    clips = [SyntheticClip(frames, seed=s) for s in range(batch)]
+    chunk = min(8, frames)
+    run_frames(tracker, clip.load_frame, min(frames, 3), clip.boxes[0])  # compile + warm
+    track_batched(tracker, clips[:batch], batch_size=batch, chunk=chunk, impl=batch_impl)
+    per_round = []
+    for _ in range(rounds):  # interleaved, so a busy spell hits all three alike
+        net_s = tracker.network_seconds(repeats)
+        single = run_frames(tracker, clip.load_frame, frames, clip.boxes[0])
+        batched = track_batched(tracker, clips, batch_size=batch, chunk=chunk, impl=batch_impl)
+        per_round.append(
+            {
+                "network_ms": 1e3 * net_s,
+                "single_fps": single.fps,
+                "single_step_min_ms": 1e3 * float(single.times[1:].min()),
+                "batched_fps": batched[0].fps,  # amortised over the batch, frames 2..N
+            }
+        )
+    best_net = min(r["network_ms"] for r in per_round)
+    best_single = max(r["single_fps"] for r in per_round)
+    row = {
+        "name": name,
+        "kind": spec.kind,
+        "head": spec.head,
+        "channels": list(spec.channels),
+        "params": M.num_params(model.variables["params"]),
+        "search_size": tracker.geometry.search_size,
+        "scales": tracker.geometry.num_scales,
+        "network_ms": best_net,
+        "network_fps": 1e3 / best_net,
+        "single_step_ms": 1e3 / best_single,
+        "single_fps": best_single,
+        "single_step_min_ms": min(r["single_step_min_ms"] for r in per_round),
+        "batched_fps": max(r["batched_fps"] for r in per_round),
+        "batched_sequences": batch,
+        "batched_impl": batch_impl,
+        "frames_per_sequence": frames,
+        "rounds": per_round,
+    }
+    ref = REFERENCES.get(name)
+    if ref:
+        row["reference"] = ref
+        row["ratio_single_fps_to_reference"] = best_single / ref["whole_fps"]
+        if "network_fps" in ref:
+            row["ratio_network_fps_to_reference"] = row["network_fps"] / ref["network_fps"]
+    print(
+        f"{name:<30} network {row['network_ms']:7.1f} ms ({row['network_fps']:6.1f} fps)  "
+        f"whole step {row['single_step_ms']:7.1f} ms ({row['single_fps']:6.1f} fps)  "
+        f"batched x{batch} {row['batched_fps']:6.1f} fps",
+        flush=True,
+    )
+    return row
+
+
+def siamfc_breakdown(repeats: int) -> dict:
+    """The SiamFC teacher's step in parts, and its 3 scales as one batch vs lax.map."""
+    spec = M.teacher_spec("siamfc")
+    model = TrackerModel("siamfc_teacher", spec, random_variables(spec))
+    out = {}
+    clip = SyntheticClip(2)
+    frame = jax.device_put(clip.load_frame(1))
+    for impl in ("map", "batch"):
+        tracker = build_tracker(model, {"scales_impl": impl})
+        out[f"network_ms_scales_{impl}"] = 1e3 * tracker.network_seconds(repeats)
+    tracker = build_tracker(model, {"scales_impl": "map"})
+    state = tracker.init(clip.load_frame(0), clip.boxes[0])
+    x = tracker._search_crops(state, frame)
+    outputs = tracker.network.search(tracker.params, state.kernels, x)
+    hw = tuple(frame.shape[:2])
+    t = lambda f: 1e3 * time_fn(f, repeats)["median_s"]
+    out["crops_ms"] = t(lambda: tracker._search_crops(state, frame))
+    out["postprocess_ms"] = t(lambda: tracker._update(state, outputs, hw))
+    out["whole_step_ms_frame_on_device"] = t(
+        lambda: tracker.track_jit(tracker.params, state, frame)
+    )
+    print("siamfc teacher breakdown:", {k: round(v, 2) for k, v in out.items()}, flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--frames", type=int, default=12, help="frames per sequence")
+    parser.add_argument("--batch", type=int, default=4, help="sequences per batched run")
+    parser.add_argument("--batch-impl", default="auto", choices=("auto", "map", "vmap"))
+    parser.add_argument("--repeats", type=int, default=7, help="network calls per median")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best kept")
+    parser.add_argument("--quick", action="store_true", help="skip the 90 M-param RPN teacher")
+    args = parser.parse_args()
+    rows = [
+        measure(n, s, c, args.frames, args.batch, args.batch_impl, args.repeats, args.rounds)
+        for n, s, c in model_list(args.quick)
+    ]
+    by = {r["name"]: r for r in rows}
+    ratios = {
+        "siamfc_student_speedup_single": by["siamfc_student_quarter"]["single_fps"]
+        / by["siamfc_teacher"]["single_fps"],
+    }
+    if "siamrpn_teacher" in by:
+        ratios["siamrpn_student_speedup_single"] = (
+            by["siamrpn_student_quarter"]["single_fps"] / by["siamrpn_teacher"]["single_fps"]
+        )
+    breakdown = siamfc_breakdown(args.repeats)
+    path = write_json(
+        "tracking",
+        {"models": rows, "ratios": ratios, "siamfc_teacher_breakdown": breakdown},
+        args.out,
+    )
+    print(f"ratios {ratios}\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""One-pass benchmark evaluation of one or more trackers (mode=evaluate).
+
+    python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=W2 \\
+        --config.eval.layout=got10k --config.eval.root=/data/GOT-10k/val --workdir=W3
+
+From Python (the pipeline calls this):
+
+    report = evaluate(models, sequences, tracker_config, workdir)
+
+Writes under `workdir`:
+- `results/<tracker>/<seq>.txt` (x,y,w,h per frame, frame 1 = initial box),
+  `<seq>_time.txt` (seconds per frame), `<seq>_score.txt` (confidence),
+- `eval.json`: per tracker `success_auc`, `precision_20`, `norm_precision`, `ao`,
+  `sr50`, `sr75`, `fps` (whole tracking step), `network_fps` (network alone),
+  curves, and per-sequence scores (conventions: `dsiam_jax.evaluation.metrics`),
+- `eval_summary.md` (one row per tracker), `eval_sequences.md` (one row per
+  sequence), `success_plot.png`, `precision_plot.png` (all trackers on one plot).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from dsiam_jax.errors import UserError
+from dsiam_jax.evaluation import metrics as metrics_lib
+from dsiam_jax.evaluation import report as report_lib
+from dsiam_jax.evaluation import results_io
+from dsiam_jax.tracking.batched import track_batched
+from dsiam_jax.tracking.runner import run_sequence
+from dsiam_jax.tracking.tracker import build_tracker
+
+CONVENTIONS = {
+    "success_auc": "OTB: mean over 21 IoU thresholds linspace(0,1,21) of the fraction of "
+    "annotated frames (frame 1 included) with IoU > t; curves averaged over sequences",
+    "precision_20": "OTB: fraction of annotated frames with centre error <= 20 px "
+    "(centres x+(w-1)/2), averaged over sequences",
+    "norm_precision": "TrackingNet/LaSOT (pytracking): centre error after dividing centres "
+    "by the ground-truth size, fraction <= 0.2, averaged over sequences",
+    "ao": "GOT-10k: mean IoU (boxes clipped to the image) over frames 2..N that are "
+    "annotated and visible, pooled over all sequences",
+    "sr50": "GOT-10k: fraction of those frames with IoU > 0.5",
+    "sr75": "GOT-10k: fraction of those frames with IoU > 0.75",
+    "fps": "whole tracking step (frame upload, crop, network, post-processing, box fetch); "
+    "frames 2..N, after compilation, decoding excluded",
+    "network_fps": "network alone (search branch + head on the search crops, all scales), "
+    "median of repeated calls after warm-up",
+}
+
+_PER_SEQUENCE_KEYS = (
+    "frames",
+    "success_auc",
+    "precision_20",
+    "norm_precision",
+    "ao",
+    "sr50",
+    "sr75",
+)
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, NumPy scalars -> Python."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _visible(seq) -> np.ndarray:
+    vis = getattr(seq, "visible", None)
+    return np.ones(len(seq), bool) if vis is None else np.asarray(vis, bool)
+
+
+def evaluate_tracker_results(
+    result_dir: str | pathlib.Path, sequences: list, image_sizes: Mapping[str, tuple] | None = None
+) -> dict:
+    """Metrics of result files already in `result_dir` (`<seq>.txt`, optional `_time.txt`)."""
+    result_dir = pathlib.Path(result_dir)
+    per_seq: dict[str, dict] = {}
+    times = []
+    for seq in sequences:
+        name = results_io.safe_name(seq.name)
+        pred = results_io.read_boxes(result_dir / f"{name}.txt")
+        size = (image_sizes or {}).get(seq.name) or getattr(seq, "image_size", None)
+        per_seq[seq.name] = metrics_lib.sequence_metrics(pred, seq.boxes, _visible(seq), size)
+        time_file = result_dir / f"{name}_time.txt"
+        if time_file.is_file():
+            times.append(results_io.read_values(time_file)[1:])
+    overall = metrics_lib.aggregate(list(per_seq.values()))
+    t = np.concatenate(times) if times else np.zeros(0)
+    t = t[np.isfinite(t) & (t > 0)]
+    overall["fps"] = float(len(t) / t.sum()) if len(t) else float("nan")
+    return {"overall": overall, "sequences": per_seq}
+
+
+def evaluate(
+    models: Mapping[str, Any],
+    sequences: list,
+    tracker_config: Mapping[str, Any] | None,
+    workdir: str | pathlib.Path,
+    *,
+    backend: str = "jax",
+    batched: bool = False,
+    batch_size: int = 8,
+    chunk: int = 8,
+    batch_impl: str = "auto",
+    network_repeats: int = 10,
+    plots: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Tracks every sequence with every model, writes results and reports; returns eval.json.
+
+    Args:
+      models: `{name: TrackerModel}` (e.g. from `checkpoints.load_many`).
+      sequences: `data_pipelines.sequences.Sequence` objects (name, boxes,
+        visible, load_frame); the first box of each starts the tracker.
+      tracker_config: the `config.tracker` section (None = SPEC defaults).
+      workdir: output folder.
+      backend: network backend (`dsiam_jax.tracking.network.BACKENDS`).
+      batched: many sequences at once (`track_batched`) instead of one by one.
+    """
+    workdir = pathlib.Path(workdir)
+    usable, skipped = [], {}
+    for seq in sequences:
+        first = np.asarray(seq.boxes[0], np.float64) if len(seq) else np.full(4, np.nan)
+        if len(seq) == 0 or not metrics_lib.annotated(first[None])[0]:
+            skipped[seq.name] = "no usable initial box (frame 1 not annotated)"
+            log(f"warning: skipping sequence {seq.name}: {skipped[seq.name]}")
+        else:
+            usable.append(seq)
+    if not usable:
+        raise UserError("no sequence has an annotated first frame: nothing to track")
+    report: dict[str, Any] = {"trackers": {}, "conventions": CONVENTIONS, "skipped": skipped}
+    for name, model in models.items():
+        tracker = build_tracker(model, tracker_config, backend)
+        out_dir = results_io.tracker_dir(workdir, name)
+        log(f"tracking {len(usable)} sequences with {name} ({model.spec.kind}, {backend})")
+        t0 = time.perf_counter()
+        if batched:
+            results = track_batched(tracker, usable, None, batch_size, chunk, batch_impl)
+        else:
+            results = [run_sequence(tracker, seq) for seq in usable]
+        wall = time.perf_counter() - t0
+        sizes = {}
+        for seq, res in zip(usable, results):
+            results_io.write_sequence(out_dir, seq.name, res.boxes, res.times, res.scores)
+            sizes[seq.name] = res.image_size
+        scores = evaluate_tracker_results(out_dir, usable, sizes)
+        overall = scores["overall"]
+        net_s = tracker.network_seconds(network_repeats) if network_repeats > 0 else math.nan
+        overall["network_fps"] = 1.0 / net_s if net_s > 0 else math.nan
+        overall["run"] = "batched" if batched else "single"
+        overall["wall_seconds"] = wall
+        overall["model"] = {
+            "kind": model.spec.kind,
+            "channels": list(model.spec.channels),
+            "role": getattr(model, "role", "model"),
+        }
+        per_seq = {
+            s: {k: m[k] for k in _PER_SEQUENCE_KEYS} | {"fps": r.fps}
+            for (s, m), r in zip(scores["sequences"].items(), results)
+        }
+        report["trackers"][name] = {**overall, "sequences": per_seq}
+        log(
+            f"  {name}: AUC {overall['success_auc']:.3f}  P@20 {overall['precision_20']:.3f}  "
+            f"AO {overall['ao']:.3f}  {overall['fps']:.1f} fps "
+            f"(network {overall['network_fps']:.1f} fps)"
+        )
+    write_report(report, workdir, plots)
+    return _clean(report)
+
+
+def write_report(report: dict, workdir: pathlib.Path, plots: bool = True) -> None:
+    """eval.json, the two markdown tables and (optionally) the two plots."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    trackers = report["trackers"]
+    (workdir / "eval.json").write_text(json.dumps(_clean(report), indent=2) + "\n")
+    (workdir / "eval_summary.md").write_text(report_lib.summary_table(trackers))
+    per_seq = {t: v["sequences"] for t, v in trackers.items()}
+    (workdir / "eval_sequences.md").write_text(report_lib.sequence_table(per_seq))
+    if plots:
+        report_lib.plot_success(trackers, workdir / "success_plot.png")
+        report_lib.plot_precision(trackers, workdir / "precision_plot.png")
+
+
+def run(config, workdir: str) -> dict:
+    """mode=evaluate: loads `config.checkpoint` models and `config.eval` sequences."""
+    from data_pipelines.sequences import read_sequences  # no TensorFlow
+    from dsiam_jax import parallel
+    from dsiam_jax.checkpoints import load_many
+
+    e = config.eval
+    models = load_many(config.checkpoint)
+    if e.layout == "synthetic":  # generated in memory from config.data.synthetic, 'val' scenes
+        options = dict(config.data.get("synthetic", {}))  # its seed picks the scenes
+        if e.max_sequences:
+            options["num_sequences"] = e.max_sequences
+        sequences = read_sequences("synthetic", "", e.split or "val", **options)
+    else:
+        sequences = read_sequences(e.layout, e.root, e.split)
+    if e.max_sequences:
+        sequences = sequences[: e.max_sequences]
+    report = evaluate(
+        models,
+        sequences,
+        config.tracker,
+        workdir,
+        backend=config.backend,
+        batched=e.batched,
+        batch_size=e.batch_size,
+        chunk=e.chunk,
+        batch_impl=e.batch_impl,
+        network_repeats=e.network_repeats,
+        plots=e.plots and parallel.is_main_process(),
+    )
+    print(report_lib.summary_table(report["trackers"]), end="")
+    print(f"wrote {pathlib.Path(workdir) / 'eval.json'}")
+    return report

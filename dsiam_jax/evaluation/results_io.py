@@ -1,0 +1,71 @@
+"""Result files in the layout the OTB / LaSOT / GOT-10k toolkits read.
+
+    WORKDIR/results/<tracker>/<sequence>.txt        one "x,y,w,h" per frame (frame 1 = init box)
+    WORKDIR/results/<tracker>/<sequence>_time.txt   seconds per frame
+    WORKDIR/results/<tracker>/<sequence>_score.txt  confidence per frame
+
+Boxes are written with 3 decimals (as the got10k toolkit writes them); metrics
+are computed from the files as written, so any toolkit reading them agrees.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import numpy as np
+
+from dsiam_jax.errors import InputFileError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
+
+
+def safe_name(name: str) -> str:
+    """A tracker or sequence name usable as one path component ('a/b' -> 'a_b')."""
+    cleaned = _UNSAFE.sub("_", str(name)).strip("._") or "unnamed"
+    return cleaned
+
+
+def tracker_dir(workdir: str | pathlib.Path, tracker: str) -> pathlib.Path:
+    return pathlib.Path(workdir) / "results" / safe_name(tracker)
+
+
+def write_sequence(
+    directory: str | pathlib.Path,
+    sequence: str,
+    boxes: np.ndarray,
+    times: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+) -> pathlib.Path:
+    """Writes `<sequence>.txt` (+ `_time.txt`, `_score.txt`); returns the box file."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = safe_name(sequence)
+    path = directory / f"{name}.txt"
+    np.savetxt(path, np.asarray(boxes, np.float64).reshape(-1, 4), fmt="%.3f", delimiter=",")
+    if times is not None:
+        np.savetxt(directory / f"{name}_time.txt", np.asarray(times, np.float64), fmt="%.8f")
+    if scores is not None:
+        np.savetxt(directory / f"{name}_score.txt", np.asarray(scores, np.float64), fmt="%.6f")
+    return path
+
+
+def read_boxes(path: str | pathlib.Path) -> np.ndarray:
+    """`[N, 4]` float64 from a result file (commas, tabs or spaces)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputFileError(f"result file not found: {path}")
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = [p for p in line.replace(",", " ").replace("\t", " ").split() if p]
+        if parts:
+            rows.append([float(p) for p in parts[:4]])
+    return np.asarray(rows, np.float64).reshape(-1, 4)
+
+
+def read_values(path: str | pathlib.Path) -> np.ndarray:
+    """`[N]` float64 from a one-number-per-line file (times, scores)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputFileError(f"file not found: {path}")
+    return np.loadtxt(path, dtype=np.float64, ndmin=1)

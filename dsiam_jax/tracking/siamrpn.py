@@ -1,0 +1,126 @@
+"""SiamRPN tracking: anchors, scale/aspect penalty, cosine window, size learning rate.
+
+Follows pysot's `SiamRPNTracker` (SPEC section 2) on our continuous crop geometry:
+
+- init: template crop of side s_z = sqrt((w+p)(h+p)), p = context (w+h) -> kernels.
+- each frame: one search crop of side s_x = s_z * X / T (X = 271 by default) ->
+  cls `[R, R, k, 2]` and reg `[R, R, k, 4]`; scores = softmax foreground
+  probability; boxes = anchors (`dsiam_jax.anchors.anchors_for`, shared with the
+  training targets) decoded with the reg deltas; penalty
+  exp(-(r_c s_c - 1) penalty_k) for change of scale s_c and aspect ratio r_c
+  against the current target; pscore = penalty * score * (1 - wi) + window * wi;
+  the best anchor moves the centre, and the size moves toward its box by
+  lr = penalty * score * size learning rate.
+- score: the best anchor's foreground probability (pysot's `best_score`).
+pysot rounds crop sides to whole pixels; here they stay continuous.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dsiam_jax.anchors import anchors_for, decode, split_rpn_maps
+from dsiam_jax.crops import context_side, crop_jax
+from dsiam_jax.errors import ConfigError
+from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.tracking import state as S
+from dsiam_jax.tracking.network import CropGeometry
+
+MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
+
+
+@dataclasses.dataclass(frozen=True)
+class SiamRPNConfig:
+    """SiamRPN tracking hyper-parameters (defaults: SPEC section 2 / `config.tracker.siamrpn`)."""
+
+    template_size: int = 127
+    search_size: int = 271
+    context: float = 0.5
+    penalty_k: float = 0.055
+    window_influence: float = 0.42
+    lr: float = 0.295
+    min_size: float = 10.0  # px; the size never shrinks below min(this, initial size)
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamRPNConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        cfg = cls(**{k: v for k, v in dict(m or {}).items() if k in names})
+        if cfg.search_size <= cfg.template_size:
+            raise ConfigError(
+                f"tracker.siamrpn.search_size={cfg.search_size} must exceed "
+                f"template_size={cfg.template_size}"
+            )
+        return cfg
+
+
+def _change(r: jax.Array) -> jax.Array:
+    return jnp.maximum(r, 1.0 / r)
+
+
+def _padded_side(w: jax.Array, h: jax.Array) -> jax.Array:
+    pad = (w + h) * 0.5
+    return jnp.sqrt((w + pad) * (h + pad))
+
+
+class SiamRPNTracking:
+    """Crops and post-processing of the SiamRPN tracker (pure JAX functions)."""
+
+    kind = "siamrpn"
+
+    def __init__(self, spec: ModelSpec, config: SiamRPNConfig):
+        self.config = c = config
+        self.geometry = CropGeometry(c.template_size, c.search_size, 1)
+        self.num_anchors = spec.num_anchors
+        self.anchors = anchors_for(spec, c.template_size, c.search_size)  # [R, R, k, 4]
+        r = self.anchors.shape[0]
+        self.window = S.hann_window(r).astype(np.float32)[:, :, None]  # [R, R, 1]
+
+    def search_side(self, size: jax.Array) -> jax.Array:
+        c = self.config
+        return context_side(size[0], size[1], c.context) * (c.search_size / c.template_size)
+
+    def template_crop(self, frame: jax.Array, box: jax.Array):
+        """`(z [1, T, T, 3], state without kernels)` for an initial box `[4]`."""
+        c = self.config
+        state = S.initial_state(frame, box, c.min_size)
+        side = context_side(state.size[0], state.size[1], c.context)
+        return crop_jax(frame, state.center, side, c.template_size, state.fill)[None], state
+
+    def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
+        """One search crop `[1, X, X, 3]` around the current centre."""
+        side = self.search_side(state.size)
+        return crop_jax(frame, state.center, side, self.config.search_size, state.fill)[None]
+
+    def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
+        """Network outputs -> `(new state, box [4], score)`."""
+        c = self.config
+        cls, reg = split_rpn_maps(
+            outputs["cls"].astype(jnp.float32), outputs["reg"].astype(jnp.float32), self.num_anchors
+        )  # [1, R, R, k, 2], [1, R, R, k, 4]
+        score = jax.nn.softmax(cls[0], axis=-1)[..., 1]  # [R, R, k]
+        deltas = reg[0]
+        deltas = jnp.concatenate(
+            [deltas[..., :2], jnp.clip(deltas[..., 2:], -MAX_LOG_SCALE, MAX_LOG_SCALE)], -1
+        )
+        boxes = decode(deltas, jnp.asarray(self.anchors))  # [R, R, k, 4] crop px (cx, cy, w, h)
+        scale = c.search_size / self.search_side(state.size)  # crop px per image px
+        target = state.size * scale  # current size in crop px
+        wh = jnp.maximum(boxes[..., 2:], 1e-6)
+        s_c = _change(_padded_side(wh[..., 0], wh[..., 1]) / _padded_side(target[0], target[1]))
+        r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
+        penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
+        pscore = penalty * score * (1 - c.window_influence) + self.window * c.window_influence
+        best = jnp.unravel_index(jnp.argmax(pscore), pscore.shape)
+        box = boxes[best]  # [4] crop px
+        lr = penalty[best] * score[best] * c.lr
+        offset = (box[:2] - c.search_size / 2) / scale  # image px
+        size = state.size * (1 - lr) + box[2:] / scale * lr
+        center, size = S.clamp(state.center + offset, size, state.min_size, frame_hw)
+        new = S.keep_if_finite(state._replace(center=center, size=size), state)
+        return new, S.output_box(new.center, new.size, frame_hw), score[best]
