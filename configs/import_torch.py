@@ -1,0 +1,28 @@
+"""mode=import_torch: turn a PyTorch tracker checkpoint into a dsiam_jax checkpoint.
+
+    python -m dsiam_jax.main --config=configs/import_torch.py \
+        --config.torch_checkpoint=model.pth --config.torch_format=pysot_alexnet --workdir=W7
+
+Formats (dsiam_jax/export/torch_import.py): 'pysot_alexnet' (pysot
+siamrpn_alex_dwxcorr, BGR input: conv1 is flipped to RGB) and 'siamfc_alexnet'
+(siamfc-pytorch AlexNetV1 + SiamFC head, RGB). The result is used like any
+checkpoint: `--config.checkpoint=W7` (evaluate / track / export) or
+`--config.teacher.checkpoint=W7` (distillation). Reading .pth files needs torch.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from configs import default
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = default.get_config()
+    c.mode = "import_torch"
+    c.torch_checkpoint = ""  # path of the .pth file (a state_dict)
+    c.torch_format = "pysot_alexnet"  # pysot_alexnet | siamfc_alexnet
+    c.torch_role = "teacher"  # role recorded in the checkpoint: teacher | student | model
+    c.torch_name = ""  # model name in the checkpoint; '' = the role
+    c.torch_step = 0  # checkpoint step number written
+    return c

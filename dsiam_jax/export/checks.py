@@ -1,0 +1,136 @@
+"""Parity and speed checks of exported graphs against the JAX network.
+
+- `JaxNetwork`: the jitted JAX template / track calls of a checkpoint's model,
+  returning kernels in the ONNX layout (so both runtimes feed the same track step).
+- `compare`: runs the JAX network and an `OnnxNetwork` on the same crops and
+  reports, per output (kernels and head outputs), the largest absolute difference
+  and the relative one, `max |onnx - jax| / max |jax|` (elementwise relative
+  errors are meaningless where an output crosses zero).
+- `time_call`: median seconds per call after warm-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from dsiam_jax import models
+from dsiam_jax.export.onnx_graphs import jax_kernels_to_onnx
+from dsiam_jax.export.runtime import OnnxNetwork
+from dsiam_jax.models.spec import ModelSpec
+
+
+class JaxNetwork:
+    """The JAX template / track calls of one model (jitted, inference mode).
+
+    `track` is the JAX tracker's own network call (`tracking.network.jax_network`:
+    on CPU a loop over the scales, its faster lowering), so its timing is the
+    JAX backend's; `reference` computes both branches in one compiled call.
+    """
+
+    def __init__(self, spec: ModelSpec, variables: Mapping[str, Any]):
+        self.spec = spec
+        self.model = models.build(spec)
+        self.variables = jax.device_put(dict(variables))
+        self._template = jax.jit(functools.partial(models.template_branch, self.model))
+        self._tracks: dict[int, Any] = {}
+        model = self.model
+
+        def both(v, z, x):
+            k = models.template_branch(model, v, z)
+            return k, models.head(model, v, k, models.search_branch(model, v, x))
+
+        self._both = jax.jit(both)  # one compile for parity checks
+
+    def template(self, z: np.ndarray):
+        """Template crop `[1, Z, Z, 3]` -> JAX kernels (the head's own layout)."""
+        return self._template(self.variables, z)
+
+    def track(self, x: np.ndarray, kernels) -> dict[str, np.ndarray]:
+        """Search crops `[S, X, X, 3]` + JAX kernels -> head outputs (NumPy)."""
+        scales = int(x.shape[0])
+        if scales not in self._tracks:
+            from dsiam_jax.tracking.network import CropGeometry, jax_network
+
+            geometry = CropGeometry(0, int(x.shape[1]), scales)
+            self._tracks[scales] = jax.jit(jax_network(self, geometry).search)
+        out = self._tracks[scales](self.variables, kernels, x)
+        return {k: np.asarray(v) for k, v in out.items()}
+
+    def reference(self, z: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Kernels (ONNX layout) and head outputs of one (template, search) pair."""
+        kernels, out = self._both(self.variables, z, x)
+        return {**self.onnx_kernels(kernels), **{k: np.asarray(v) for k, v in out.items()}}
+
+    def onnx_kernels(self, kernels) -> dict[str, np.ndarray]:
+        return jax_kernels_to_onnx(self.spec.head, kernels)
+
+
+def diff(onnx_out: np.ndarray, jax_out: np.ndarray) -> dict[str, float]:
+    """`{'max_abs', 'max_rel'}` of two arrays of the same shape (rel to max |jax|)."""
+    a, b = np.asarray(onnx_out, np.float64), np.asarray(jax_out, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shape mismatch: onnx {a.shape} vs jax {b.shape}")
+    max_abs = float(np.max(np.abs(a - b))) if a.size else 0.0
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return {"max_abs": max_abs, "max_rel": max_abs / scale if scale > 0 else max_abs}
+
+
+def _worst(a: Mapping[str, float] | None, b: Mapping[str, float]) -> dict[str, float]:
+    if a is None:
+        return dict(b)
+    return {k: max(a[k], b[k]) for k in b}
+
+
+def compare(
+    jax_net: JaxNetwork,
+    onnx_net: OnnxNetwork,
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, dict[str, float]]:
+    """Worst differences over `pairs` of (template, search) crops, per output name.
+
+    Kernels are compared directly; head outputs come from each runtime's own
+    kernels (the end-to-end path a tracker takes).
+    """
+    worst: dict[str, dict[str, float]] = {}
+    for z, x in pairs:
+        ref = jax_net.reference(z, x)
+        ok = onnx_net.template(z)
+        got = {**ok, **onnx_net.track(x, ok)}
+        for name in got:
+            worst[name] = _worst(worst.get(name), diff(got[name], ref[name]))
+    return worst
+
+
+def max_rel(diffs: Mapping[str, Mapping[str, float]]) -> float:
+    """The largest relative difference over all outputs."""
+    return max((d["max_rel"] for d in diffs.values()), default=0.0)
+
+
+def time_call(fn: Callable[[], Any], repeats: int = 10, warmup: int = 2) -> float:
+    """Median seconds per call of `fn` (its result blocked on), after `warmup` calls."""
+    for _ in range(warmup):
+        jax.block_until_ready(fn())
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def time_network(net: Any, z: np.ndarray, x: np.ndarray, repeats: int = 10) -> dict[str, float]:
+    """Network-only speed of a JAX / ONNX / TFLite network: `{template_ms, track_ms, fps}`.
+
+    `track_ms` is one tracking frame (all `x.shape[0]` scales); fps = 1 / track time.
+    """
+    kernels = net.template(z)
+    t_template = time_call(lambda: net.template(z), repeats)
+    t_track = time_call(lambda: net.track(x, kernels), repeats)
+    return {"template_ms": 1e3 * t_template, "track_ms": 1e3 * t_track, "fps": 1.0 / t_track}

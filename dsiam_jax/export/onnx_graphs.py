@@ -1,0 +1,269 @@
+"""ONNX graphs of a tracker, written node by node with `onnx.helper` from a `FoldedNet`.
+
+Two graphs per network (the tracker's two network calls):
+
+- `template.onnx`: `template` `[1, Z, Z, 3]` (NHWC float32, RGB 0..255) -> the
+  head's kernels, already in the layout the track graph's correlation convs take
+  as their (dynamic) weight input:
+    SiamFC      `kernel`      `[1, C, 6, 6]`   (the template feature, NCHW = OIHW, O=1)
+    up-channel  `cls_kernel`  `[2k, C, 4, 4]`  `reg_kernel` `[4k, C, 4, 4]` (OIHW)
+    depthwise   `cls_kernel`  `[H, 1, 4, 4]`   `reg_kernel` `[H, 1, 4, 4]`  (group=H)
+- `track.onnx`: `search` `[S, X, X, 3]` (S = scales, a dynamic axis) plus those
+  kernels -> the head outputs in the JAX layout (NHWC):
+    SiamFC `response` `[S, 17, 17]`; SiamRPN `cls` `[S, 17, 17, 2k]`, `reg` `[S, 17, 17, 4k]`.
+
+Layouts are explicit: the graph transposes its NHWC input to NCHW once, runs
+every conv in NCHW/OIHW (BatchNorm folded), and transposes the head output back.
+The Siamese correlation is an ONNX `Conv` whose weight is the template kernel
+input (onnxruntime accepts a non-constant weight): one template against S
+search crops is an ordinary batched conv. Max-pooling is a standard `MaxPool`.
+
+Weight storage (`weights=`): 'fp32'; 'fp16' (fp16 initialisers + `Cast` to
+float32: half the file, fp32 compute, onnxruntime folds the casts at load);
+'int8' (weight-only, symmetric per-output-channel int8 + `DequantizeLinear`:
+a quarter of the file). Biases stay float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from dsiam_jax.export.fold import FoldedConv, FoldedNet, backbone_structure
+from dsiam_jax.models.alexnet import feature_size
+
+OPSET = 17
+IR_VERSION = 8  # widely supported (onnxruntime >= 1.10, mobile runtimes)
+WEIGHT_FORMATS = ("fp32", "fp16", "int8")
+SCALES_AXIS = "scales"  # name of the search batch axis
+WEIGHTS_KEY = "dsiam_jax.weights"  # metadata: how the weights are stored
+
+
+def set_weight_format(model: onnx.ModelProto, weights: str) -> None:
+    """Records the weight storage ('fp32' | 'fp16' | 'int8' | 'qdq') in the model metadata."""
+    for prop in model.metadata_props:
+        if prop.key == WEIGHTS_KEY:
+            prop.value = weights
+            return
+    model.metadata_props.add(key=WEIGHTS_KEY, value=weights)
+
+
+def weight_format(model: onnx.ModelProto) -> str:
+    """The weight storage recorded by `set_weight_format` ('fp32' when absent)."""
+    return next((p.value for p in model.metadata_props if p.key == WEIGHTS_KEY), "fp32")
+
+
+def kernel_names(kind: str) -> tuple[str, ...]:
+    """Names of the template graph's outputs (= the track graph's kernel inputs)."""
+    return ("kernel",) if kind == "siamfc" else ("cls_kernel", "reg_kernel")
+
+
+def output_names(kind: str) -> tuple[str, ...]:
+    """Names of the track graph's outputs."""
+    return ("response",) if kind == "siamfc" else ("cls", "reg")
+
+
+class _GraphBuilder:
+    """Collects nodes and initialisers; names intermediate values uniquely."""
+
+    def __init__(self, weights: str = "fp32"):
+        if weights not in WEIGHT_FORMATS:
+            raise ValueError(f"weights={weights!r}: expected one of {WEIGHT_FORMATS}")
+        self.weights = weights
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def _name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def op(self, op_type: str, inputs: Sequence[str], hint: str = "", out: str = "", **attrs):
+        out = out or self._name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+    def weight(self, name: str, w: np.ndarray) -> str:
+        """A conv weight `[O, ...]` in the chosen storage format, as a float32 value."""
+        w = np.asarray(w, np.float32)
+        if self.weights == "fp32":
+            return self.const(name, w)
+        if self.weights == "fp16":
+            stored = self.const(f"{name}_fp16", w.astype(np.float16))
+            return self.op("Cast", [stored], out=name, to=TensorProto.FLOAT)
+        amax = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+        scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.round(w / scale.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127)
+        stored = self.const(f"{name}_int8", q.astype(np.int8))
+        s = self.const(f"{name}_scale", scale)
+        zp = self.const(f"{name}_zero_point", np.zeros(w.shape[0], np.int8))
+        return self.op("DequantizeLinear", [stored, s, zp], out=name, axis=0)
+
+    def conv(self, x: str, conv: FoldedConv, name: str, relu: bool = False) -> str:
+        w = self.weight(f"{name}.weight", conv.weight)
+        b = self.const(f"{name}.bias", conv.bias)
+        kh, kw = conv.weight.shape[2:]
+        y = self.op(
+            "Conv",
+            [x, w, b],
+            hint=name,
+            kernel_shape=[int(kh), int(kw)],
+            strides=[conv.stride, conv.stride],
+            group=conv.groups,
+        )
+        return self.op("Relu", [y], hint=f"{name}_relu") if relu else y
+
+    def xcorr(self, x: str, kernel: str, size: int, groups: int = 1, hint: str = "xcorr"):
+        """Correlation of NCHW `x` with a dynamic OIHW `kernel` of spatial `size`."""
+        return self.op("Conv", [x, kernel], hint=hint, kernel_shape=[size, size], group=groups)
+
+    def to_nchw(self, x: str) -> str:
+        return self.op("Transpose", [x], hint="nchw", perm=[0, 3, 1, 2])
+
+    def to_nhwc(self, x: str, out: str) -> str:
+        return self.op("Transpose", [x], out=out, perm=[0, 2, 3, 1])
+
+    def model(self, name: str, inputs, outputs, doc: str = "") -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", OPSET)],
+            producer_name="dsiam_jax",
+            doc_string=doc,
+        )
+        model.ir_version = IR_VERSION
+        set_weight_format(model, self.weights)
+        return model
+
+
+def _backbone(g: _GraphBuilder, net: FoldedNet, x_nhwc: str) -> str:
+    """NHWC image -> NCHW backbone feature (BatchNorm folded)."""
+    x = g.to_nchw(x_nhwc)
+    for i, (conv, (relu, pool)) in enumerate(zip(net.backbone, backbone_structure())):
+        x = g.conv(x, conv, f"backbone.conv{i + 1}", relu=relu)
+        if pool:
+            x = g.op("MaxPool", [x], hint=f"pool{i + 1}", kernel_shape=[3, 3], strides=[2, 2])
+    return x
+
+
+def _value(name: str, shape: Sequence[int | str]) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def kernel_shapes(net: FoldedNet, template_size: int = 127) -> dict[str, tuple[int, ...]]:
+    """Shapes of the kernels the template graph produces."""
+    spec = net.spec
+    fz = feature_size(template_size)
+    if spec.head == "xcorr":
+        return {"kernel": (1, spec.channels[-1], fz, fz)}
+    kz = fz - 2  # the head's 3x3 template conv
+    if spec.head == "upchannel":
+        c, k = spec.rpn_channels, spec.num_anchors
+        return {"cls_kernel": (2 * k, c, kz, kz), "reg_kernel": (4 * k, c, kz, kz)}
+    h = spec.rpn_channels
+    return {"cls_kernel": (h, 1, kz, kz), "reg_kernel": (h, 1, kz, kz)}
+
+
+def template_graph(
+    net: FoldedNet, template_size: int = 127, weights: str = "fp32"
+) -> onnx.ModelProto:
+    """Template crop `[1, Z, Z, 3]` -> kernels (see the module docstring)."""
+    spec = net.spec
+    g = _GraphBuilder(weights)
+    zf = _backbone(g, net, "template")
+    shapes = kernel_shapes(net, template_size)
+    if spec.head == "xcorr":
+        g.op("Identity", [zf], out="kernel")
+    elif spec.head == "upchannel":
+        for branch in ("cls", "reg"):
+            bank = g.conv(zf, net.head[f"{branch}_template"], f"head.{branch}_template")
+            # [1, n*C, 4, 4], channel = o*C + c  ->  OIHW [n, C, 4, 4]
+            s = g.const(f"{branch}_kernel_shape", np.asarray(shapes[f"{branch}_kernel"]))
+            g.op("Reshape", [bank, s], out=f"{branch}_kernel")
+    else:
+        for branch in ("cls", "reg"):
+            k = g.conv(zf, net.head[f"{branch}_kernel"], f"head.{branch}.kernel", relu=True)
+            s = g.const(f"{branch}_kernel_shape", np.asarray(shapes[f"{branch}_kernel"]))
+            g.op("Reshape", [k, s], out=f"{branch}_kernel")  # [1, H, 4, 4] -> [H, 1, 4, 4]
+    inputs = [_value("template", (1, template_size, template_size, 3))]
+    outputs = [_value(n, shapes[n]) for n in kernel_names(spec.kind)]
+    doc = f"dsiam_jax template branch: {spec.kind}/{spec.head} channels={list(spec.channels)}"
+    return g.model("template", inputs, outputs, doc)
+
+
+def track_graph(
+    net: FoldedNet,
+    search_size: int = 255,
+    template_size: int = 127,
+    weights: str = "fp32",
+    batch: int | None = None,
+) -> onnx.ModelProto:
+    """Search crops `[S, X, X, 3]` + kernels -> head outputs (NHWC, as in JAX).
+
+    `batch=None` leaves S dynamic (axis name 'scales'); an int fixes it.
+    """
+    spec = net.spec
+    g = _GraphBuilder(weights)
+    xf = _backbone(g, net, "search")
+    shapes = kernel_shapes(net, template_size)
+    size = feature_size(search_size) - feature_size(template_size) + 1
+    s_dim: int | str = SCALES_AXIS if batch is None else batch
+    if spec.head == "xcorr":
+        kz = shapes["kernel"][-1]
+        r = g.xcorr(xf, "kernel", kz)  # [S, 1, R, R]
+        r = g.op("Mul", [r, g.const("out_scale", np.float32(spec.out_scale))], hint="scaled")
+        r = g.op("Add", [r, g.const("response_bias", np.float32(net.response_bias))], hint="b")
+        g.op("Squeeze", [r, g.const("squeeze_axes", np.asarray([1]))], out="response")
+        outputs = [_value("response", (s_dim, size, size))]
+    elif spec.head == "upchannel":
+        kz = shapes["cls_kernel"][-1]
+        cls_x = g.conv(xf, net.head["cls_search"], "head.cls_search")
+        reg_x = g.conv(xf, net.head["reg_search"], "head.reg_search")
+        cls = g.xcorr(cls_x, "cls_kernel", kz, hint="cls_xcorr")
+        reg = g.xcorr(reg_x, "reg_kernel", kz, hint="reg_xcorr")
+        reg = g.conv(reg, net.head["reg_adjust"], "head.reg_adjust")
+        g.to_nhwc(cls, "cls")
+        g.to_nhwc(reg, "reg")
+        outputs = [_value(n, (s_dim, size, size, shapes[f"{n}_kernel"][0])) for n in ("cls", "reg")]
+    else:
+        kz = shapes["cls_kernel"][-1]
+        outputs = []
+        for branch in ("cls", "reg"):
+            p = f"head.{branch}"
+            s = g.conv(xf, net.head[f"{branch}_search"], f"{p}.search", relu=True)
+            h = net.head[f"{branch}_kernel"].out_channels
+            f = g.xcorr(s, f"{branch}_kernel", kz, groups=h, hint=f"{branch}_xcorr")
+            f = g.conv(f, net.head[f"{branch}_head1"], f"{p}.head1", relu=True)
+            f = g.conv(f, net.head[f"{branch}_head2"], f"{p}.head2")
+            g.to_nhwc(f, branch)
+            n_out = net.head[f"{branch}_head2"].out_channels
+            outputs.append(_value(branch, (s_dim, size, size, n_out)))
+    inputs = [_value("search", (s_dim, search_size, search_size, 3))]
+    inputs += [_value(n, shapes[n]) for n in kernel_names(spec.kind)]
+    doc = f"dsiam_jax track step: {spec.kind}/{spec.head} channels={list(spec.channels)}"
+    return g.model("track", inputs, outputs, doc)
+
+
+def jax_kernels_to_onnx(kind_head: str, kernels) -> dict[str, np.ndarray]:
+    """JAX template-branch kernels (batch 1) in the ONNX layout (for parity checks).
+
+    SiamFC `[1, 6, 6, C]` -> `[1, C, 6, 6]`; up-channel `[1, 4, 4, C, n]` -> `[n, C, 4, 4]`;
+    depthwise `[1, 4, 4, H]` -> `[H, 1, 4, 4]`.
+    """
+    if kind_head == "xcorr":
+        return {"kernel": np.asarray(kernels, np.float32).transpose(0, 3, 1, 2)}
+    out = {}
+    for branch in ("cls", "reg"):
+        k = np.asarray(kernels[branch], np.float32)[0]
+        if kind_head == "upchannel":
+            out[f"{branch}_kernel"] = np.ascontiguousarray(k.transpose(3, 2, 0, 1))
+        else:
+            out[f"{branch}_kernel"] = np.ascontiguousarray(k.transpose(2, 0, 1)[:, None])
+    return out
