@@ -43,118 +43,218 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
 
 
 def data_config() -> ml_collections.ConfigDict:
-    """Training pairs: which datasets, crops and augmentation (SPEC sections 2, 6, 8)."""
+    """Training pairs: which datasets, crops and augmentation (SPEC sections 2, 6, 8).
+
+    Pairs are sampled i.i.d. per example from a generator keyed by (seed, example
+    index), so batch k depends only on (seed, k, this section): no shuffle buffer,
+    and a restarted run sees exactly the batches of an uninterrupted one.
+    """
     d = ml_collections.ConfigDict()
-    d.layout = "synthetic"  # synthetic | got10k | lasot | trackingnet | imagenet_vid | otb
-    d.root = ""  # dataset root folder (unused for synthetic)
+    # Dataset layout: synthetic (generated, no download) | got10k | lasot | trackingnet |
+    # imagenet_vid | otb | folder (ROOT/<seq>/{frames or img/, groundtruth.txt}).
+    d.layout = "synthetic"
+    d.root = ""  # dataset root folder in its official layout (unused for synthetic)
+    # Split: got10k train|val|test; lasot train|test|all; trackingnet train|TRAIN_<k>|test;
+    # imagenet_vid train|val; otb all|otb2013|otb2015|tb50; synthetic train|val|test.
     d.split = "train"
-    # Several datasets with sampling weights: "layout:root:weight,layout:root:weight".
-    # Overrides layout/root when set.
+    # Several datasets with sampling weights: "layout[/split]:root:weight,...", e.g.
+    # "got10k:/data/got10k:2,lasot/train:/data/lasot:1,synthetic::0.5". Overrides
+    # layout/root/split when set.
     d.mixture = ""
-    d.template_size = 127
-    d.search_size = 255
+    # Read prepared TFDS records (`python -m data_pipelines.prepare_tfds`) instead of
+    # parsing the annotation folders; frames are still read from `root`.
+    d.use_tfds = False
+    d.tfds_data_dir = ""  # where the records were prepared ('' = ~/tensorflow_datasets)
+    d.template_size = 127  # template crop side, pixels
+    d.search_size = 255  # search crop side, pixels
     d.context = 0.5  # template side sqrt((w+p)(h+p)), p = context * (w+h)
-    d.max_gap = 100  # frames between template and search
-    d.negative_prob = 0.0  # negative pairs (RPN recipes use 0.2)
-    d.shuffle_buffer = 256
-    d.num_parallel_calls = -1  # -1 = tf.data.AUTOTUNE
-    d.prefetch = 2
+    d.max_gap = 100  # max frames between template and search
+    d.negative_prob = 0.0  # fraction of negative pairs (RPN recipes use 0.2)
+    d.min_box_size = 2.0  # boxes narrower or lower than this (pixels) are not sampled
+    d.max_aspect_ratio = 10.0  # boxes with max(w/h, h/w) above this are not sampled; 0 = off
+    d.max_attempts = 32  # re-draws past unreadable frames before an example fails
+    # Decode a JPEG at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) when both its crops
+    # shrink it at least that much: 2-3x faster on large frames, and antialiased.
+    d.decode_reduce = True
+    d.num_parallel_calls = -1  # parallel pair makers; -1 = tf.data.AUTOTUNE
+    d.num_threads = 0  # tf.data private thread pool size; 0 = TensorFlow's default
+    d.prefetch = 2  # batches prepared ahead; -1 = AUTOTUNE
     d.augment = ml_collections.ConfigDict()
-    d.augment.template_scale = 0.05
-    d.augment.search_scale = 0.18
-    d.augment.template_shift = 4  # crop pixels
-    d.augment.search_shift = 64  # crop pixels
-    d.augment.color = 0.1
-    d.augment.blur_prob = 0.0
-    d.augment.gray_prob = 0.05
-    d.augment.flip_prob = 0.0
+    d.augment.template_scale = 0.05  # template side x U(1 - s, 1 + s)
+    d.augment.search_scale = 0.18  # search side x U(1 - s, 1 + s)
+    d.augment.template_shift = 4  # template centre shift, U(-s, s) crop pixels per axis
+    d.augment.search_shift = 64  # search centre shift, U(-s, s) crop pixels per axis
+    d.augment.color = 0.1  # brightness, contrast x U(1 - c, 1 + c); saturation x U(1 - 2c, 1 + 2c)
+    d.augment.blur_prob = 0.05  # per crop: Gaussian blur, sigma U(0.3, 1.5)
+    d.augment.gray_prob = 0.05  # per pair: both crops grayscale
+    d.augment.flip_prob = 0.05  # per pair: both crops mirrored left-right (box follows)
+    # Synthetic data (layout=synthetic), generated on the fly from the photographs in
+    # the scikit-image / scikit-learn wheels; a pure function of these fields.
     d.synthetic = ml_collections.ConfigDict()
-    d.synthetic.num_sequences = 64
-    d.synthetic.sequence_length = 40
+    d.synthetic.num_sequences = 64  # sequences per split
+    d.synthetic.sequence_length = 40  # frames per sequence
     d.synthetic.frame_size = (320, 240)  # (width, height)
+    d.synthetic.seed = 0  # which scenes (independent of config.seed, which drives sampling)
+    d.synthetic.write_splits = ("train", "val", "test")  # splits mode=write_synthetic writes
     return d
 
 
 def train_config() -> ml_collections.ConfigDict:
-    """Optimiser and loop (SPEC section 6)."""
+    """Optimiser and loop of mode=train / mode=distill (SPEC section 6; dsiam_jax/train)."""
     t = ml_collections.ConfigDict()
-    t.num_steps = 1000
-    t.batch_size = 8  # global; split over devices and processes
-    t.checkpoint_every = 200  # steps
-    t.log_every = 20  # steps
-    t.max_to_keep = 3
-    t.lr_start = 1e-2  # log-linear decay from lr_start to lr_end over num_steps
+    t.num_steps = 1000  # optimiser updates in the whole run (a resumed run continues to it)
+    t.batch_size = 8  # GLOBAL pairs per step; split over devices and processes
+    t.checkpoint_every = 200  # steps between checkpoints (one is also written at the end)
+    t.log_every = 20  # steps between metric writes (means over the interval)
+    t.max_to_keep = 3  # checkpoints kept; 0 = all
+    # Learning rate: log-linear decay from lr_start (after warm-up) to lr_end at num_steps.
+    t.lr_start = 1e-2
     t.lr_end = 1e-5
-    t.warmup_steps = 0
-    t.momentum = 0.9
-    t.weight_decay = 5e-4
-    t.grad_clip = 0.0  # global norm; 0 = off
-    t.num_devices = 0  # 0 = all devices
+    t.warmup_steps = 0  # linear warm-up from lr_start / warmup_steps; 0 = off
+    t.momentum = 0.9  # SGD momentum; 0 = plain SGD
+    t.weight_decay = 5e-4  # added to the gradient (PyTorch SGD style); 0 = off
+    t.grad_clip = 0.0  # clip the loss gradient to this global norm; 0 = off
+    t.num_devices = 0  # devices of the data mesh; 0 = all (multi-host: all)
+    # BatchNorm of trained models: statistics over the global batch (cross-device, so
+    # the maths does not depend on the device count) or per device (False; running
+    # averages are then averaged over devices).
+    t.sync_batchnorm = True
+    # Where batches come from: 'pipeline' (data_pipelines.pairs from config.data) or
+    # 'toy' (on-device synthetic pairs; no dataset, no TensorFlow; tests/benchmarks).
+    t.input = "pipeline"
+    # mode=train: name and role of the saved model (the name becomes the result folder
+    # in evaluation; '' = the model kind, e.g. 'siamfc'); role: teacher | student | model.
+    t.model_name = ""
+    t.model_role = "model"
+    # Stop this process after this many steps of the run, without a final checkpoint, as
+    # if it were killed there (0 = off); the same command resumes from the last checkpoint.
+    t.exit_after_steps = 0
     return t
 
 
 def loss_config() -> ml_collections.ConfigDict:
-    """Ground-truth losses (SPEC section 2)."""
+    """Ground-truth losses (SPEC section 2; dsiam_jax/train/targets.py, losses.py)."""
     loss = ml_collections.ConfigDict()
-    loss.siamfc_radius = 16.0  # positive radius in search-crop pixels
+    # SiamFC: a response cell is positive within this distance of the target centre.
+    loss.siamfc_radius = 16.0  # search-crop pixels (2 cells at stride 8)
+    loss.siamfc_distance = "euclidean"  # euclidean (SiamFC) | l1 (siamfc-pytorch)
+    # SiamRPN anchors: IoU > pos_iou positive, < neg_iou negative, the rest ignored.
     loss.rpn_pos_iou = 0.6
     loss.rpn_neg_iou = 0.3
-    loss.rpn_num_samples = 64
-    loss.rpn_max_pos = 16
-    loss.rpn_loc_weight = 1.2
+    loss.rpn_num_samples = 64  # anchors sampled per pair ...
+    loss.rpn_max_pos = 16  # ... at most this many positive (the rest negative)
+    # cls loss: positives and negatives each half the weight (pysot) or a plain mean
+    # over the sampled anchors (False, the SiamRPN paper).
+    loss.rpn_cls_balanced = True
+    loss.rpn_loc_weight = 1.2  # weight of the regression loss in gt = cls + w * reg
+    loss.rpn_smooth_l1_beta = 1.0 / 9.0  # smooth-L1 transition (Faster R-CNN RPN); 0 = L1
     return loss
 
 
+def teacher_config() -> ml_collections.ConfigDict:
+    """The frozen teacher of mode=distill (its checkpoint records its architecture)."""
+    t = ml_collections.ConfigDict()
+    t.checkpoint = ""  # workdir (or checkpoints/<step> folder, or zoo name) of the teacher
+    t.name = ""  # model in that checkpoint; '' = the only one, or the one with role teacher
+    return t
+
+
 def distill_config() -> ml_collections.ConfigDict:
-    """Students and the distillation / sharing losses (SPEC sections 4, 5)."""
+    """Students and the distillation / sharing losses (SPEC sections 4, 5).
+
+    Student i's loss: gt + lambda_cls * soft + lambda_reg * bound + lambda_hint * hint
+    + gamma * share. A weight of 0 switches a term off (it is then not computed).
+    """
     d = ml_collections.ConfigDict()
-    # One channel list per student; every student shares the teacher's kind and head.
+    # One channel list per student (saved as student_0, student_1, ...); every student
+    # shares the teacher's kind, head and anchors. SiamFC widths must be even (groups).
     d.students = ((24, 64, 96, 96, 64), (24, 64, 96, 96, 64))
     d.student_head_channels = 0  # RPN head width of students; 0 = their channels[-1]
-    d.lambda_cls = 1.0  # background-suppressed soft loss
-    d.lambda_reg = 1.0  # teacher-bounded regression (RPN)
-    d.lambda_hint = 0.0  # feature hint (off by default)
-    d.temperature = 2.0
-    d.beta = 0.1  # weight of background positions
+    d.lambda_cls = 1.0  # background-suppressed soft loss (teacher -> student)
+    d.lambda_reg = 1.0  # teacher-bounded regression (RPN only)
+    d.lambda_hint = 0.0  # feature hint through a trained 1x1 adapter; 0 = off
+    d.temperature = 2.0  # T of the soft loss (scaled by T^2)
+    d.beta = 0.1  # soft-loss weight of positions that are background for GT and teacher
     d.rho = 0.1  # teacher foreground probability below which a position is background
-    d.margin = 0.0  # bounded regression margin m
-    d.share = True  # student-student knowledge sharing
-    d.gamma = 1.0
-    d.alpha = 0.0  # weight of a peer that is worse on the batch
+    d.margin = 0.0  # bounded regression: penalise where e_student + margin > e_teacher
+    # Student-student sharing (N >= 2): share_i = sum_j c_ij (KL(sg(p_j) || p_i)
+    # + share_reg_weight * peer-bounded regression), c_ij = 1 if peer j has the lower
+    # ground-truth loss on the batch, else alpha.
+    d.share = True
+    d.gamma = 1.0  # weight of the sharing term
+    d.alpha = 0.0  # c_ij of a peer that is not better on the batch
+    d.share_temperature = 1.0  # temperature of the peer KL
+    d.share_reg_weight = 1.0  # peer-bounded regression inside the sharing term (RPN)
     return d
 
 
 def tracker_config() -> ml_collections.ConfigDict:
-    """Inference settings (SPEC section 2, Tracking)."""
+    """Inference settings (SPEC section 2, Tracking; see dsiam_jax/tracking)."""
     t = ml_collections.ConfigDict()
     t.siamfc = ml_collections.ConfigDict()
     t.siamfc.template_size = 127
     t.siamfc.search_size = 255
-    t.siamfc.context = 0.5
-    t.siamfc.num_scales = 3
+    t.siamfc.context = 0.5  # template side sqrt((w+p)(h+p)), p = context * (w+h)
+    t.siamfc.num_scales = 3  # odd; scale factors scale_step^(-n//2 .. n//2)
     t.siamfc.scale_step = 1.0375
-    t.siamfc.scale_penalty = 0.9745
-    t.siamfc.scale_lr = 0.59
-    t.siamfc.window_influence = 0.176
-    t.siamfc.response_up = 16
+    t.siamfc.scale_penalty = 0.9745  # multiplies the side scales' responses
+    t.siamfc.scale_lr = 0.59  # damping of the size change toward the chosen scale
+    t.siamfc.window_influence = 0.176  # Hann window weight on the normalised response
+    t.siamfc.response_up = 16  # bicubic upsampling of the 17x17 response
+    t.siamfc.min_size = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
     t.siamrpn = ml_collections.ConfigDict()
     t.siamrpn.template_size = 127
     t.siamrpn.search_size = 271
     t.siamrpn.context = 0.5
-    t.siamrpn.penalty_k = 0.055
+    t.siamrpn.penalty_k = 0.055  # scale / aspect-ratio change penalty
     t.siamrpn.window_influence = 0.42
-    t.siamrpn.lr = 0.295
+    t.siamrpn.lr = 0.295  # size learning rate (times penalty * score)
+    t.siamrpn.min_size = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
+    # Speed only (same boxes): SiamFC's search crops as a lax.map loop ('map'), one
+    # batch ('batch'), or 'auto' (map on CPU, batch on accelerators).
+    t.scales_impl = "auto"
     return t
 
 
 def eval_config() -> ml_collections.ConfigDict:
-    """Benchmark evaluation (SPEC section 7)."""
+    """Benchmark evaluation for mode=evaluate (SPEC section 7; see dsiam_jax/evaluation)."""
     e = ml_collections.ConfigDict()
-    e.layout = "got10k"  # got10k | lasot | otb | trackingnet | folder
+    e.layout = "got10k"  # got10k | lasot | otb | trackingnet | folder | synthetic
     e.root = ""
     e.split = ""
     e.max_sequences = 0  # 0 = all
+    # Many sequences at once (scan over frames, vmap / map over sequences) instead of
+    # the one-sequence loop; same boxes, per-frame times are then batch averages.
+    e.batched = False
+    e.batch_size = 8  # sequences per batch
+    e.chunk = 8  # frames per device call in batched runs
+    e.batch_impl = "auto"  # auto | map | vmap (auto: map on CPU, vmap on accelerators)
+    e.network_repeats = 10  # timed calls for network-only frames/s (0 = skip)
+    e.plots = True  # success / precision PNGs
     return e
+
+
+def pipeline_config() -> ml_collections.ConfigDict:
+    """mode=pipeline (dsiam_jax/experiments/pipeline.py): teacher, distilled students,
+    a from-scratch student, evaluation and report.md, in one resumable run."""
+    p = ml_collections.ConfigDict()
+    # 'laptop': the sizes below, chosen to finish in about 20 minutes on a 2-core CPU;
+    # 'full': config.model (teacher), config.distill.students, config.train and the
+    # data crop sizes as they are (the paper's sizes).
+    p.size = "laptop"
+    p.student_steps = 0  # full size: steps of the student runs; 0 = train.num_steps
+    p.eval_split = "test"  # synthetic split written as a GOT-10k folder and evaluated
+    p.eval_sequences = 8  # sequences of it evaluated (0 = all)
+    p.laptop = ml_collections.ConfigDict()
+    p.laptop.teacher_channels = (48, 128, 192, 192, 128)
+    p.laptop.student_channels = (16, 32, 48, 48, 32)
+    p.laptop.num_students = 2
+    p.laptop.template_size = 127
+    p.laptop.search_size = 255
+    p.laptop.batch_size = 8
+    p.laptop.teacher_steps = 600
+    p.laptop.student_steps = 300
+    return p
 
 
 def distributed_config() -> ml_collections.ConfigDict:
@@ -176,11 +276,14 @@ def get_config() -> ml_collections.ConfigDict:
     c.data = data_config()
     c.train = train_config()
     c.loss = loss_config()
-    c.teacher = ml_collections.ConfigDict({"checkpoint": ""})
+    c.teacher = teacher_config()
     c.distill = distill_config()
     c.tracker = tracker_config()
     c.eval = eval_config()
     c.checkpoint = ""  # comma-separated workdirs or zoo names (evaluate/track/export)
-    c.backend = "jax"  # tracking backend: jax | onnx
+    # Tracking network backend (mode=evaluate / track): jax | onnx | onnx_fp16 |
+    # onnx_int8 (weight-only) | onnx_qdq (int8 weights and activations); see dsiam_jax/export.
+    c.backend = "jax"
     c.distributed = distributed_config()
+    c.pipeline = pipeline_config()
     return c

@@ -52,7 +52,8 @@ def main(argv: list[str]) -> None:
         cause = e.__cause__ or e
         _fail(" ".join(str(cause).split()))
     try:
-        jobs.run_job(config, FLAGS.workdir)
+        config_file = config_flags.get_config_filename(FLAGS["config"])
+        jobs.run_job(config, FLAGS.workdir, config_file=config_file)
     except UserError as e:
         # Bad input: one clear line, no JAX traceback. Bugs keep their traceback.
         _fail(str(e))

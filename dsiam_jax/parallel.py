@@ -12,6 +12,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 DATA_AXIS = "data"
 
+_initialized = False  # jax.distributed.initialize may run once per process
+
 # Environment variables that mean "this process is one of several".
 _CLUSTER_HINTS = ("JAX_COORDINATOR_ADDRESS", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
 
@@ -29,8 +31,12 @@ def initialize_distributed(config: Mapping[str, Any]) -> bool:
     """Starts `jax.distributed` when the config or the environment asks for it.
 
     `config.distributed.initialize`: 'auto' (when a coordinator address is given or
-    a multi-process cluster is detected), 'yes' or 'no'. Returns whether it ran.
+    a multi-process cluster is detected), 'yes' or 'no'. Returns whether it is
+    initialised. Safe to call again (multi-job runs call it per stage).
     """
+    global _initialized
+    if _initialized:
+        return True
     dist = config.get("distributed", {}) if hasattr(config, "get") else {}
     mode = dist.get("initialize", "auto")
     address = dist.get("coordinator_address", "")
@@ -44,6 +50,7 @@ def initialize_distributed(config: Mapping[str, Any]) -> bool:
         if dist.get("process_id", -1) >= 0:
             kwargs["process_id"] = dist["process_id"]
     jax.distributed.initialize(**kwargs)
+    _initialized = True
     logging.info(
         "jax.distributed: process %d of %d, %d local / %d global devices",
         jax.process_index(),

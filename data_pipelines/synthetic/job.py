@@ -5,7 +5,8 @@
 
 Writes to `config.data.root` when set, else to WORKDIR/synthetic_got10k; the
 sequences are `config.data.synthetic.*` (seed, frame size, length; `num_sequences`
-for train, an eighth of it for val and a quarter for test, at least 1 each).
+for train, an eighth of it for val and a quarter for test, at least 1 each), and
+`write_splits` says which splits to write.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pathlib
 from absl import logging
 
 from data_pipelines.synthetic.got10k_writer import write_got10k
+from dsiam_jax.errors import ConfigError
 
 
 def run(config, workdir: str) -> dict:
@@ -23,10 +25,15 @@ def run(config, workdir: str) -> dict:
     root = pathlib.Path(config.data.root or pathlib.Path(workdir) / "synthetic_got10k")
     n = int(syn.num_sequences)
     counts = {"train": n, "val": max(1, n // 8), "test": max(1, n // 4)}
+    splits = tuple(syn.write_splits)
+    unknown = sorted(set(splits) - set(counts))
+    if unknown:
+        raise ConfigError(f"data.synthetic.write_splits: unknown splits {unknown}")
     written = write_got10k(
         root,
         seed=int(syn.seed),
-        num_sequences=counts,
+        splits=splits,
+        num_sequences={k: counts[k] for k in splits},
         sequence_length=int(syn.sequence_length),
         frame_size=tuple(int(v) for v in syn.frame_size),
         overwrite=True,

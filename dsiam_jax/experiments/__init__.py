@@ -1,0 +1,1 @@
+"""Multi-job experiments: the default pipeline, ablation sweeps, their reports."""

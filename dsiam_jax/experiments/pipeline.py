@@ -1,0 +1,144 @@
+"""mode=pipeline: the whole method end to end, resumable (configs/default.py).
+
+Stages, each a job in its own folder under WORKDIR (see `stages.run_stages`):
+
+1. `data`: the synthetic test split written as a GOT-10k folder (any toolkit reads it);
+   training pairs are generated on the fly from the same generator's train split,
+2. `teacher`: the teacher on its ground-truth loss (mode=train),
+3. `students`: two students distilled from it with mutual learning (mode=distill),
+4. `scratch`: the same student architecture trained without a teacher (mode=train),
+5. `evaluate`: all of them on the synthetic test split (mode=evaluate),
+
+then `report.md` with sizes, speed and accuracy, the plots, and what the numbers say.
+`pipeline.size='laptop'` shrinks widths, crops and steps so the run fits about
+20 minutes on a 2-core CPU; `pipeline.size='full'` uses `config.model`,
+`config.distill.students`, `config.train` and the crop sizes as they are.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import ml_collections
+from absl import logging
+
+from dsiam_jax import parallel
+from dsiam_jax.errors import ConfigError
+from dsiam_jax.experiments import report as report_lib
+from dsiam_jax.experiments.stages import Stage, run_stages, stage_dirs
+
+SIZES = ("laptop", "full")
+
+
+def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """What the run will use (after the size preset): widths, crops, steps, batch."""
+    p = config.pipeline
+    if p.size not in SIZES:
+        raise ConfigError(f"pipeline.size={p.size!r}: expected one of {SIZES}")
+    if p.size == "full":
+        students = tuple(tuple(s) for s in config.distill.students)
+        return {
+            "teacher_channels": tuple(config.model.channels),
+            "student_channels": students[0] if students else (),
+            "num_students": len(students),
+            "template_size": config.data.template_size,
+            "search_size": config.data.search_size,
+            "teacher_steps": config.train.num_steps,
+            "student_steps": p.student_steps or config.train.num_steps,
+            "batch_size": config.train.batch_size,
+        }
+    lap = p.laptop
+    return {
+        "teacher_channels": tuple(lap.teacher_channels),
+        "student_channels": tuple(lap.student_channels),
+        "num_students": int(lap.num_students),
+        "template_size": lap.template_size,
+        "search_size": lap.search_size,
+        "teacher_steps": lap.teacher_steps,
+        "student_steps": lap.student_steps,
+        "batch_size": lap.batch_size,
+    }
+
+
+def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
+    """The pipeline's stages with their config overrides."""
+    s = resolved_settings(config)
+    p = config.pipeline
+    kind = config.model.kind
+    crops = {
+        "data.template_size": s["template_size"],
+        "data.search_size": s["search_size"],
+        f"tracker.{kind}.template_size": s["template_size"],
+        f"tracker.{kind}.search_size": s["search_size"],
+        "train.batch_size": s["batch_size"],
+    }
+    if kind == "siamrpn":  # the RPN tracker searches a larger crop than training
+        extra = config.tracker.siamrpn.search_size - config.data.search_size
+        crops[f"tracker.{kind}.search_size"] = s["search_size"] + extra
+    student_train = {
+        **crops,
+        "train.num_steps": s["student_steps"],
+        "train.checkpoint_every": max(1, min(config.train.checkpoint_every, s["student_steps"])),
+    }
+    teacher_train = {
+        **crops,
+        "model.channels": s["teacher_channels"],
+        "train.num_steps": s["teacher_steps"],
+        "train.checkpoint_every": max(1, min(config.train.checkpoint_every, s["teacher_steps"])),
+        "train.model_name": "teacher",
+        "train.model_role": "teacher",
+    }
+    students = (s["student_channels"],) * s["num_students"]
+    eval_overrides = {
+        **crops,
+        "eval.layout": "got10k",
+        "eval.root": lambda d: str(pathlib.Path(d["data"]) / "synthetic_got10k" / p.eval_split),
+        "eval.split": "",
+        "eval.max_sequences": p.eval_sequences,
+        "checkpoint": lambda d: ",".join(d[n] for n in ("teacher", "students", "scratch")),
+    }
+    return [
+        Stage(
+            "data",
+            "write_synthetic",
+            {"data.synthetic.write_splits": (p.eval_split,)},
+            "synthetic test split as a GOT-10k folder",
+        ),
+        Stage("teacher", "train", teacher_train, f"teacher {s['teacher_channels']}"),
+        Stage(
+            "students",
+            "distill",
+            {
+                **student_train,
+                "teacher.checkpoint": lambda d: d["teacher"],
+                "distill.students": students,
+            },
+            f"{len(students)} students {s['student_channels']} distilled with sharing",
+        ),
+        Stage(
+            "scratch",
+            "train",
+            {
+                **student_train,
+                "model.channels": s["student_channels"],
+                "train.model_name": "student_scratch",
+                "train.model_role": "student",
+            },
+            "the same student without a teacher",
+        ),
+        Stage("evaluate", "evaluate", eval_overrides, "all models on the synthetic test split"),
+    ]
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+    """Runs (or resumes) every stage, then writes WORKDIR/report.md."""
+    stages = make_stages(config)
+    run_stages(config, workdir, stages)
+    dirs = stage_dirs(workdir, stages)
+    if not parallel.is_main_process():
+        return {}
+    report = report_lib.pipeline_report(config, workdir, dirs, resolved_settings(config))
+    logging.info("wrote %s", report["path"])
+    print(f"wrote {report['path']}")
+    return report

@@ -1,0 +1,213 @@
+"""Results reports of multi-stage runs: report.md, its table and its figures.
+
+The numbers come from what the stages wrote (checkpoints for sizes, `eval.json`
+for accuracy and speed, `DONE.json` for wall time), so a report can be rebuilt at
+any time from the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from dsiam_jax import checkpoints, model_summary  # noqa: E402
+from dsiam_jax.experiments.stages import stage_seconds  # noqa: E402
+
+METRICS = ("success_auc", "precision_20", "ao")
+# A difference in success AUC below this is within run-to-run noise on a few
+# hundred synthetic frames (see the ablation's seed spread).
+NOISE_AUC = 0.02
+
+
+def model_rows(
+    checkpoint_dirs: Sequence[str], eval_report: Mapping[str, Any], tracker: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per evaluated model: size (params, MB, FLOPs), speed and accuracy."""
+    models = checkpoints.load_many(",".join(checkpoint_dirs))
+    rows = []
+    for name, model in models.items():
+        spec = model.spec
+        t = tracker[spec.kind]
+        size = model_summary.summarize(spec, t.template_size, t.search_size, t.get("num_scales", 1))
+        scores = eval_report.get("trackers", {}).get(name, {})
+        rows.append(
+            {
+                "name": name,
+                "role": model.role,
+                "channels": list(spec.channels),
+                "params": size["params"],
+                "megabytes": size["megabytes"],
+                "gflops": size["flops"] / 1e9,
+                "fps": scores.get("fps"),
+                "network_fps": scores.get("network_fps"),
+                **{m: scores.get(m) for m in METRICS},
+            }
+        )
+    teacher = next((r for r in rows if r["role"] == "teacher"), None)
+    for r in rows:
+        r["compression"] = teacher["megabytes"] / r["megabytes"] if teacher else None
+        r["speedup"] = (
+            r["fps"] / teacher["fps"] if teacher and r["fps"] and teacher["fps"] else None
+        )
+    return rows
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def model_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown table of `model_rows`."""
+    head = (
+        "| model | role | channels | params | MB | compression | GFLOPs/frame | "
+        "frames/s (whole step) | frames/s (network) | success AUC | precision@20 | AO |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        comp = f"{r['compression']:.1f}x" if r.get("compression") else "-"
+        lines.append(
+            f"| {r['name']} | {r['role']} | {'-'.join(map(str, r['channels']))} | "
+            f"{r['params']:,} | {r['megabytes']:.2f} | {comp} | {r['gflops']:.2f} | "
+            f"{_fmt(r['fps'], 1)} | {_fmt(r['network_fps'], 1)} | {_fmt(r['success_auc'])} | "
+            f"{_fmt(r['precision_20'])} | {_fmt(r['ao'])} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def plot_size_accuracy_speed(rows: Sequence[Mapping[str, Any]], path: pathlib.Path) -> None:
+    """Scatter: model size (MB, log) vs success AUC; marker area and colour = frames/s."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fps = [r["fps"] or 0.0 for r in rows]
+    top = max(fps) or 1.0
+    sc = ax.scatter(
+        [r["megabytes"] for r in rows],
+        [r["success_auc"] or 0.0 for r in rows],
+        s=[60 + 400 * f / top for f in fps],
+        c=fps,
+        cmap="viridis",
+        edgecolors="k",
+    )
+    for r in rows:
+        ax.annotate(
+            r["name"],
+            (r["megabytes"], r["success_auc"] or 0.0),
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("model size (MB, fp32)")
+    ax.set_ylabel("success AUC")
+    ax.set_title("size vs accuracy vs speed (colour / area: frames/s)")
+    fig.colorbar(sc, ax=ax, label="frames/s (whole tracking step)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def distillation_verdict(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One paragraph: did the distilled students beat the same student from scratch?"""
+    distilled = [r for r in rows if r["role"] == "student" and r["name"] != "student_scratch"]
+    scratch = next((r for r in rows if r["name"] == "student_scratch"), None)
+    if not distilled or scratch is None or scratch["success_auc"] is None:
+        return "No distilled / from-scratch pair to compare."
+    aucs = [r["success_auc"] for r in distilled if r["success_auc"] is not None]
+    best, mean = max(aucs), sum(aucs) / len(aucs)
+    diff = mean - scratch["success_auc"]
+    if abs(diff) < NOISE_AUC:
+        verdict = "about the same as"
+    else:
+        verdict = "better than" if diff > 0 else "worse than"
+    return (
+        f"Distilled students: success AUC {', '.join(f'{a:.3f}' for a in aucs)} "
+        f"(mean {mean:.3f}, best {best:.3f}); the same student trained from scratch: "
+        f"{scratch['success_auc']:.3f}. On this data and budget, distillation did "
+        f"**{verdict}** training from scratch (mean difference {diff:+.3f}). This is one "
+        f"seed: differences below about {NOISE_AUC} AUC are within run-to-run noise here; "
+        "`configs/ablation.py` measures the spread across seeds."
+    )
+
+
+def pipeline_report(
+    config, workdir: str, dirs: Mapping[str, str], settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Writes WORKDIR/report.md (+ report.json, size_accuracy_speed.png); returns a summary."""
+    root = pathlib.Path(workdir)
+    eval_dir = pathlib.Path(dirs["evaluate"])
+    eval_report = json.loads((eval_dir / "eval.json").read_text())
+    rows = model_rows(
+        [dirs["teacher"], dirs["students"], dirs["scratch"]], eval_report, config.tracker
+    )
+    plot_size_accuracy_speed(rows, root / "size_accuracy_speed.png")
+    seconds = {name: stage_seconds(d) for name, d in dirs.items()}
+    rel = lambda p: pathlib.Path(p).relative_to(root).as_posix()
+    lines = [
+        "# dsiam_jax: distilled Siamese trackers, end to end",
+        "",
+        f"Run `{root}` on {platform.node() or 'this machine'} "
+        f"({platform.processor() or platform.machine()}), report written "
+        f"{time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        "## What ran",
+        "",
+        f"- Size preset `{config.pipeline.size}`: teacher "
+        f"{'-'.join(map(str, settings['teacher_channels']))}, "
+        f"{settings['num_students']} students "
+        f"{'-'.join(map(str, settings['student_channels']))}, crops "
+        f"{settings['template_size']}/{settings['search_size']} px, batch "
+        f"{settings['batch_size']}; teacher {settings['teacher_steps']} steps, students "
+        f"and the from-scratch student {settings['student_steps']} steps each. "
+        "Full size is one override away: `--config.pipeline.size=full` (uses "
+        "`config.model`, `config.distill.students`, `config.train`).",
+        f"- Training data: `{config.data.layout}` "
+        f"({config.data.synthetic.num_sequences} synthetic scenes generated on the fly); "
+        f"evaluation: the synthetic `{config.pipeline.eval_split}` split written as a "
+        f"GOT-10k folder (`{rel(eval_dir.parent / 'data')}`), "
+        f"{config.pipeline.eval_sequences} sequences.",
+        "- Stage wall time (s): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items() if v is not None)
+        + ".",
+        "",
+        "## Results",
+        "",
+        model_table(rows),
+        "Compression and speed-up are relative to the teacher. Frames/s of the whole "
+        "tracking step (crop, network, post-processing) on this machine's CPU; "
+        "network-only frames/s separately. Metric conventions: "
+        f"`{rel(eval_dir / 'eval.json')}` (`conventions`).",
+        "",
+        "## Distillation vs training from scratch",
+        "",
+        distillation_verdict(rows),
+        "",
+        "## Figures",
+        "",
+        "![size vs accuracy vs speed](size_accuracy_speed.png)",
+        "",
+        f"![success plot]({rel(eval_dir / 'success_plot.png')})",
+        f"![precision plot]({rel(eval_dir / 'precision_plot.png')})",
+        "",
+        f"Per-sequence scores: `{rel(eval_dir / 'eval_sequences.md')}`.",
+        "",
+    ]
+    path = root / "report.md"
+    path.write_text("\n".join(lines))
+    summary = {"path": str(path), "models": rows, "settings": dict(settings)}
+    (root / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
