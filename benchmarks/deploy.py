@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 
-import jax
-import numpy as np
-
 from benchmarks.timing import write_json
 from dsiam_jax import models as M
 from dsiam_jax.checkpoints import TrackerModel
@@ -52,23 +49,6 @@ MODELS = {
 }
 
 
-def random_variables(spec: M.ModelSpec, seed: int = 0) -> dict:
-    """He-normal convs, identity BatchNorm (no XLA compile: built from the shapes)."""
-    net = M.build(spec)
-    shapes = jax.eval_shape(lambda: M.init_variables(net, jax.random.PRNGKey(0)))
-    rng = np.random.default_rng(seed)
-
-    def draw(path, s):
-        name = path[-1].key
-        if name == "kernel":
-            return rng.normal(0, np.sqrt(2 / np.prod(s.shape[:-1])), s.shape).astype(np.float32)
-        if name in ("var", "scale"):
-            return np.ones(s.shape, np.float32)
-        return np.zeros(s.shape, np.float32)
-
-    return jax.tree_util.tree_map_with_path(draw, shapes)
-
-
 def tracker_config(search_size: int) -> dict:
     from configs import default
 
@@ -78,7 +58,7 @@ def tracker_config(search_size: int) -> dict:
 
 
 def measure(name, spec, search, reference, backends, sequence, repeats) -> list[dict]:
-    model = TrackerModel(name, spec, random_variables(spec))
+    model = TrackerModel(name, spec, M.numpy_variables(spec))
     rows = []
     for backend in backends:
         tracker = build_tracker(model, tracker_config(search), backend)

@@ -68,24 +68,6 @@ def model_list(quick: bool) -> list[tuple[str, M.ModelSpec, dict]]:
     return rows
 
 
-def random_variables(spec: M.ModelSpec, seed: int = 0) -> dict:
-    """He-normal weights drawn with NumPy (Flax's initialisers compile slowly on CPU)."""
-    net = M.build(spec)
-    z, x = np.zeros((1, 127, 127, 3), np.float32), np.zeros((1, 255, 255, 3), np.float32)
-    shapes = jax.eval_shape(lambda r: net.init(r, z, x), jax.random.PRNGKey(0))
-    rng = np.random.default_rng(seed)
-
-    def draw(path, s):
-        name = jax.tree_util.keystr(path)
-        if "batch_stats" in name:
-            return np.ones(s.shape, s.dtype) if "var" in name else np.zeros(s.shape, s.dtype)
-        if "kernel" in name:
-            return rng.normal(0, np.sqrt(2 / np.prod(s.shape[:-1])), s.shape).astype(s.dtype)
-        return np.ones(s.shape, s.dtype) if "scale" in name else np.zeros(s.shape, s.dtype)
-
-    return dict(jax.tree_util.tree_map_with_path(draw, shapes))
-
-
 class SyntheticClip:
     """640x360 frames, a 60x45 textured target moving 3 px/frame right, 1 px down."""
 
@@ -107,7 +89,7 @@ class SyntheticClip:
 
 
 def measure(name, spec, tracker_cfg, frames, batch, batch_impl, repeats, rounds) -> dict:
-    model = TrackerModel(name, spec, random_variables(spec))
+    model = TrackerModel(name, spec, M.numpy_variables(spec))
     tracker = build_tracker(model, tracker_cfg)
     clip = SyntheticClip(frames)
     clips = [SyntheticClip(frames, seed=s) for s in range(batch)]
@@ -166,7 +148,7 @@ def measure(name, spec, tracker_cfg, frames, batch, batch_impl, repeats, rounds)
 def siamfc_breakdown(repeats: int) -> dict:
     """The SiamFC teacher's step in parts, and its 3 scales as one batch vs lax.map."""
     spec = M.teacher_spec("siamfc")
-    model = TrackerModel("siamfc_teacher", spec, random_variables(spec))
+    model = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
     out = {}
     clip = SyntheticClip(2)
     frame = jax.device_put(clip.load_frame(1))

@@ -244,7 +244,7 @@ def pipeline_config() -> ml_collections.ConfigDict:
     p.size = "laptop"
     p.student_steps = 0  # full size: steps of the student runs; 0 = train.num_steps
     p.eval_split = "test"  # synthetic split written as a GOT-10k folder and evaluated
-    p.eval_sequences = 8  # sequences of it evaluated (0 = all)
+    p.eval_sequences = 0  # sequences of it evaluated (0 = all: data.synthetic.num_sequences / 4)
     p.laptop = ml_collections.ConfigDict()
     p.laptop.teacher_channels = (48, 128, 192, 192, 128)
     p.laptop.student_channels = (16, 32, 48, 48, 32)

@@ -58,3 +58,15 @@ def run_cli(*args: str, timeout: float = 600, check: bool = True) -> subprocess.
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="module")
+def fast_subprocesses(tmp_path_factory):
+    """CLI subprocesses of a test module share a persistent XLA compilation cache and
+    compile without LLVM optimisation (tiny models: compile time dominates)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla_cache")))
+        mp.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        flags = os.environ.get("XLA_FLAGS", "")
+        mp.setenv("XLA_FLAGS", f"{flags} --xla_backend_optimization_level=0".strip())
+        yield

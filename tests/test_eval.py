@@ -13,8 +13,8 @@ from dsiam_jax.checkpoints import CheckpointStore, TrackerModel
 from dsiam_jax.evaluation import evaluate
 from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation.results_io import read_boxes
-from dsiam_jax.models import ModelSpec
-from tests.test_tracking import Clip, random_variables
+from dsiam_jax.models import ModelSpec, numpy_variables
+from tests.test_tracking import Clip
 
 SEQS = {"GOT-10k_Val_000001": dict(n=8, seed=0), "GOT-10k_Val_000002": dict(n=6, seed=1)}
 
@@ -45,8 +45,8 @@ def tiny_models():
     teacher = ModelSpec(channels=(8, 16, 16, 16, 16))
     student = ModelSpec(channels=(8, 8, 16, 16, 8))
     return {
-        "teacher": TrackerModel("teacher", teacher, random_variables(teacher, 1), "teacher"),
-        "student": TrackerModel("student", student, random_variables(student, 2), "student"),
+        "teacher": TrackerModel("teacher", teacher, numpy_variables(teacher, 1), "teacher"),
+        "student": TrackerModel("student", student, numpy_variables(student, 2), "student"),
     }
 
 

@@ -35,17 +35,7 @@ TINY = (
 
 
 @pytest.fixture(scope="module")
-def fast_env(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla_cache")))
-        mp.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-        flags = os.environ.get("XLA_FLAGS", "")
-        mp.setenv("XLA_FLAGS", f"{flags} --xla_backend_optimization_level=0".strip())
-        yield
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(fast_env, tmp_path_factory):
+def pipeline_run(fast_subprocesses, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("pipeline")
     proc = run_cli("--config=configs/default.py", f"--workdir={workdir}", *TINY)
     return workdir, proc

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import jax
-import numpy as np
 import onnx
 import pytest
 
@@ -34,29 +32,6 @@ SPECS = {
 }
 
 
-def random_variables(spec: models.ModelSpec, seed: int = 0) -> dict:
-    """Random weights, BatchNorm statistics and affine terms (folding must matter).
-
-    Built from the variables' shapes (`jax.eval_shape`, no XLA compile) with
-    He-scaled conv kernels, so outputs stay finite through the five layers.
-    """
-    model = models.build(spec)
-    shapes = jax.eval_shape(lambda: models.init_variables(model, jax.random.PRNGKey(0)))
-    rng = np.random.default_rng(seed)
-
-    def make(path, leaf):
-        name, shape = path[-1].key, leaf.shape
-        if path[0].key == "batch_stats":
-            return rng.uniform(0.5, 2.0, shape) if name == "var" else rng.normal(0, 0.3, shape)
-        if name == "kernel":
-            return rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape)
-        if name == "scale":
-            return rng.uniform(0.5, 1.5, shape)
-        return rng.normal(0, 0.1, shape)  # biases
-
-    return jax.tree_util.tree_map_with_path(lambda p, a: make(p, a).astype(np.float32), shapes)
-
-
 def search_size(spec):
     return 255 if spec.kind == "siamfc" else 271
 
@@ -64,7 +39,7 @@ def search_size(spec):
 @pytest.mark.parametrize("head", sorted(SPECS))
 def test_onnx_matches_jax_with_folded_batchnorm(head):
     spec = SPECS[head]
-    v = random_variables(spec)
+    v = models.numpy_variables(spec, random_batchnorm=True)
     net = fold.fold(spec, v)
     x_size = search_size(spec)
     template, track = onnx_graphs.template_graph(net), onnx_graphs.track_graph(net, x_size)
@@ -84,7 +59,7 @@ def test_onnx_matches_jax_with_folded_batchnorm(head):
 
 def test_weight_variants_are_smaller_and_close():
     spec = SPECS["siamfc"].replace(channels=(16, 32, 32, 32, 32))
-    v = random_variables(spec)
+    v = models.numpy_variables(spec, random_batchnorm=True)
     net = fold.fold(spec, v)
     jax_net = checks.JaxNetwork(spec, v)
     pairs = [samples.random_pair(127, 255, 3)]
@@ -100,7 +75,7 @@ def test_weight_variants_are_smaller_and_close():
 
 def test_qdq_variant_runs_int8_and_stays_close():
     spec = SPECS["depthwise"]
-    v = random_variables(spec)
+    v = models.numpy_variables(spec, random_batchnorm=True)
     net = fold.fold(spec, v)
     pairs = [samples.random_pair(127, 271, 1, seed=s) for s in range(2)]
     template, track = onnx_graphs.template_graph(net), onnx_graphs.track_graph(net, 271)
@@ -118,7 +93,12 @@ def test_qdq_variant_runs_int8_and_stays_close():
 
 
 def make_checkpoint(workdir, names):
-    tracked = {n: TrackerModel(n, SPECS[n], random_variables(SPECS[n]), "student") for n in names}
+    tracked = {
+        n: TrackerModel(
+            n, SPECS[n], models.numpy_variables(SPECS[n], random_batchnorm=True), "student"
+        )
+        for n in names
+    }
     CheckpointStore(workdir).save(3, tracked)
 
 
@@ -201,7 +181,7 @@ def test_tflite_export_matches_jax(tmp_path):
     # SiamFC: grouped convs; depthwise head: a depthwise conv with a dynamic filter.
     for head, variants in (("siamfc", ("fp32", "fp16")), ("depthwise", ("fp32",))):
         spec = SPECS[head]
-        v = random_variables(spec)
+        v = models.numpy_variables(spec, random_batchnorm=True)
         sizes = (127, search_size(spec), 3 if head == "siamfc" else 1)
         pairs = [samples.random_pair(*sizes)]
         net, jax_net = fold.fold(spec, v), checks.JaxNetwork(spec, v)

@@ -9,8 +9,9 @@ import pytest
 
 from data_pipelines.sequences import read_sequences
 from dsiam_jax.checkpoints import CheckpointStore, TrackerModel
+from dsiam_jax.models import numpy_variables
 from dsiam_jax.tracking import build_tracker, run_sequence
-from tests.test_export import SPECS, random_variables
+from tests.test_export import SPECS
 
 BOX_TOLERANCE_PX = 0.01  # fp32 graphs: boxes equal to JAX's within this (pixels)
 
@@ -22,7 +23,9 @@ def sequences():
 
 @pytest.mark.parametrize("head", ["siamfc", "depthwise"])
 def test_onnx_backend_tracks_like_jax(head, sequences):
-    model = TrackerModel(head, SPECS[head], random_variables(SPECS[head], seed=1))
+    model = TrackerModel(
+        head, SPECS[head], numpy_variables(SPECS[head], seed=1, random_batchnorm=True)
+    )
     jax_tracker = build_tracker(model)
     onnx_tracker = build_tracker(model, None, "onnx")
     assert onnx_tracker.network.name == "onnx" and not onnx_tracker.network.jittable
@@ -34,7 +37,9 @@ def test_onnx_backend_tracks_like_jax(head, sequences):
 
 def test_evaluate_cli_with_onnx_backend(cli, tmp_path):
     spec = SPECS["upchannel"]
-    model = TrackerModel("rpn", spec, random_variables(spec, seed=2), "student")
+    model = TrackerModel(
+        "rpn", spec, numpy_variables(spec, seed=2, random_batchnorm=True), "student"
+    )
     CheckpointStore(tmp_path / "w2").save(1, {"rpn": model})
     common = [
         "--config=configs/evaluate.py",
@@ -57,7 +62,7 @@ def test_evaluate_cli_with_onnx_backend(cli, tmp_path):
 def test_quantized_backend_tracks(sequences):
     """The int8 QDQ tracker (calibrated on real crops) runs and stays near the JAX boxes."""
     spec = SPECS["depthwise"]
-    model = TrackerModel("dw", spec, random_variables(spec, seed=1))
+    model = TrackerModel("dw", spec, numpy_variables(spec, seed=1, random_batchnorm=True))
     tracker = build_tracker(model, None, "onnx_qdq")
     assert tracker.network.name == "onnx_qdq"
     seq = sequences[0]

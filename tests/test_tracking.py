@@ -27,30 +27,8 @@ RPN_SPEC = M.ModelSpec(
 )
 
 
-def random_variables(spec, seed=0):
-    """He-normal conv weights, zero biases, identity BatchNorm, drawn with NumPy.
-
-    (Flax's initialisers compile for about 1 s each on this CPU; this takes ms.)
-    """
-    net = M.build(spec)
-    z, x = jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3))
-    shapes = jax.eval_shape(lambda r: net.init(r, z, x), jax.random.PRNGKey(0))
-    rng = np.random.default_rng(seed)
-
-    def draw(path, s):
-        name = jax.tree_util.keystr(path)
-        if "batch_stats" in name:
-            return np.ones(s.shape, s.dtype) if "var" in name else np.zeros(s.shape, s.dtype)
-        if "kernel" in name:
-            fan_in = int(np.prod(s.shape[:-1]))
-            return rng.normal(0, np.sqrt(2 / fan_in), s.shape).astype(s.dtype)
-        return np.ones(s.shape, s.dtype) if "scale" in name else np.zeros(s.shape, s.dtype)
-
-    return dict(jax.tree_util.tree_map_with_path(draw, shapes))
-
-
 def tiny_model(spec, seed=0, name="m"):
-    return TrackerModel(name, spec, random_variables(spec, seed))
+    return TrackerModel(name, spec, M.numpy_variables(spec, seed))
 
 
 class Clip:
@@ -310,7 +288,7 @@ def test_cpu_conv_lowerings_used_by_tracking_are_equal():
     assert alexnet.input_chunk(8, 96, 5) == 0 and alexnet.input_chunk(1, 3, 11) == 0
     # End to end: batch 1 (split on CPU) equals the same crop inside a batch of 2 (no split).
     spec = M.ModelSpec(channels=(8, 96, 16, 16, 16), groups=(1,) * 5)
-    net, v = M.build(spec), random_variables(spec)
+    net, v = M.build(spec), M.numpy_variables(spec)
     crops = jnp.asarray(rng.uniform(0, 255, (2, 127, 127, 3)), jnp.float32)
     one = M.search_branch(net, v, crops[:1])
     two = M.search_branch(net, v, crops)

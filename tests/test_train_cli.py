@@ -7,7 +7,6 @@ resumed run (the same program) does not compile again.
 """
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -30,16 +29,6 @@ TEACHER = (
     "--config.train.sync_batchnorm=False",  # the per-device BatchNorm path (N-vs-1 covers sync)
     *TINY,
 )
-
-
-@pytest.fixture(scope="module")
-def fast_subprocesses(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla_cache")))
-        mp.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-        flags = os.environ.get("XLA_FLAGS", "")
-        mp.setenv("XLA_FLAGS", f"{flags} --xla_backend_optimization_level=0".strip())
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ import numpy as np
 
 from dsiam_jax import models
 from dsiam_jax.export.onnx_graphs import jax_kernels_to_onnx
-from dsiam_jax.export.runtime import OnnxNetwork
 from dsiam_jax.models.spec import ModelSpec
 
 
@@ -90,10 +89,12 @@ def _worst(a: Mapping[str, float] | None, b: Mapping[str, float]) -> dict[str, f
 
 def compare(
     jax_net: JaxNetwork,
-    onnx_net: OnnxNetwork,
+    net: Any,
     pairs: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> dict[str, dict[str, float]]:
     """Worst differences over `pairs` of (template, search) crops, per output name.
+
+    `net` is an exported network (ONNX or TFLite) with `template(z)` / `track(x, k)`.
 
     Kernels are compared directly; head outputs come from each runtime's own
     kernels (the end-to-end path a tracker takes).
@@ -101,8 +102,8 @@ def compare(
     worst: dict[str, dict[str, float]] = {}
     for z, x in pairs:
         ref = jax_net.reference(z, x)
-        ok = onnx_net.template(z)
-        got = {**ok, **onnx_net.track(x, ok)}
+        kernels = net.template(z)
+        got = {**kernels, **net.track(x, kernels)}
         for name in got:
             worst[name] = _worst(worst.get(name), diff(got[name], ref[name]))
     return worst
@@ -134,3 +135,29 @@ def time_network(net: Any, z: np.ndarray, x: np.ndarray, repeats: int = 10) -> d
     t_template = time_call(lambda: net.template(z), repeats)
     t_track = time_call(lambda: net.track(x, kernels), repeats)
     return {"template_ms": 1e3 * t_template, "track_ms": 1e3 * t_track, "fps": 1.0 / t_track}
+
+
+def variant_row(
+    jax_net: JaxNetwork,
+    net: Any,
+    files: Mapping[str, int],
+    random_pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    real_pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    z: np.ndarray,
+    x: np.ndarray,
+    repeats: int,
+) -> dict[str, Any]:
+    """The `export.json` entry of one exported variant (ONNX or TFLite): file sizes,
+    worst differences to JAX on random and real crops, and network speed."""
+    row: dict[str, Any] = {
+        "files": dict(files),
+        "bytes": sum(files.values()),
+        "megabytes": sum(files.values()) / 1e6,
+        "random": compare(jax_net, net, random_pairs),
+    }
+    if real_pairs:
+        row["real"] = compare(jax_net, net, real_pairs)
+    row["max_rel"] = max(max_rel(row["random"]), max_rel(row.get("real", {})))
+    if repeats > 0:
+        row.update(time_network(net, z, x, repeats))
+    return row

@@ -175,17 +175,7 @@ def export_model(
             onnx.save(proto, path)
             files[path.name] = path.stat().st_size
         onnx_net = OnnxNetwork.from_models(template_proto, track_proto, threads=ex.threads)
-        row: dict[str, Any] = {
-            "files": files,
-            "bytes": sum(files.values()),
-            "megabytes": sum(files.values()) / 1e6,
-            "random": checks.compare(jax_net, onnx_net, rand),
-        }
-        if real:
-            row["real"] = checks.compare(jax_net, onnx_net, real)
-        row["max_rel"] = max(checks.max_rel(row["random"]), checks.max_rel(row.get("real", {})))
-        if repeats > 0:
-            row.update(checks.time_network(onnx_net, z, x, repeats))
+        row = checks.variant_row(jax_net, onnx_net, files, rand, real, z, x, repeats)
         entry["variants"][variant] = row
         logging.info("%s %s: %s", model.name, variant, _line(row))
     if int(ex.eval_sequences) > 0:

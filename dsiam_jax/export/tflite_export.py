@@ -194,16 +194,6 @@ def export_tflite(
             path.write_bytes(blob)
             files[path.name] = len(blob)
         tfl = TFLiteNetwork(tf, blobs["template"], blobs["track"], threads)
-        row: dict[str, Any] = {
-            "files": files,
-            "bytes": sum(files.values()),
-            "megabytes": sum(files.values()) / 1e6,
-            "random": checks.compare(jax_net, tfl, random_pairs),
-        }
-        if real_pairs:
-            row["real"] = checks.compare(jax_net, tfl, real_pairs)
-        row["max_rel"] = max(checks.max_rel(row["random"]), checks.max_rel(row.get("real", {})))
-        if repeats > 0:
-            row.update(checks.time_network(tfl, z, x, repeats))
+        row = checks.variant_row(jax_net, tfl, files, random_pairs, real_pairs, z, x, repeats)
         result["variants"][variant] = row
     return result

@@ -7,6 +7,7 @@ from dsiam_jax.models.siamese import (
     head,
     init_variables,
     num_params,
+    numpy_variables,
     search_branch,
     template_branch,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "head",
     "init_variables",
     "num_params",
+    "numpy_variables",
     "search_branch",
     "teacher_spec",
     "template_branch",

@@ -23,6 +23,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dsiam_jax.models.alexnet import AlexNet
 from dsiam_jax.models.heads import DepthwiseRPN, SiamFCHead, UpChannelRPN
@@ -108,6 +109,38 @@ def init_variables(
     z = jnp.zeros((1, template_size, template_size, 3), jnp.float32)
     x = jnp.zeros((1, search_size, search_size, 3), jnp.float32)
     return dict(model.init(rng, z, x))
+
+
+def numpy_variables(
+    spec: ModelSpec, seed: int = 0, random_batchnorm: bool = False
+) -> dict[str, Any]:
+    """Random variables drawn with NumPy from the shapes alone (no XLA compile).
+
+    He-normal conv kernels; zero biases and identity BatchNorm, or with
+    `random_batchnorm` random statistics, affine terms and biases (so that BatchNorm
+    folding and bias handling matter in a test). Flax's initialisers compile for
+    about a second per shape on a 2-core CPU; this takes milliseconds, which keeps
+    tests and benchmarks of untrained networks fast.
+    """
+    model = build(spec)
+    shapes = jax.eval_shape(lambda: init_variables(model, jax.random.PRNGKey(0)))
+    rng = np.random.default_rng(seed)
+
+    def draw(path, leaf) -> np.ndarray:
+        name, shape = path[-1].key, leaf.shape
+        if name == "kernel":
+            return rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape)
+        if not random_batchnorm:
+            return np.ones(shape) if name in ("var", "scale") else np.zeros(shape)
+        if name == "var":
+            return rng.uniform(0.5, 2.0, shape)
+        if name == "scale":
+            return rng.uniform(0.5, 1.5, shape)
+        return rng.normal(0, 0.3 if name == "mean" else 0.1, shape)  # means, biases
+
+    return jax.tree_util.tree_map_with_path(
+        lambda p, leaf: draw(p, leaf).astype(np.float32), shapes
+    )
 
 
 def template_branch(model: SiameseNet, variables: Variables, z: jax.Array):
