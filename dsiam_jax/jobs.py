@@ -31,6 +31,7 @@ MODES: dict[str, str] = {
     "import_torch": "dsiam_jax.export.torch_import_job:run",
     "pipeline": "dsiam_jax.experiments.pipeline:run",
     "ablation": "dsiam_jax.experiments.ablation:run",
+    "publish": "dsiam_jax.publish_job:run",
 }
 
 

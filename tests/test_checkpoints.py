@@ -46,3 +46,25 @@ def test_load_many_prefixes_clashing_names(tmp_path, student):
         store.close()
     models = C.load_many(f"{tmp_path / 'a'},{tmp_path / 'b'}")
     assert sorted(models) == ["b/student_0", "student_0"]
+
+
+def test_publish_writes_slim_renamed_checkpoints(tmp_path, student):
+    from configs import publish as publish_config
+    from dsiam_jax import publish_job
+    from dsiam_jax.errors import ConfigError
+
+    source = tmp_path / "run"
+    store = C.CheckpointStore(source)
+    store.save(5, {"student_0": student}, train_state={"momentum": student.variables["params"]})
+    store.close()
+    config = publish_config.get_config()
+    config.checkpoint = str(source)
+    config.publish.prefix = "siamfc_"
+    out = publish_job.run(config, str(tmp_path / "zoo"))
+    folder = tmp_path / "zoo" / "siamfc_student_0"
+    assert out == {"siamfc_student_0": str(folder)}
+    model = C.load_models(folder)["siamfc_student_0"]
+    assert model.spec == student.spec and model.info["step"] == 5
+    assert not any((folder / "checkpoints").glob("*/train_state"))
+    with pytest.raises(ConfigError, match="overwrite"):
+        publish_job.run(config, str(tmp_path / "zoo"))
