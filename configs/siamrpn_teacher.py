@@ -7,6 +7,12 @@ The paper's 361.8 MB teacher. Recipe: SGD momentum 0.9, weight decay 5e-4, lr
 is large), batch 8 per device, 20% negative pairs. 100k steps of batch 8 is 800k
 pairs (the DaSiamRPN/pysot recipes see more: scale num_steps with your data).
 Saved as `siamrpn_teacher` (role teacher); `configs/dstrpn.py` distils it.
+
+Known limitation: from random weights the up-channel head is unstable (gradient norm
+~3e3 at the first step; the regression loss grows even at lr 1e-4 without clipping).
+SiamRPN and pysot start from an ImageNet-pretrained AlexNet: import one with
+`configs/import_torch.py`, or train the depth-wise head
+(`--config.model.head=depthwise`), which trains from scratch (zoo/build.sh).
 """
 
 from configs import default
