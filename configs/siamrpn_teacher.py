@@ -10,9 +10,10 @@ Saved as `siamrpn_teacher` (role teacher); `configs/dstrpn.py` distils it.
 
 Known limitation: from random weights the up-channel head is unstable (gradient norm
 ~3e3 at the first step; the regression loss grows even at lr 1e-4 without clipping).
-SiamRPN and pysot start from an ImageNet-pretrained AlexNet: import one with
-`configs/import_torch.py`, or train the depth-wise head
-(`--config.model.head=depthwise`), which trains from scratch (zoo/build.sh).
+SiamRPN and pysot start from an ImageNet-pretrained AlexNet, which this library does
+not provide (`configs/import_torch.py` imports whole pysot depth-wise and
+siamfc-pytorch trackers). The depth-wise head (`--config.model.head=depthwise`)
+trains from scratch (zoo/build.sh).
 """
 
 from configs import default
