@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import STRIDE, response_size
+from dsiam_jax.config_sections import dataclass_from_section
 from dsiam_jax.crops import context_side, crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
@@ -51,8 +52,7 @@ class SiamFCConfig:
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamFCConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        cfg = cls(**{k: v for k, v in dict(m or {}).items() if k in names})
+        cfg = dataclass_from_section(cls, m, "config.tracker.siamrpn")
         if cfg.num_scales < 1 or cfg.num_scales % 2 == 0:
             raise ConfigError(f"tracker.siamfc.num_scales={cfg.num_scales}: expected odd >= 1")
         if cfg.response_up < 1:

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import anchors_for, decode, split_rpn_maps
+from dsiam_jax.config_sections import dataclass_from_section
 from dsiam_jax.crops import context_side, crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
@@ -49,8 +50,7 @@ class SiamRPNConfig:
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamRPNConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        cfg = cls(**{k: v for k, v in dict(m or {}).items() if k in names})
+        cfg = dataclass_from_section(cls, m, "config.tracker.siamrpn")
         if cfg.search_size <= cfg.template_size:
             raise ConfigError(
                 f"tracker.siamrpn.search_size={cfg.search_size} must exceed "

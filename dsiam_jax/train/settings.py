@@ -12,20 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from dsiam_jax.errors import ConfigError
-
-
-def _from_mapping(cls, section: Mapping[str, Any], prefix: str):
-    """Builds `cls` from the fields of a config section that it knows (ignores the rest)."""
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in section:
-            value = section[f.name]
-            kwargs[f.name] = tuple(value) if isinstance(value, list | tuple) else value
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{prefix}: {e}") from e
+from dsiam_jax.config_sections import dataclass_from_section
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +39,7 @@ class LossSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> LossSettings:
-        return _from_mapping(cls, section, "config.loss")
+        return dataclass_from_section(cls, section, "config.loss")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +65,7 @@ class DistillSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> DistillSettings:
-        return _from_mapping(cls, section, "config.distill")
+        return dataclass_from_section(cls, section, "config.distill")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,4 +90,4 @@ class OptimSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> OptimSettings:
-        return _from_mapping(cls, section, "config.train")
+        return dataclass_from_section(cls, section, "config.train")
