@@ -138,13 +138,18 @@ class CheckpointStore:
         return int(step)
 
 
+def zoo_models() -> list[str]:
+    """Names of the models in the zoo (its folders; `zoo/` also holds docs and plots)."""
+    return sorted(d.name for d in ZOO_DIR.iterdir() if d.is_dir()) if ZOO_DIR.is_dir() else []
+
+
 def resolve_checkpoint_dir(path: str | os.PathLike) -> tuple[pathlib.Path, int | None]:
     """(workdir, step) for a workdir, a `checkpoints/` folder, a step folder or a zoo name."""
     p = pathlib.Path(os.path.expanduser(str(path)))
-    if not p.exists() and not p.is_absolute() and (ZOO_DIR / str(path)).exists():
+    if not p.exists() and not p.is_absolute() and str(path) in zoo_models():
         p = ZOO_DIR / str(path)
     if not p.exists():
-        zoo = sorted(d.name for d in ZOO_DIR.iterdir()) if ZOO_DIR.is_dir() else []
+        zoo = zoo_models()
         raise CheckpointError(
             f"checkpoint {str(path)!r} not found: not a folder and not a zoo model "
             f"(zoo models: {', '.join(zoo) or 'none'})"

@@ -13,7 +13,7 @@ from dsiam_jax.tracking import build_tracker
 from dsiam_jax.tracking.runner import run_sequence
 
 ZOO = C.ZOO_DIR
-NAMES = sorted(p.name for p in ZOO.iterdir() if p.is_dir()) if ZOO.is_dir() else []
+NAMES = C.zoo_models()
 
 
 def test_zoo_has_the_published_set():
@@ -65,3 +65,9 @@ def test_zoo_student_tracks_better_than_its_untrained_architecture(name):
 
     trained, untrained = mean_iou(model.variables), mean_iou(numpy_variables(model.spec, 0))
     assert trained > untrained + 0.2, (trained, untrained)
+
+
+def test_unknown_zoo_name_lists_the_zoo_models():
+    with pytest.raises(C.CheckpointError, match="zoo models: siamfc_student_0") as e:
+        C.load_models("siamfc_studnet_0")
+    assert "README.md" not in str(e.value) and "build.sh" not in str(e.value)
