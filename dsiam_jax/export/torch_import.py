@@ -1,4 +1,4 @@
-"""PyTorch state_dicts of pysot / siamfc-pytorch trackers -> dsiam_jax variables.
+"""PyTorch state_dicts of pysot / siamfc-pytorch / DaSiamRPN trackers -> dsiam_jax variables.
 
 Works on a plain `{key: numpy array}` dict (torch itself is only needed to read a
 `.pth` file: `load_state_dict`). Formats:
@@ -16,6 +16,20 @@ Works on a plain `{key: numpy array}` dict (torch itself is only needed to read 
   eps 1e-6); groups come from the weight shapes (1, 2, 1, 2, 2). RGB input, no
   flip; the head has no parameters (our response bias is set to 0).
   AlexNetV3 (BN after conv5) is read too; AlexNetV2 (max-pool stride 1) is not.
+- `dasiamrpn_big`: DaSiamRPN's `SiamRPNBIG` (foolwood/DaSiamRPN `code/net.py`,
+  `SiamRPNBIG.model`): AlexNet 192-512-768-768-512 + up-channel RPN, 512-wide head,
+  k = 5, the paper's 361.8 MB teacher (widths checked). `dasiamrpn`: the same
+  layout at any width (`SiamRPNvot` / `SiamRPNotb`: 96-256-384-384-256, head 256),
+  widths read from the weight shapes. Keys `featureExtract.{0,4,8,11,14}` (conv),
+  `.{1,5,9,12,15}` (BatchNorm, eps 1e-5, also after conv5); `conv_cls1` / `conv_r1`
+  (template -> 2k / 4k banks of `feature_out`-channel kernels, out channel
+  = bank * feature_out + channel, as our `UpChannelRPN`), `conv_cls2` / `conv_r2`
+  (search), `regress_adjust` (1x1 on the reg map). Their outputs are read as
+  class * k + anchor and coord * k + anchor (`view(2, -1)` / `view(4, -1)` of the
+  `[2k, R, R]` / `[4k, R, R]` maps), anchors ratio-major (0.33, 0.5, 1, 2, 3; scale
+  8): our layout, so no channel is reordered. Their blocks 1-2 run max-pool before
+  ReLU, ours ReLU before max-pool: the same function (both are monotone, so they
+  commute). BGR 0..255 input (cv2 frames, not normalised): conv1 is flipped.
 
 Layouts: torch conv weight OIHW -> our HWIO (`transpose(2, 3, 1, 0)`); BatchNorm
 `weight/bias/running_mean/running_var` -> `scale/bias` + batch_stats `mean/var`;
@@ -33,13 +47,26 @@ from typing import Any
 import numpy as np
 
 from dsiam_jax.errors import InputFileError, UserError
-from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.models.spec import SIAMRPN_ALEXNET_CHANNELS, ModelSpec
 
-FORMATS = ("pysot_alexnet", "siamfc_alexnet")
+FORMATS = ("pysot_alexnet", "siamfc_alexnet", "dasiamrpn_big", "dasiamrpn")
+DASIAMRPN_FORMATS = ("dasiamrpn_big", "dasiamrpn")
+BGR_FORMATS = ("pysot_alexnet", *DASIAMRPN_FORMATS)  # conv1 input channels reversed
 PYSOT_RATIOS = (0.33, 0.5, 1.0, 2.0, 3.0)
 _BN = ("weight", "bias", "running_mean", "running_var")
 _OPTIONAL = "num_batches_tracked"
-_LEGACY = {1: (0, 1), 2: (4, 5), 3: (8, 9), 4: (11, 12), 5: (14, 15)}  # conv, bn index
+# nn.Sequential indices (conv, BatchNorm) of pysot's legacy `features` and DaSiamRPN's
+# `featureExtract`.
+_LEGACY = {1: (0, 1), 2: (4, 5), 3: (8, 9), 4: (11, 12), 5: (14, 15)}
+# Our UpChannelRPN conv -> DaSiamRPN's conv (all with bias).
+DASIAMRPN_HEAD = {
+    "cls_template": "conv_cls1",
+    "reg_template": "conv_r1",
+    "cls_search": "conv_cls2",
+    "reg_search": "conv_r2",
+    "reg_adjust": "regress_adjust",
+}
+SIAMRPNBIG_HEAD_WIDTH = 512  # DaSiamRPN SiamRPNBIG feature_out
 
 
 class TorchImportError(UserError, ValueError):
@@ -86,6 +113,8 @@ def backbone_layers(fmt: str, state: Mapping[str, Any]) -> list[tuple[str, str |
                 (f"backbone.features.{c}", f"backbone.features.{b}") for c, b in _LEGACY.values()
             ]
         return [(f"backbone.layer{i}.0", f"backbone.layer{i}.1") for i in range(1, 6)]
+    if fmt in DASIAMRPN_FORMATS:
+        return [(f"featureExtract.{c}", f"featureExtract.{b}") for c, b in _LEGACY.values()]
     if fmt == "siamfc_alexnet":
         final_bn = "backbone.conv5.1.weight" in state
         return [
@@ -107,6 +136,8 @@ def expected_keys(fmt: str, state: Mapping[str, Any]) -> list[str]:
                 keys += [f"{p}.{part}.0.weight", *_bn_keys(f"{p}.{part}.1")]
             keys += [f"{p}.head.0.weight", *_bn_keys(f"{p}.head.1")]
             keys += [f"{p}.head.3.weight", f"{p}.head.3.bias"]
+    if fmt in DASIAMRPN_FORMATS:
+        keys += [f"{conv}.{n}" for conv in DASIAMRPN_HEAD.values() for n in ("weight", "bias")]
     return keys
 
 
@@ -159,7 +190,7 @@ def convert(fmt: str, state: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, An
     cin = 3
     layers = backbone_layers(fmt, state)
     for i, (conv_key, bn_key) in enumerate(layers, start=1):
-        conv = _conv(state, conv_key, flip_rgb=(fmt == "pysot_alexnet" and i == 1))
+        conv = _conv(state, conv_key, flip_rgb=(fmt in BGR_FORMATS and i == 1))
         k = conv["kernel"]  # [kh, kw, in / groups, out]
         if cin % k.shape[2]:
             raise TorchImportError(
@@ -178,6 +209,9 @@ def convert(fmt: str, state: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, An
             channels=tuple(channels), groups=tuple(groups), final_bn=final_bn, bn_eps=1e-6
         )
         params["head"] = {"bias": np.zeros((), np.float32)}
+        return spec, {"params": params, "batch_stats": stats}
+    if fmt in DASIAMRPN_FORMATS:
+        spec, params["head"] = _dasiamrpn_head(fmt, state, tuple(channels), tuple(groups))
         return spec, {"params": params, "batch_stats": stats}
     head_p: dict[str, Any] = {}
     head_s: dict[str, Any] = {}
@@ -210,6 +244,51 @@ def convert(fmt: str, state: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, An
     )
     params["head"], stats["head"] = head_p, head_s
     return spec, {"params": params, "batch_stats": stats}
+
+
+def _dasiamrpn_head(
+    fmt: str, state: Mapping[str, Any], channels: tuple[int, ...], groups: tuple[int, ...]
+) -> tuple[ModelSpec, dict[str, Any]]:
+    """(spec, head params) of DaSiamRPN's up-channel head; shapes checked against k = 5."""
+    head = {ours: _conv(state, theirs) for ours, theirs in DASIAMRPN_HEAD.items()}
+    width = int(head["cls_search"]["kernel"].shape[-1])  # their feature_out
+    k, cin = len(PYSOT_RATIOS), channels[-1]
+    want = {  # torch order (out, in, kh, kw)
+        "cls_template": (2 * k * width, cin, 3, 3),
+        "reg_template": (4 * k * width, cin, 3, 3),
+        "cls_search": (width, cin, 3, 3),
+        "reg_search": (width, cin, 3, 3),
+        "reg_adjust": (4 * k, 4 * k, 1, 1),
+    }
+    for ours, shape in want.items():
+        got = tuple(np.shape(state[f"{DASIAMRPN_HEAD[ours]}.weight"]))
+        if got != shape:
+            raise TorchImportError(
+                f"{DASIAMRPN_HEAD[ours]}.weight has shape {got}: expected {shape} "
+                f"(feature_out {width} from conv_cls2, {k} anchors, conv5 width {cin})"
+            )
+    if fmt == "dasiamrpn_big" and (channels, width) != (
+        SIAMRPN_ALEXNET_CHANNELS,
+        SIAMRPNBIG_HEAD_WIDTH,
+    ):
+        raise TorchImportError(
+            f"torch_format='dasiamrpn_big' expects SiamRPNBIG (channels "
+            f"{list(SIAMRPN_ALEXNET_CHANNELS)}, feature_out {SIAMRPNBIG_HEAD_WIDTH}); this "
+            f"file has channels {list(channels)}, feature_out {width}: use "
+            "torch_format=dasiamrpn (SiamRPNvot / SiamRPNotb or any width)"
+        )
+    spec = ModelSpec(
+        kind="siamrpn",
+        head="upchannel",
+        channels=channels,
+        groups=groups,
+        head_channels=0 if width == cin else width,
+        anchor_ratios=PYSOT_RATIOS,
+        anchor_scales=(8.0,),
+        final_bn=True,
+        bn_eps=1e-5,
+    )
+    return spec, head
 
 
 def check_against_model(spec: ModelSpec, variables: Mapping[str, Any]) -> None:

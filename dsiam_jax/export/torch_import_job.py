@@ -1,4 +1,4 @@
-"""mode=import_torch: a pysot / siamfc-pytorch `.pth` checkpoint -> a dsiam_jax checkpoint.
+"""mode=import_torch: a pysot / siamfc-pytorch / DaSiamRPN checkpoint -> a dsiam_jax checkpoint.
 
     python -m dsiam_jax.main --config=configs/import_torch.py \\
         --config.torch_checkpoint=model.pth --config.torch_format=pysot_alexnet --workdir=W7
@@ -25,6 +25,8 @@ from dsiam_jax.export import torch_import
 CHANNEL_ORDER = {
     "pysot_alexnet": "pysot reads BGR: conv1 input channels reversed, so inputs are RGB",
     "siamfc_alexnet": "siamfc-pytorch reads RGB: no change",
+    "dasiamrpn_big": "DaSiamRPN reads BGR: conv1 input channels reversed, so inputs are RGB",
+    "dasiamrpn": "DaSiamRPN reads BGR: conv1 input channels reversed, so inputs are RGB",
 }
 ROLES = ("teacher", "student", "model")
 
