@@ -10,22 +10,19 @@ Conventions (stated in `summary.json` as well):
   per scale (SiamFC tracks 3 scales), template kernels cached. `template_flops`
   is the once-per-sequence template branch. Elementwise ops (BN, ReLU, pooling)
   are not counted, as in fvcore/thop-style counters.
+
+Everything is computed from the layer description (`dsiam_jax.models.structure`),
+without building or tracing the network.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Sequence
 from typing import Any
 
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
-
-from dsiam_jax.models import heads
-from dsiam_jax.models.alexnet import Conv
-from dsiam_jax.models.siamese import SiameseNet, init_variables, num_params
 from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.models.structure import ConvLayer, HeadBranch, NetStructure, structure
 
 
 @dataclasses.dataclass
@@ -39,71 +36,40 @@ class LayerRow:
     macs: int
 
 
-def _conv_macs(module: nn.Conv | Conv, x: jax.Array, y: jax.Array) -> int:
-    kh, kw = module.kernel_size
-    cin = x.shape[-1] // module.feature_group_count
-    return math.prod(y.shape[1:]) * kh * kw * cin
+def _conv_rows(
+    layers: Sequence[ConvLayer], size: int, branch: str, shared: bool = False
+) -> tuple[list[LayerRow], int]:
+    """Rows of `layers` (each conv, then its BatchNorm) on a `size` input; and the output size.
+
+    `shared`: parameters counted elsewhere (the backbone's template pass) show as 0.
+    """
+    rows = []
+    for layer in layers:
+        conv_size = layer.conv_size(size)
+        shape = (conv_size, conv_size, layer.out_channels)
+        k = layer.kernel
+        weights = k * k * layer.in_channels // layer.groups * layer.out_channels
+        params = weights + (layer.out_channels if layer.bias else 0)
+        rows.append(
+            LayerRow(layer.name, branch, shape, 0 if shared else params, weights * conv_size**2)
+        )
+        if layer.bn:
+            bn_params = 0 if shared else 2 * layer.out_channels
+            rows.append(LayerRow("/".join(layer.bn_path), branch, shape, bn_params, 0))
+        size = layer.output_size(size)
+    return rows, size
 
 
-def _xcorr_macs(module: nn.Module, kernels: Any, out: Any) -> tuple[int, tuple[int, ...]]:
-    """MACs (per example) and output shape of the correlations inside a head call."""
-    if isinstance(module, heads.SiamFCHead):
-        hz, wz, c = kernels.shape[1:]
-        shape = tuple(out["response"].shape[1:])
-        return math.prod(shape) * hz * wz * c, shape
-    if isinstance(module, heads.UpChannelRPN):
-        total, outs = 0, 0
-        for key in ("cls", "reg"):
-            hz, wz, c, o = kernels[key].shape[1:]
-            ho, wo = out[key].shape[1:3]
-            total += ho * wo * o * hz * wz * c
-            outs += o
-        return total, (ho, wo, outs)
-    if isinstance(module, heads.DepthwiseXCorr):
-        hz, wz, c = kernels.shape[1:]
-        ho, wo = out.shape[1:3]
-        return ho * wo * c * hz * wz, (ho, wo, c)
-    return 0, ()
-
-
-def _param_count(variables: dict, path: tuple[str, ...]) -> int:
-    tree = variables.get("params", {})
-    for p in path:
-        if not isinstance(tree, dict) or p not in tree:
-            return 0
-        tree = tree[p]
-    if isinstance(tree, dict) and any(isinstance(v, dict) for v in tree.values()):
-        return 0  # a container module: its leaves are counted in their own rows
-    return num_params(tree)
-
-
-def _trace_rows(model: SiameseNet, variables: dict, fn, *args, branch: str) -> list[LayerRow]:
-    rows: list[LayerRow] = []
-
-    def interceptor(next_fun, call_args, call_kwargs, context):
-        out = next_fun(*call_args, **call_kwargs)
-        module = context.module
-        if context.method_name != "__call__":
-            return out
-        path = tuple(module.path)
-        name = "/".join(path)
-        if isinstance(module, nn.Conv | Conv):
-            macs = _conv_macs(module, call_args[0], out)
-            rows.append(LayerRow(name, branch, tuple(out.shape[1:]), 0, macs))
-        elif isinstance(module, nn.BatchNorm):
-            rows.append(LayerRow(name, branch, tuple(out.shape[1:]), 0, 0))
-        else:
-            macs, shape = _xcorr_macs(module, call_args[0], out)
-            if macs:
-                rows.append(LayerRow(f"{name}/xcorr", branch, shape, 0, macs))
-        return out
-
-    with nn.intercept_methods(interceptor):
-        jax.eval_shape(lambda v, *a: model.apply(v, *a, method=fn), variables, *args)
-    for row in rows:
-        if not row.name.endswith("/xcorr"):
-            row.params = _param_count(variables, tuple(row.name.split("/")))
-    return rows
+def _head_rows(s: NetStructure, b: HeadBranch, feature: int, template_size: int) -> list[LayerRow]:
+    """Search-side rows of head branch `b` on a backbone feature of `feature` pixels."""
+    rows, size = _conv_rows(b.search, feature, "head")
+    kz, channels = s.kernel_geometry(b, template_size)
+    maps, depth = b.correlation_maps(channels), b.correlation_depth(channels)
+    out = size - kz + 1
+    shape = (out, out) if b.response_bias else (out, out, maps)
+    name = "head/xcorr" if s.single_kernel else f"head/{b.output}/xcorr"
+    rows.append(LayerRow(name, "head", shape, 0, out * out * maps * kz * kz * depth))
+    return rows + _conv_rows(b.after, out, "head")[0]
 
 
 def summarize(
@@ -112,29 +78,19 @@ def summarize(
     search_size: int = 255,
     num_scales: int = 1,
 ) -> dict[str, Any]:
-    """Size and FLOPs of `spec`; returns the `summary.json` dict (with a `layers` table)."""
-    model = SiameseNet(spec, xcorr_impl="vmap")
-    variables = jax.eval_shape(
-        lambda: init_variables(model, jax.random.PRNGKey(0), template_size, search_size)
-    )
-    z = jnp.zeros((1, template_size, template_size, 3), jnp.float32)
-    x = jnp.zeros((1, search_size, search_size, 3), jnp.float32)
-    t_rows = _trace_rows(model, variables, SiameseNet.template_branch, z, branch="template")
-    kernels = jax.eval_shape(
-        lambda v, z: model.apply(v, z, method=SiameseNet.template_branch), variables, z
-    )
-    xf = jax.eval_shape(
-        lambda v, x: model.apply(v, x, method=SiameseNet.search_branch), variables, x
-    )
-    s_rows = _trace_rows(model, variables, SiameseNet.search_branch, x, branch="search")
-    h_rows = _trace_rows(model, variables, SiameseNet.head_forward, kernels, xf, branch="head")
-    # The backbone is shared: its parameters are counted once (in the search rows).
-    for row in t_rows:
-        if row.name.startswith("backbone/"):
-            row.params = 0
+    """Size and FLOPs of `spec`; returns the `summary.json` dict (with a `layers` table).
 
-    params = num_params(variables["params"])
-    state = num_params(variables.get("batch_stats", {}))
+    Computed from the layer description `structure(spec)` (no tracing).
+    """
+    s = structure(spec)
+    # The backbone is shared: its parameters are counted once (in the search rows).
+    t_rows, z_feature = _conv_rows(s.backbone, template_size, "template", shared=True)
+    for b in s.branches:
+        t_rows += _conv_rows(b.template, z_feature, "template")[0]
+    s_rows, x_feature = _conv_rows(s.backbone, search_size, "search")
+    h_rows = [row for b in s.branches for row in _head_rows(s, b, x_feature, template_size)]
+
+    params, state = s.num_params(), s.num_state()
     search_macs = sum(r.macs for r in s_rows + h_rows)
     template_macs = sum(r.macs for r in t_rows)
     return {

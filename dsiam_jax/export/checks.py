@@ -33,9 +33,15 @@ class JaxNetwork:
     JAX backend's; `reference` computes both branches in one compiled call.
     """
 
-    def __init__(self, spec: ModelSpec, variables: Mapping[str, Any]):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        variables: Mapping[str, Any],
+        lowering: models.Lowering | None = None,
+    ):
         self.spec = spec
-        self.model = models.build(spec)
+        self.lowering = lowering or models.Lowering.for_backend()
+        self.model = models.build(spec, lowering=self.lowering)
         self.variables = jax.device_put(dict(variables))
         self._template = jax.jit(functools.partial(models.template_branch, self.model))
         self._tracks: dict[int, Any] = {}
@@ -58,7 +64,7 @@ class JaxNetwork:
             from dsiam_jax.tracking.network import CropGeometry, jax_network
 
             geometry = CropGeometry(0, int(x.shape[1]), scales)
-            self._tracks[scales] = jax.jit(jax_network(self, geometry).search)
+            self._tracks[scales] = jax.jit(jax_network(self, geometry, self.lowering).search)
         out = self._tracks[scales](self.variables, kernels, x)
         return {k: np.asarray(v) for k, v in out.items()}
 
@@ -68,7 +74,7 @@ class JaxNetwork:
         return {**self.onnx_kernels(kernels), **{k: np.asarray(v) for k, v in out.items()}}
 
     def onnx_kernels(self, kernels) -> dict[str, np.ndarray]:
-        return jax_kernels_to_onnx(self.spec.head, kernels)
+        return jax_kernels_to_onnx(self.spec, kernels)
 
 
 def diff(onnx_out: np.ndarray, jax_out: np.ndarray) -> dict[str, float]:

@@ -3,14 +3,15 @@
 `fold(spec, variables)` turns a checkpoint's variables tree (Flax layout: conv
 `kernel` HWIO + `bias`, BatchNorm `scale`/`bias` + batch_stats `mean`/`var`) into a
 `FoldedNet`: plain NumPy float32 convs in the ONNX / PyTorch layout (weight OIHW,
-bias `[O]`), each BatchNorm merged into the conv before it:
+bias `[O]`), one per conv of `structure(spec)`, each BatchNorm merged into the
+conv before it:
 
     s  = scale / sqrt(var + eps)
     W' = W * s[o]            b' = (b - mean) * s + beta
 
-The network structure (ReLU / max-pool placement, head wiring) is fixed by the
-`ModelSpec` and documented in `dsiam_jax.export.onnx_graphs`. Folding is exact up
-to float32 rounding (tests: relative error below 1e-6 on random statistics).
+The exporters walk the same description (`FoldedNet.structure`) for the ReLU /
+max-pool placement and the head wiring. Folding is exact up to float32 rounding
+(tests: relative error below 1e-6 on random statistics).
 """
 
 from __future__ import annotations
@@ -21,19 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from dsiam_jax.models.alexnet import POOL_AFTER, STRIDES
 from dsiam_jax.models.spec import ModelSpec
-
-# Head convs of each head type, in graph order (names used by the exporters).
-HEAD_CONVS = {
-    "xcorr": (),
-    "upchannel": ("cls_template", "reg_template", "cls_search", "reg_search", "reg_adjust"),
-    "depthwise": tuple(
-        f"{branch}_{part}"
-        for branch in ("cls", "reg")
-        for part in ("kernel", "search", "head1", "head2")
-    ),
-}
+from dsiam_jax.models.structure import ConvLayer, NetStructure, structure
 
 
 @dataclasses.dataclass
@@ -56,22 +46,26 @@ class FoldedNet:
 
     Attributes:
       spec: the architecture.
-      backbone: the five AlexNet convs; ReLU after conv1-4, max-pool 3/2 after
-        conv1 and conv2 (`dsiam_jax.models.alexnet.POOL_AFTER`).
-      head: the head's convs by name (`HEAD_CONVS[spec.head]`).
+      convs: the folded convs by layer name (`ConvLayer.name`, e.g. 'backbone/conv1').
       response_bias: SiamFC response bias (response = xcorr * out_scale + bias).
     """
 
     spec: ModelSpec
-    backbone: list[FoldedConv]
-    head: dict[str, FoldedConv]
+    convs: dict[str, FoldedConv]
     response_bias: float = 0.0
+
+    @property
+    def structure(self) -> NetStructure:
+        """The layers the exporters walk."""
+        return structure(self.spec)
+
+    def __getitem__(self, layer: ConvLayer) -> FoldedConv:
+        return self.convs[layer.name]
 
     def num_params(self) -> int:
         """Scalars after folding (BatchNorm statistics are gone)."""
-        convs = [*self.backbone, *self.head.values()]
-        n = sum(c.weight.size + c.bias.size for c in convs)
-        return int(n + (1 if self.spec.kind == "siamfc" else 0))
+        n = sum(c.weight.size + c.bias.size for c in self.convs.values())
+        return int(n + sum(1 for b in self.structure.branches if b.response_bias))
 
 
 def _np(x: Any) -> np.ndarray:
@@ -103,52 +97,27 @@ def fold_conv(
     return FoldedConv(weight, bias.astype(np.float32), stride, groups)
 
 
+def _at(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
 def fold(spec: ModelSpec, variables: Mapping[str, Any]) -> FoldedNet:
     """BatchNorm-folded OIHW weights of a `SiameseNet(spec)` variables tree."""
     params = variables["params"]
     stats = variables.get("batch_stats", {})
-    bb, bbs = params["backbone"], stats.get("backbone", {})
-    backbone = []
-    for i, (st, g) in enumerate(zip(STRIDES, spec.groups)):
-        has_bn = i < 4 or spec.final_bn
-        name = f"bn{i + 1}"
-        backbone.append(
-            fold_conv(
-                bb[f"conv{i + 1}"],
-                bb[name] if has_bn else None,
-                bbs.get(name) if has_bn else None,
-                spec.bn_eps,
-                stride=st,
-                groups=g,
-            )
+    layers = structure(spec)
+    convs = {}
+    for layer in layers.convs:
+        bn = layer.bn_path
+        convs[layer.name] = fold_conv(
+            _at(params, layer.path),
+            _at(params, bn) if bn else None,
+            _at(stats, bn) if bn and stats else None,
+            spec.bn_eps,
+            stride=layer.stride,
+            groups=layer.groups,
         )
-    hp, hs = params["head"], stats.get("head", {})
-    head: dict[str, FoldedConv] = {}
-    response_bias = 0.0
-    if spec.head == "xcorr":
-        response_bias = float(np.asarray(hp["bias"]))
-    elif spec.head == "upchannel":
-        for name in HEAD_CONVS["upchannel"]:
-            head[name] = fold_conv(hp[name])
-    else:
-        for branch in ("cls", "reg"):
-            p, s = hp[branch], hs.get(branch, {})
-            parts = {
-                "kernel": ("conv_kernel", "bn_kernel"),
-                "search": ("conv_search", "bn_search"),
-                "head1": ("head1", "bn_head"),
-                "head2": ("head2", None),
-            }
-            for part, (conv, bn) in parts.items():
-                head[f"{branch}_{part}"] = fold_conv(
-                    p[conv],
-                    p[bn] if bn else None,
-                    s.get(bn) if bn else None,
-                    spec.bn_eps,
-                )
-    return FoldedNet(spec, backbone, head, response_bias)
-
-
-def backbone_structure() -> list[tuple[bool, bool]]:
-    """(relu, pool) after each of the five backbone convs."""
-    return [(i < 4, pool) for i, pool in enumerate(POOL_AFTER)]
+    biases = [_at(params, b.response_bias) for b in layers.branches if b.response_bias]
+    return FoldedNet(spec, convs, float(np.asarray(biases[0])) if biases else 0.0)

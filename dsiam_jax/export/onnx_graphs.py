@@ -32,8 +32,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from dsiam_jax.export.fold import FoldedConv, FoldedNet, backbone_structure
-from dsiam_jax.models.alexnet import feature_size
+from dsiam_jax.export.fold import FoldedConv, FoldedNet
+from dsiam_jax.models.spec import ModelSpec, teacher_spec
+from dsiam_jax.models.structure import ConvLayer, HeadBranch, structure, walk_size
 
 OPSET = 17
 IR_VERSION = 8  # widely supported (onnxruntime >= 1.10, mobile runtimes)
@@ -58,12 +59,12 @@ def weight_format(model: onnx.ModelProto) -> str:
 
 def kernel_names(kind: str) -> tuple[str, ...]:
     """Names of the template graph's outputs (= the track graph's kernel inputs)."""
-    return ("kernel",) if kind == "siamfc" else ("cls_kernel", "reg_kernel")
+    return structure(teacher_spec(kind)).kernel_names
 
 
 def output_names(kind: str) -> tuple[str, ...]:
     """Names of the track graph's outputs."""
-    return ("response",) if kind == "siamfc" else ("cls", "reg")
+    return structure(teacher_spec(kind)).output_names
 
 
 class _GraphBuilder:
@@ -143,13 +144,14 @@ class _GraphBuilder:
         return model
 
 
-def _backbone(g: _GraphBuilder, net: FoldedNet, x_nhwc: str) -> str:
-    """NHWC image -> NCHW backbone feature (BatchNorm folded)."""
-    x = g.to_nchw(x_nhwc)
-    for i, (conv, (relu, pool)) in enumerate(zip(net.backbone, backbone_structure())):
-        x = g.conv(x, conv, f"backbone.conv{i + 1}", relu=relu)
-        if pool:
-            x = g.op("MaxPool", [x], hint=f"pool{i + 1}", kernel_shape=[3, 3], strides=[2, 2])
+def _walk(g: _GraphBuilder, net: FoldedNet, layers: Sequence[ConvLayer], x: str) -> str:
+    """NCHW value `x` through `layers` (folded convs, ReLU, max-pool)."""
+    for layer in layers:
+        x = g.conv(x, net[layer], ".".join(layer.path), relu=layer.relu)
+        if layer.pool:
+            x = g.op(
+                "MaxPool", [x], hint=f"{layer.path[-1]}_pool", kernel_shape=[3, 3], strides=[2, 2]
+            )
     return x
 
 
@@ -157,43 +159,39 @@ def _value(name: str, shape: Sequence[int | str]) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
 
 
+def kernel_shape(branch: HeadBranch, size: int, channels: int) -> tuple[int, int, int, int]:
+    """OIHW weight of a branch's correlation conv, for a kernel `[size, size, channels]`.
+
+    SiamFC `[1, C, 6, 6]`; up-channel `[n, C, 4, 4]`; depthwise `[H, 1, 4, 4]` (group=H).
+    """
+    maps = branch.correlation_maps(channels)
+    return (maps, branch.correlation_depth(channels), size, size)
+
+
 def kernel_shapes(net: FoldedNet, template_size: int = 127) -> dict[str, tuple[int, ...]]:
     """Shapes of the kernels the template graph produces."""
-    spec = net.spec
-    fz = feature_size(template_size)
-    if spec.head == "xcorr":
-        return {"kernel": (1, spec.channels[-1], fz, fz)}
-    kz = fz - 2  # the head's 3x3 template conv
-    if spec.head == "upchannel":
-        c, k = spec.rpn_channels, spec.num_anchors
-        return {"cls_kernel": (2 * k, c, kz, kz), "reg_kernel": (4 * k, c, kz, kz)}
-    h = spec.rpn_channels
-    return {"cls_kernel": (h, 1, kz, kz), "reg_kernel": (h, 1, kz, kz)}
+    s = net.structure
+    return {b.kernel: kernel_shape(b, *s.kernel_geometry(b, template_size)) for b in s.branches}
 
 
 def template_graph(
     net: FoldedNet, template_size: int = 127, weights: str = "fp32"
 ) -> onnx.ModelProto:
     """Template crop `[1, Z, Z, 3]` -> kernels (see the module docstring)."""
-    spec = net.spec
+    spec, s = net.spec, net.structure
     g = _GraphBuilder(weights)
-    zf = _backbone(g, net, "template")
+    zf = _walk(g, net, s.backbone, g.to_nchw("template"))
     shapes = kernel_shapes(net, template_size)
-    if spec.head == "xcorr":
-        g.op("Identity", [zf], out="kernel")
-    elif spec.head == "upchannel":
-        for branch in ("cls", "reg"):
-            bank = g.conv(zf, net.head[f"{branch}_template"], f"head.{branch}_template")
-            # [1, n*C, 4, 4], channel = o*C + c  ->  OIHW [n, C, 4, 4]
-            s = g.const(f"{branch}_kernel_shape", np.asarray(shapes[f"{branch}_kernel"]))
-            g.op("Reshape", [bank, s], out=f"{branch}_kernel")
-    else:
-        for branch in ("cls", "reg"):
-            k = g.conv(zf, net.head[f"{branch}_kernel"], f"head.{branch}.kernel", relu=True)
-            s = g.const(f"{branch}_kernel_shape", np.asarray(shapes[f"{branch}_kernel"]))
-            g.op("Reshape", [k, s], out=f"{branch}_kernel")  # [1, H, 4, 4] -> [H, 1, 4, 4]
+    for b in s.branches:
+        k = _walk(g, net, b.template, zf)  # [1, maps * depth, h, w]
+        maps, depth, h, w = shapes[b.kernel]
+        if maps == 1:
+            g.op("Identity", [k], out=b.kernel)
+        else:  # up-channel channel = o*C + c -> [n, C, h, w]; depthwise -> [H, 1, h, w]
+            shape = g.const(f"{b.kernel}_shape", np.asarray(shapes[b.kernel]))
+            g.op("Reshape", [k, shape], out=b.kernel)
     inputs = [_value("template", (1, template_size, template_size, 3))]
-    outputs = [_value(n, shapes[n]) for n in kernel_names(spec.kind)]
+    outputs = [_value(n, shapes[n]) for n in s.kernel_names]
     doc = f"dsiam_jax template branch: {spec.kind}/{spec.head} channels={list(spec.channels)}"
     return g.model("template", inputs, outputs, doc)
 
@@ -209,61 +207,50 @@ def track_graph(
 
     `batch=None` leaves S dynamic (axis name 'scales'); an int fixes it.
     """
-    spec = net.spec
+    spec, s = net.spec, net.structure
     g = _GraphBuilder(weights)
-    xf = _backbone(g, net, "search")
+    xf = _walk(g, net, s.backbone, g.to_nchw("search"))
     shapes = kernel_shapes(net, template_size)
-    size = feature_size(search_size) - feature_size(template_size) + 1
     s_dim: int | str = SCALES_AXIS if batch is None else batch
-    if spec.head == "xcorr":
-        kz = shapes["kernel"][-1]
-        r = g.xcorr(xf, "kernel", kz)  # [S, 1, R, R]
-        r = g.op("Mul", [r, g.const("out_scale", np.float32(spec.out_scale))], hint="scaled")
-        r = g.op("Add", [r, g.const("response_bias", np.float32(net.response_bias))], hint="b")
-        g.op("Squeeze", [r, g.const("squeeze_axes", np.asarray([1]))], out="response")
-        outputs = [_value("response", (s_dim, size, size))]
-    elif spec.head == "upchannel":
-        kz = shapes["cls_kernel"][-1]
-        cls_x = g.conv(xf, net.head["cls_search"], "head.cls_search")
-        reg_x = g.conv(xf, net.head["reg_search"], "head.reg_search")
-        cls = g.xcorr(cls_x, "cls_kernel", kz, hint="cls_xcorr")
-        reg = g.xcorr(reg_x, "reg_kernel", kz, hint="reg_xcorr")
-        reg = g.conv(reg, net.head["reg_adjust"], "head.reg_adjust")
-        g.to_nhwc(cls, "cls")
-        g.to_nhwc(reg, "reg")
-        outputs = [_value(n, (s_dim, size, size, shapes[f"{n}_kernel"][0])) for n in ("cls", "reg")]
-    else:
-        kz = shapes["cls_kernel"][-1]
-        outputs = []
-        for branch in ("cls", "reg"):
-            p = f"head.{branch}"
-            s = g.conv(xf, net.head[f"{branch}_search"], f"{p}.search", relu=True)
-            h = net.head[f"{branch}_kernel"].out_channels
-            f = g.xcorr(s, f"{branch}_kernel", kz, groups=h, hint=f"{branch}_xcorr")
-            f = g.conv(f, net.head[f"{branch}_head1"], f"{p}.head1", relu=True)
-            f = g.conv(f, net.head[f"{branch}_head2"], f"{p}.head2")
-            g.to_nhwc(f, branch)
-            n_out = net.head[f"{branch}_head2"].out_channels
-            outputs.append(_value(branch, (s_dim, size, size, n_out)))
+    x_size = s.feature_size(search_size)
+    outputs = []
+    for b in s.branches:
+        maps, depth, kz, _ = shapes[b.kernel]
+        f = _walk(g, net, b.search, xf)
+        channels = b.search[-1].out_channels if b.search else s.feature_channels
+        f = g.xcorr(f, b.kernel, kz, groups=channels // depth, hint=f"{b.output}_xcorr")
+        f = _walk(g, net, b.after, f)  # [S, n_out, R, R]
+        size = walk_size(b.after, walk_size(b.search, x_size) - kz + 1)
+        if b.response_bias:
+            f = g.op("Mul", [f, g.const("out_scale", np.float32(spec.out_scale))], hint="scaled")
+            f = g.op("Add", [f, g.const("response_bias", np.float32(net.response_bias))], hint="b")
+            g.op("Squeeze", [f, g.const("squeeze_axes", np.asarray([1]))], out=b.output)
+            outputs.append(_value(b.output, (s_dim, size, size)))
+        else:
+            g.to_nhwc(f, b.output)
+            n_out = b.after[-1].out_channels if b.after else maps
+            outputs.append(_value(b.output, (s_dim, size, size, n_out)))
     inputs = [_value("search", (s_dim, search_size, search_size, 3))]
-    inputs += [_value(n, shapes[n]) for n in kernel_names(spec.kind)]
+    inputs += [_value(n, shapes[n]) for n in s.kernel_names]
     doc = f"dsiam_jax track step: {spec.kind}/{spec.head} channels={list(spec.channels)}"
     return g.model("track", inputs, outputs, doc)
 
 
-def jax_kernels_to_onnx(kind_head: str, kernels) -> dict[str, np.ndarray]:
+def jax_kernels_to_onnx(spec: ModelSpec, kernels) -> dict[str, np.ndarray]:
     """JAX template-branch kernels (batch 1) in the ONNX layout (for parity checks).
 
     SiamFC `[1, 6, 6, C]` -> `[1, C, 6, 6]`; up-channel `[1, 4, 4, C, n]` -> `[n, C, 4, 4]`;
     depthwise `[1, 4, 4, H]` -> `[H, 1, 4, 4]`.
     """
-    if kind_head == "xcorr":
-        return {"kernel": np.asarray(kernels, np.float32).transpose(0, 3, 1, 2)}
+    s = structure(spec)
+    tree = {s.branches[0].output: kernels} if s.single_kernel else kernels
     out = {}
-    for branch in ("cls", "reg"):
-        k = np.asarray(kernels[branch], np.float32)[0]
-        if kind_head == "upchannel":
-            out[f"{branch}_kernel"] = np.ascontiguousarray(k.transpose(3, 2, 0, 1))
-        else:
-            out[f"{branch}_kernel"] = np.ascontiguousarray(k.transpose(2, 0, 1)[:, None])
+    for b in s.branches:
+        k = np.asarray(tree[b.output], np.float32)[0]  # [h, w, C] or up-channel [h, w, C, n]
+        if b.correlation == "upchannel":
+            k = np.swapaxes(k, -1, -2)  # [h, w, n, C]: flat channel = o*C + c
+        h, w = k.shape[:2]
+        k = k.reshape(h, w, -1)
+        shape = kernel_shape(b, h, k.shape[-1])
+        out[b.kernel] = np.ascontiguousarray(k.transpose(2, 0, 1).reshape(shape))
     return out

@@ -24,8 +24,8 @@ import numpy as np
 from absl import logging
 
 from dsiam_jax.export import checks, onnx_graphs
-from dsiam_jax.export.fold import FoldedConv, FoldedNet, backbone_structure
-from dsiam_jax.models.alexnet import feature_size
+from dsiam_jax.export.fold import FoldedConv, FoldedNet
+from dsiam_jax.models.structure import ConvLayer, feature_size
 
 SUFFIX = {"fp32": "", "fp16": "_fp16"}
 
@@ -52,38 +52,35 @@ def _conv(tf, x, conv: FoldedConv, relu: bool = False):
     return tf.nn.relu(y) if relu else y
 
 
-def _backbone(tf, net: FoldedNet, x):
-    for conv, (relu, pool) in zip(net.backbone, backbone_structure()):
-        x = _conv(tf, x, conv, relu)
-        if pool:
+def _walk(tf, net: FoldedNet, layers: Sequence[ConvLayer], x):
+    """NHWC `x` through `layers` (folded convs, ReLU, max-pool)."""
+    for layer in layers:
+        x = _conv(tf, x, net[layer], layer.relu)
+        if layer.pool:
             x = tf.nn.max_pool2d(x, 3, 2, "VALID")
     return x
 
 
 def _functions(tf, net: FoldedNet, sizes: tuple[int, int, int]):
-    """(template fn, track fn) as `tf.function`s with the ONNX graphs' signatures."""
+    """(template fn, track fn) as `tf.function`s with the ONNX graphs' signatures.
+
+    Kernels travel in the ONNX layout `[maps, depth, h, w]` (`onnx_graphs.kernel_shape`).
+    """
     z_size, x_size, scales = sizes
-    spec = net.spec
+    spec, s = net.spec, net.structure
     shapes = onnx_graphs.kernel_shapes(net, z_size)
-    names = onnx_graphs.kernel_names(spec.kind)
+    names = s.kernel_names
     f32 = tf.float32
 
     @tf.function(input_signature=[tf.TensorSpec((1, z_size, z_size, 3), f32, name="template")])
     def template(z):
-        zf = _backbone(tf, net, z)
-        if spec.head == "xcorr":
-            return {"kernel": tf.transpose(zf, (0, 3, 1, 2))}
+        zf = _walk(tf, net, s.backbone, z)
         out = {}
-        for b in ("cls", "reg"):
-            n = shapes[f"{b}_kernel"][0]
-            if spec.head == "upchannel":
-                k = _conv(tf, zf, net.head[f"{b}_template"])  # [1, 4, 4, n*C]
-                kz = k.shape[1]
-                k = tf.reshape(k, (kz, kz, n, spec.rpn_channels))
-                out[f"{b}_kernel"] = tf.transpose(k, (2, 3, 0, 1))  # [n, C, 4, 4]
-            else:
-                k = _conv(tf, zf, net.head[f"{b}_kernel"], relu=True)  # [1, 4, 4, H]
-                out[f"{b}_kernel"] = tf.transpose(k, (3, 0, 1, 2))  # [H, 1, 4, 4]
+        for b in s.branches:
+            k = _walk(tf, net, b.template, zf)[0]  # [h, w, maps * depth]
+            maps, depth, h, w = shapes[b.kernel]
+            k = tf.reshape(k, (h, w, maps, depth))  # up-channel channel = o*C + c
+            out[b.kernel] = tf.transpose(k, (2, 3, 0, 1))  # [maps, depth, h, w]
         return out
 
     track_sig = [tf.TensorSpec((scales, x_size, x_size, 3), f32, name="search")]
@@ -91,25 +88,20 @@ def _functions(tf, net: FoldedNet, sizes: tuple[int, int, int]):
 
     @tf.function(input_signature=track_sig)
     def track(x, *kernels):
-        xf = _backbone(tf, net, x)
+        xf = _walk(tf, net, s.backbone, x)
         k = dict(zip(names, kernels))
-        if spec.head == "xcorr":
-            r = tf.nn.conv2d(xf, tf.transpose(k["kernel"], (2, 3, 1, 0)), 1, "VALID")
-            return {"response": r[..., 0] * spec.out_scale + net.response_bias}
         out = {}
-        for b in ("cls", "reg"):
-            w = k[f"{b}_kernel"]
-            if spec.head == "upchannel":
-                f = _conv(tf, xf, net.head[f"{b}_search"])
-                f = tf.nn.conv2d(f, tf.transpose(w, (2, 3, 1, 0)), 1, "VALID")
-                if b == "reg":
-                    f = _conv(tf, f, net.head["reg_adjust"])
-            else:
-                s = _conv(tf, xf, net.head[f"{b}_search"], relu=True)
-                f = tf.nn.depthwise_conv2d(s, tf.transpose(w, (2, 3, 0, 1)), (1, 1, 1, 1), "VALID")
-                f = _conv(tf, f, net.head[f"{b}_head1"], relu=True)
-                f = _conv(tf, f, net.head[f"{b}_head2"])
-            out[b] = f
+        for b in s.branches:
+            f = _walk(tf, net, b.search, xf)
+            if b.correlation == "depthwise":  # [H, 1, h, w] -> one [h, w] filter per channel
+                w = tf.transpose(k[b.kernel], (2, 3, 0, 1))  # [h, w, H, 1]
+                f = tf.nn.depthwise_conv2d(f, w, (1, 1, 1, 1), "VALID")
+            else:  # [maps, C, h, w] -> HWIO
+                f = tf.nn.conv2d(f, tf.transpose(k[b.kernel], (2, 3, 1, 0)), 1, "VALID")
+            f = _walk(tf, net, b.after, f)
+            if b.response_bias:
+                f = f[..., 0] * spec.out_scale + net.response_bias
+            out[b.output] = f
         return out
 
     return template, track

@@ -1,5 +1,10 @@
-"""Tracker networks: AlexNet backbone, Siamese heads, and the pure forward functions."""
+"""Tracker networks: the layer description, AlexNet backbone, heads, and pure forward functions.
 
+`dsiam_jax.models.structure.structure(spec)` describes a network's layers;
+`Lowering` is a job's choice of equal computations.
+"""
+
+from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.siamese import (
     SiameseNet,
     build,
@@ -12,9 +17,14 @@ from dsiam_jax.models.siamese import (
     template_branch,
 )
 from dsiam_jax.models.spec import ModelSpec, SpecError, teacher_spec
+from dsiam_jax.models.structure import ConvLayer, HeadBranch, NetStructure
 
 __all__ = [
+    "ConvLayer",
+    "HeadBranch",
+    "Lowering",
     "ModelSpec",
+    "NetStructure",
     "SiameseNet",
     "SpecError",
     "build",

@@ -1,51 +1,43 @@
-"""AlexNet backbone of SiamFC / SiamRPN, built from a per-layer channel list.
+"""AlexNet backbone of SiamFC / SiamRPN, built from its `structure.ConvLayer` list.
 
 conv1 11x11/2 + BN + ReLU + maxpool 3/2, conv2 5x5 + BN + ReLU + maxpool 3/2,
-conv3 3x3 + BN + ReLU, conv4 3x3 + BN + ReLU, conv5 3x3 (+ BN when `final_bn`).
-All convs are VALID with bias, as in siamfc-pytorch and DaSiamRPN. Spatially:
-127 -> 6, 255 -> 22, 271 -> 24, 287 -> 26.
+conv3 3x3 + BN + ReLU, conv4 3x3 + BN + ReLU, conv5 3x3 (+ BN when `final_bn`);
+the layer list is `structure(spec).backbone`. All convs are VALID with bias.
+Spatially: 127 -> 6, 255 -> 22, 271 -> 24, 287 -> 26 (`feature_size`).
 
-XLA:CPU trap: conv1 (11x11/2 on 3 channels) with 24 or 32 outputs measured
-45 / 28 ms on a 255 crop against 3 ms with 16 (B=8: 421 ms vs 20 ms). Computing
-it as chunks of 16 output channels gives the same numbers in 5 ms (B=8: 38 ms;
-backward 349 vs 841 ms), so `conv1_split='auto'` does that on CPU for widths
-between 16 and 64. The parameters are the same either way.
-Grouped convs (conv2/4/5 of SiamFC) are likewise computed as one conv per group
-on CPU (`grouped_conv_split`), 2-4x faster there; the parameters are unchanged.
-Wide ungrouped convs on batch-1 inputs (tracking) are summed over input-channel
-chunks on CPU (`input_chunk`), up to 3x faster for 5x5 convs of 96+ inputs.
+The convs take the job's `Lowering`: conv1 in chunks of output channels, grouped
+convs as one conv per group and batch-1 convs summed over input-channel chunks
+where it measured faster (see `dsiam_jax.models.lowering`). The parameters and
+results are the same either way (up to float rounding).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-KERNELS = (11, 5, 3, 3, 3)
-STRIDES = (2, 1, 1, 1, 1)
-POOL_AFTER = (True, True, False, False, False)
+from dsiam_jax.models.lowering import Lowering
+from dsiam_jax.models.structure import POOL, ConvLayer, feature_size
+
+__all__ = ["AlexNet", "Conv", "conv_init", "feature_size", "max_pool_3x3_s2"]
 
 conv_init = nn.initializers.kaiming_normal()
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
-def resolve_conv1_split(split: int | str, out_channels: int) -> int:
-    """Chunk size for conv1's output channels (0 = one conv) on this backend."""
-    if split != "auto":
-        return int(split)
-    if jax.default_backend() == "cpu" and 16 < out_channels < 64:
-        return 16
-    return 0
+def input_chunk(batch: int, in_channels: int, kernel: int, backend: str | None = None) -> int:
+    """Input-channel chunk for `input_split_conv` on `backend` (0 = one conv; see Lowering)."""
+    return Lowering.for_backend(backend).input_chunk(batch, in_channels, kernel)
 
 
 class Conv(nn.Module):
     """VALID conv with bias (params `kernel` HWIO and `bias`, as `nn.Conv`).
 
-    `split > 0` computes the output channels in chunks of `split` (same result).
+    `split > 0` computes the output channels in chunks of `split` (same result);
+    `lowering` (None = one conv) picks the CPU splits of grouped and batch-1 convs.
     """
 
     features: int
@@ -53,6 +45,7 @@ class Conv(nn.Module):
     strides: tuple[int, int] = (1, 1)
     feature_group_count: int = 1
     split: int = 0
+    lowering: Lowering | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -70,35 +63,18 @@ class Conv(nn.Module):
                 feature_group_count=self.feature_group_count,
             )
 
-        g = self.feature_group_count
+        g, low = self.feature_group_count, self.lowering
+        chunk = low.input_chunk(x.shape[0], x.shape[-1], self.kernel_size[0]) if low else 0
         if self.split and g == 1 and self.split < self.features:
             chunks = range(0, self.features, self.split)
             y = jnp.concatenate([conv(kernel[..., i : i + self.split]) for i in chunks], -1)
-        elif g > 1 and jax.default_backend() == "cpu":
+        elif g > 1 and low is not None and low.split_grouped_convs:
             y = grouped_conv_split(x, kernel, self.strides, g)
-        elif chunk := input_chunk(x.shape[0], x.shape[-1], self.kernel_size[0]):
+        elif chunk:
             y = input_split_conv(x, kernel, self.strides, chunk)
         else:
             y = conv(kernel)
         return y + bias
-
-
-def input_chunk(batch: int, in_channels: int, kernel: int) -> int:
-    """Input-channel chunk for `input_split_conv` on this backend (0 = one conv).
-
-    XLA:CPU, batch 1 (tracking: one search crop per call), 2 cores: a 5x5 conv of
-    96 -> 256 channels on 69x69 (pysot AlexNet conv2 at search 287) took 87 ms as
-    one conv and 33-36 ms as two 48-channel convs summed; 192 -> 512 on 61x61
-    (the SiamRPN teacher) 308 vs 108 ms; 3x3 convs of 384-768 inputs gain 10-25%
-    with 128-channel chunks. At batch 8 the split was no faster (training keeps one
-    conv), so it applies to batch 1 only.
-    """
-    if batch != 1 or jax.default_backend() != "cpu":
-        return 0
-    chunk = 48 if kernel >= 5 else 128
-    if in_channels <= chunk or in_channels % chunk or (kernel < 5 and in_channels <= 256):
-        return 0
-    return chunk
 
 
 def input_split_conv(x: jax.Array, kernel: jax.Array, strides, chunk: int) -> jax.Array:
@@ -117,12 +93,7 @@ def input_split_conv(x: jax.Array, kernel: jax.Array, strides, chunk: int) -> ja
 
 
 def grouped_conv_split(x: jax.Array, kernel: jax.Array, strides, groups: int) -> jax.Array:
-    """A grouped VALID conv as `groups` ordinary convs on channel slices (same result).
-
-    XLA:CPU runs grouped convs slowly: on a 2-core CPU, SiamFC's conv2 / conv4
-    (groups 2) took 30 / 23 ms as one grouped conv and 18 / 9 ms split (batch 1);
-    forward+backward at batch 8 went from 2162 / 610 ms to 715 / 160 ms.
-    """
+    """A grouped VALID conv as `groups` ordinary convs on channel slices (same result)."""
     cin, cout = x.shape[-1] // groups, kernel.shape[-1] // groups
     outs = [
         jax.lax.conv_general_dilated(
@@ -139,28 +110,16 @@ def grouped_conv_split(x: jax.Array, kernel: jax.Array, strides, groups: int) ->
 
 def max_pool_3x3_s2(x: jax.Array) -> jax.Array:
     """3x3 max-pool with stride 2, VALID: `[B, H, W, C]` -> `[B, (H-3)//2+1, ..., C]`."""
-    return nn.max_pool(x, (3, 3), strides=(2, 2), padding="VALID")
-
-
-def feature_size(input_size: int) -> int:
-    """Spatial size of the backbone output for a square input of `input_size`."""
-    s = input_size
-    for k, st, pool in zip(KERNELS, STRIDES, POOL_AFTER):
-        s = (s - k) // st + 1
-        if pool:
-            s = (s - 3) // 2 + 1
-    return s
+    return nn.max_pool(x, (POOL[0],) * 2, strides=(POOL[1],) * 2, padding="VALID")
 
 
 class AlexNet(nn.Module):
     """AlexNet feature extractor; input `[B, H, W, 3]` in 0..255 (uint8 or float)."""
 
-    channels: Sequence[int]
-    groups: Sequence[int]
-    final_bn: bool = False
+    layers: tuple[ConvLayer, ...]
+    lowering: Lowering
     bn_eps: float = 1e-5
     bn_momentum: float = 0.9
-    conv1_split: int | str = "auto"
     # Mesh axis over which BatchNorm averages batch statistics in train mode
     # (cross-device BN inside shard_map); None = statistics of the local batch.
     bn_axis_name: str | None = None
@@ -171,23 +130,29 @@ class AlexNet(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = x.astype(jnp.float32)
-        last = len(self.channels) - 1
-        for i, (c, g, k, st, pool) in enumerate(
-            zip(self.channels, self.groups, KERNELS, STRIDES, POOL_AFTER)
-        ):
-            split = resolve_conv1_split(self.conv1_split, c) if i == 0 else 0
-            x = Conv(c, (k, k), (st, st), g, split, name=f"conv{i + 1}")(x)
-            if i < last or self.final_bn:
+        for i, layer in enumerate(self.layers):
+            k, st = layer.kernel, layer.stride
+            split = self.lowering.conv1_chunk(layer.out_channels) if i == 0 else 0
+            x = Conv(
+                layer.out_channels,
+                (k, k),
+                (st, st),
+                layer.groups,
+                split,
+                self.lowering,
+                name=layer.path[-1],
+            )(x)
+            if layer.bn:
                 x = nn.BatchNorm(
                     use_running_average=not train,
                     momentum=self.bn_momentum,
                     epsilon=self.bn_eps,
                     axis_name=self.bn_axis_name,
                     use_fast_variance=self.bn_fast_variance,
-                    name=f"bn{i + 1}",
+                    name=layer.bn,
                 )(x)
-            if i < last:
+            if layer.relu:
                 x = nn.relu(x)
-            if pool:
+            if layer.pool:
                 x = max_pool_3x3_s2(x)
         return x

@@ -1,8 +1,12 @@
-"""Tracker heads: SiamFC correlation, up-channel RPN (SiamRPN), depthwise RPN (SiamRPN++).
+"""The tracker head, built from the branches of `structure(spec)`.
 
-Each head has a template side (`template`, run once per sequence) and a search
-side (`__call__(kernels, xf)`). Output channel orders follow the PyTorch
-originals: RPN cls channel = class * k + anchor, reg channel = coord * k + anchor.
+One module for the three head types (SiamFC correlation, up-channel RPN of
+SiamRPN, depthwise RPN of SiamRPN++): `Head.template(zf)` runs each branch's
+template convs (once per sequence) and `Head(kernels, xf)` its search convs, the
+correlation and the convs after it. The params sit at the paths the description
+names (`head/cls_template`, `head/cls/conv_kernel`, `head/bias`, ...), so
+checkpoints load unchanged. Output channel orders follow the PyTorch originals:
+RPN cls channel = class * k + anchor, reg channel = coord * k + anchor.
 """
 
 from __future__ import annotations
@@ -12,7 +16,16 @@ import jax
 import jax.numpy as jnp
 
 from dsiam_jax.models import xcorr as xcorr_lib
-from dsiam_jax.models.alexnet import conv_init
+from dsiam_jax.models.alexnet import conv_init, max_pool_3x3_s2
+from dsiam_jax.models.lowering import Lowering
+from dsiam_jax.models.structure import ConvLayer, NetStructure
+
+# correlation kind -> batched correlation `fn(kernel, search feature, impl)`.
+CORRELATE = {
+    "xcorr": xcorr_lib.xcorr,  # [B, 6, 6, C] x [B, 22, 22, C] -> [B, 17, 17]
+    "upchannel": xcorr_lib.xcorr_upchannel,  # [B, 4, 4, C, n] x ... -> [B, 17, 17, n]
+    "depthwise": xcorr_lib.xcorr_depthwise,  # [B, 4, 4, H] x ... -> [B, 17, 17, H]
+}
 
 
 def _scaled(init, factor: float):
@@ -24,137 +37,116 @@ def _scaled(init, factor: float):
     return scaled
 
 
-def _conv(
-    features: int, kernel: int, name: str, use_bias: bool = True, init_scale: float = 1.0
-) -> nn.Conv:
+def _conv(layer: ConvLayer) -> nn.Conv:
+    init = conv_init if layer.init_scale == 1.0 else _scaled(conv_init, layer.init_scale)
     return nn.Conv(
-        features,
-        (kernel, kernel),
+        layer.out_channels,
+        (layer.kernel, layer.kernel),
+        strides=(layer.stride, layer.stride),
         padding="VALID",
-        use_bias=use_bias,
-        kernel_init=conv_init if init_scale == 1.0 else _scaled(conv_init, init_scale),
-        name=name,
+        feature_group_count=layer.groups,
+        use_bias=layer.bias,
+        kernel_init=init,
     )
 
 
-class SiamFCHead(nn.Module):
-    """Response = xcorr(template feature, search feature) * out_scale + bias."""
+def _add_layers(module: nn.Module, layers: tuple[ConvLayer, ...]) -> None:
+    """Creates each layer's conv (and BatchNorm) in `module.setup` under the layer's names.
 
-    out_scale: float = 0.001
-    xcorr_impl: str = "auto"
-
-    def template(self, zf: jax.Array, train: bool = False) -> jax.Array:
-        """The template feature is the kernel: `[B, 6, 6, C]`."""
-        del train
-        return zf
-
-    @nn.compact
-    def __call__(self, kernel: jax.Array, xf: jax.Array, train: bool = False) -> dict:
-        del train
-        bias = self.param("bias", nn.initializers.zeros, ())
-        response = xcorr_lib.xcorr(kernel, xf, self.xcorr_impl)  # [B, 17, 17]
-        return {"response": response * self.out_scale + bias}
+    `module` has the BatchNorm fields `bn_eps`, `bn_axis_name`, `bn_fast_variance`.
+    """
+    for layer in layers:
+        setattr(module, layer.path[-1], _conv(layer))
+        if layer.bn:
+            batch_norm = nn.BatchNorm(
+                momentum=0.9,
+                epsilon=module.bn_eps,
+                axis_name=module.bn_axis_name,
+                use_fast_variance=module.bn_fast_variance,
+            )
+            setattr(module, layer.bn, batch_norm)
 
 
-class UpChannelRPN(nn.Module):
-    """SiamRPN head: template convs produce 2k and 4k banks of C-channel kernels."""
+class LayerGroup(nn.Module):
+    """The convs of one params scope below the head (e.g. `head/cls` of the depthwise head)."""
 
-    channels: int
-    num_anchors: int = 5
-    xcorr_impl: str = "auto"
+    layers: tuple[ConvLayer, ...]
+    bn_eps: float = 1e-5
+    bn_axis_name: str | None = None
+    bn_fast_variance: bool = True
 
     def setup(self):
-        c, k = self.channels, self.num_anchors
-        # The template convs generate correlation kernels that are summed over
-        # 4 x 4 x C products: He-normal draws scaled by 1/sqrt(16 C) start the
-        # responses near unit scale (unscaled, a random 48-128-192-192-128 network
-        # starts at a cls loss near 80 instead of 2). Initialisation only: the
-        # architecture and imported pysot weights are unchanged.
-        bank_scale = 1.0 / (16.0 * c) ** 0.5
-        self.cls_template = _conv(c * 2 * k, 3, "cls_template", init_scale=bank_scale)
-        self.reg_template = _conv(c * 4 * k, 3, "reg_template", init_scale=bank_scale)
-        self.cls_search = _conv(c, 3, "cls_search")
-        self.reg_search = _conv(c, 3, "reg_search")
-        self.reg_adjust = _conv(4 * k, 1, "reg_adjust")
-
-    def _bank(self, out: jax.Array, n: int) -> jax.Array:
-        # [B, h, w, n*C] (channel = o*C + c) -> [B, h, w, C, n]
-        b, h, w, _ = out.shape
-        return jnp.swapaxes(out.reshape(b, h, w, n, self.channels), -1, -2)
-
-    def template(self, zf: jax.Array, train: bool = False) -> dict:
-        """Kernel banks `cls [B, 4, 4, C, 2k]`, `reg [B, 4, 4, C, 4k]`."""
-        del train
-        k = self.num_anchors
-        return {
-            "cls": self._bank(self.cls_template(zf), 2 * k),
-            "reg": self._bank(self.reg_template(zf), 4 * k),
-        }
-
-    def __call__(self, kernels: dict, xf: jax.Array, train: bool = False) -> dict:
-        del train
-        cls = xcorr_lib.xcorr_upchannel(kernels["cls"], self.cls_search(xf), self.xcorr_impl)
-        reg = xcorr_lib.xcorr_upchannel(kernels["reg"], self.reg_search(xf), self.xcorr_impl)
-        return {"cls": cls, "reg": self.reg_adjust(reg)}  # [B, 17, 17, 2k], [B, 17, 17, 4k]
+        _add_layers(self, self.layers)
 
 
-class DepthwiseXCorr(nn.Module):
-    """pysot's DepthwiseXCorr: conv+BN+ReLU on each side, depthwise xcorr, 1x1 head."""
+class Head(nn.Module):
+    """The head of a `NetStructure` (its `branches`; see `dsiam_jax.models.structure`).
 
-    hidden: int
-    out: int
+    Kernels: one array for a one-branch head (SiamFC `[B, 6, 6, C]`), else a dict by
+    branch output (up-channel `[B, 4, 4, C, n]`, depthwise `[B, 4, 4, H]`).
+    Outputs: `{'response': [B, 17, 17]}` or `{'cls': [B, 17, 17, 2k], 'reg': [..., 4k]}`.
+    """
+
+    layers: NetStructure
+    lowering: Lowering
     bn_eps: float = 1e-5
-    xcorr_impl: str = "auto"
     bn_axis_name: str | None = None  # cross-device BatchNorm axis (see AlexNet)
     bn_fast_variance: bool = True  # see AlexNet
 
     def setup(self):
-        bn = dict(
-            momentum=0.9,
-            epsilon=self.bn_eps,
-            axis_name=self.bn_axis_name,
-            use_fast_variance=self.bn_fast_variance,
-        )
-        self.conv_kernel = _conv(self.hidden, 3, "conv_kernel", use_bias=False)
-        self.bn_kernel = nn.BatchNorm(**bn, name="bn_kernel")
-        self.conv_search = _conv(self.hidden, 3, "conv_search", use_bias=False)
-        self.bn_search = nn.BatchNorm(**bn, name="bn_search")
-        self.head1 = _conv(self.hidden, 1, "head1", use_bias=False)
-        self.bn_head = nn.BatchNorm(**bn, name="bn_head")
-        self.head2 = _conv(self.out, 1, "head2")
+        own, scoped = [], {}
+        for layer in (c for b in self.layers.branches for c in b.convs):
+            if len(layer.path) == 2:  # ('head', conv)
+                own.append(layer)
+            else:  # ('head', scope, conv)
+                scoped.setdefault(layer.path[1], []).append(layer)
+        _add_layers(self, tuple(own))
+        for scope, layers in scoped.items():
+            group = LayerGroup(tuple(layers), self.bn_eps, self.bn_axis_name, self.bn_fast_variance)
+            setattr(self, scope, group)
+        for b in self.layers.branches:
+            if b.response_bias:  # ('head', name): a scalar
+                name = b.response_bias[-1]
+                setattr(self, name, self.param(name, nn.initializers.zeros, ()))
 
-    def template(self, zf: jax.Array, train: bool = False) -> jax.Array:
-        k = self.conv_kernel(zf)
-        return nn.relu(self.bn_kernel(k, use_running_average=not train))  # [B, 4, 4, H]
+    def _walk(self, layers: tuple[ConvLayer, ...], x: jax.Array, train: bool) -> jax.Array:
+        for layer in layers:
+            owner = self
+            for scope in layer.path[1:-1]:
+                owner = getattr(owner, scope)
+            x = getattr(owner, layer.path[-1])(x)
+            if layer.bn:
+                x = getattr(owner, layer.bn)(x, use_running_average=not train)
+            if layer.relu:
+                x = nn.relu(x)
+            if layer.pool:
+                x = max_pool_3x3_s2(x)
+        return x
 
-    def __call__(self, kernel: jax.Array, xf: jax.Array, train: bool = False) -> jax.Array:
-        s = nn.relu(self.bn_search(self.conv_search(xf), use_running_average=not train))
-        f = xcorr_lib.xcorr_depthwise(kernel, s, self.xcorr_impl)  # [B, 17, 17, H]
-        f = nn.relu(self.bn_head(self.head1(f), use_running_average=not train))
-        return self.head2(f)
+    def template(self, zf: jax.Array, train: bool = False):
+        """Backbone template feature `[B, 6, 6, C]` -> kernels (see the class docstring)."""
+        kernels = {}
+        for b in self.layers.branches:
+            k = self._walk(b.template, zf, train)
+            if b.correlation == "upchannel":
+                # [B, h, w, n*C] (channel = o*C + c) -> [B, h, w, C, n]
+                n, (bsz, h, w, nc) = b.bank, k.shape
+                k = jnp.swapaxes(k.reshape(bsz, h, w, n, nc // n), -1, -2)
+            kernels[b.output] = k
+        return next(iter(kernels.values())) if self.layers.single_kernel else kernels
 
-
-class DepthwiseRPN(nn.Module):
-    """SiamRPN++ style head: one depthwise branch for cls (2k) and one for reg (4k)."""
-
-    channels: int
-    num_anchors: int = 5
-    bn_eps: float = 1e-5
-    xcorr_impl: str = "auto"
-    bn_axis_name: str | None = None  # cross-device BatchNorm axis (see AlexNet)
-    bn_fast_variance: bool = True  # see AlexNet
-
-    def setup(self):
-        args = (self.bn_eps, self.xcorr_impl, self.bn_axis_name, self.bn_fast_variance)
-        self.cls = DepthwiseXCorr(self.channels, 2 * self.num_anchors, *args, name="cls")
-        self.reg = DepthwiseXCorr(self.channels, 4 * self.num_anchors, *args, name="reg")
-
-    def template(self, zf: jax.Array, train: bool = False) -> dict:
-        """Kernels `cls [B, 4, 4, H]`, `reg [B, 4, 4, H]`."""
-        return {"cls": self.cls.template(zf, train), "reg": self.reg.template(zf, train)}
-
-    def __call__(self, kernels: dict, xf: jax.Array, train: bool = False) -> dict:
-        return {
-            "cls": self.cls(kernels["cls"], xf, train),  # [B, 17, 17, 2k]
-            "reg": self.reg(kernels["reg"], xf, train),  # [B, 17, 17, 4k]
-        }
+    def __call__(self, kernels, xf: jax.Array, train: bool = False) -> dict:
+        """Kernels and backbone search features `[B, 22, 22, C]` -> the head outputs."""
+        branches = self.layers.branches
+        if self.layers.single_kernel:
+            kernels = {branches[0].output: kernels}
+        out = {}
+        for b in branches:
+            s = self._walk(b.search, xf, train)
+            impl = self.lowering.xcorr(b.correlation)
+            f = CORRELATE[b.correlation](kernels[b.output], s, impl)
+            f = self._walk(b.after, f, train)
+            if b.response_bias:
+                f = f * self.layers.spec.out_scale + getattr(self, b.response_bias[-1])
+            out[b.output] = f
+        return out

@@ -1,7 +1,8 @@
 """The Siamese tracker network and the pure functions over its variables.
 
-`SiameseNet(spec)` is a Flax Linen module; everything else in the project calls
-the pure functions below with an explicit variables tree
+`build(spec)` gives the Flax Linen module `SiameseNet` (its layers:
+`structure(spec)`; its computations: a `Lowering`); everything else in the project
+calls the pure functions below with an explicit variables tree
 (`{'params': ..., 'batch_stats': ...}`):
 
 - `template_branch(model, variables, z)`: template crop `[B, 127, 127, 3]` ->
@@ -26,49 +27,36 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.models.alexnet import AlexNet
-from dsiam_jax.models.heads import DepthwiseRPN, SiamFCHead, UpChannelRPN
+from dsiam_jax.models.heads import Head
+from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.models.structure import structure
 
 Variables = dict[str, Any]
 
 
 class SiameseNet(nn.Module):
-    """Backbone shared by both branches, plus the spec's head."""
+    """Backbone shared by both branches, plus the spec's head (layers: `structure(spec)`).
+
+    `lowering` picks how the convs and correlations are computed (speed only).
+    """
 
     spec: ModelSpec
-    xcorr_impl: str = "auto"
-    conv1_split: int | str = "auto"
+    lowering: Lowering
     # Training only: mesh axis for cross-device BatchNorm statistics (inside shard_map),
     # and the train-mode variance formula (see AlexNet.bn_fast_variance).
     bn_axis_name: str | None = None
     bn_fast_variance: bool = True
 
     def setup(self):
-        s = self.spec
-        self.backbone = AlexNet(
-            s.channels,
-            s.groups,
-            s.final_bn,
-            s.bn_eps,
-            conv1_split=self.conv1_split,
+        s, layers = self.spec, structure(self.spec)
+        bn = dict(
+            bn_eps=s.bn_eps,
             bn_axis_name=self.bn_axis_name,
             bn_fast_variance=self.bn_fast_variance,
-            name="backbone",
         )
-        if s.head == "xcorr":
-            self.head = SiamFCHead(s.out_scale, self.xcorr_impl, name="head")
-        elif s.head == "upchannel":
-            self.head = UpChannelRPN(s.rpn_channels, s.num_anchors, self.xcorr_impl, name="head")
-        else:
-            self.head = DepthwiseRPN(
-                s.rpn_channels,
-                s.num_anchors,
-                s.bn_eps,
-                self.xcorr_impl,
-                self.bn_axis_name,
-                self.bn_fast_variance,
-                name="head",
-            )
+        self.backbone = AlexNet(layers.backbone, self.lowering, **bn)
+        self.head = Head(layers, self.lowering, **bn)
 
     def template_branch(self, z: jax.Array, train: bool = False):
         return self.head.template(self.backbone(z, train), train)
@@ -87,19 +75,24 @@ class SiameseNet(nn.Module):
 
 def build(
     spec: ModelSpec,
-    xcorr_impl: str = "auto",
-    conv1_split: int | str = "auto",
+    xcorr_impl: str | None = None,
+    conv1_split: int | str | None = None,
     bn_axis_name: str | None = None,
     bn_fast_variance: bool = True,
+    *,
+    lowering: Lowering | None = None,
 ) -> SiameseNet:
     """The Linen module for `spec`.
 
-    `xcorr_impl` and `conv1_split` pick equal lowerings (speed only, not stored in
-    checkpoints); 'auto' chooses per backend. Train mode only: `bn_axis_name` (inside
-    `shard_map`) makes BatchNorm use statistics over that mesh axis, and
-    `bn_fast_variance=False` computes the batch variance without cancellation.
+    `lowering` is the job's choice of equal computations (speed only, not stored in
+    checkpoints; default `Lowering.for_backend()`); `xcorr_impl` / `conv1_split`
+    force one of its fields. Train mode only: `bn_axis_name` (inside `shard_map`)
+    makes BatchNorm use statistics over that mesh axis, and `bn_fast_variance=False`
+    computes the batch variance without cancellation.
     """
-    return SiameseNet(spec, xcorr_impl, conv1_split, bn_axis_name, bn_fast_variance)
+    lowering = lowering or Lowering.for_backend()
+    lowering = lowering.replace(xcorr_impl=xcorr_impl, conv1_split=conv1_split)
+    return SiameseNet(spec, lowering, bn_axis_name, bn_fast_variance)
 
 
 def init_variables(

@@ -9,17 +9,11 @@ but slow on XLA:CPU. Equal lowerings, tested against the same NumPy loop:
 - `'shift'`: a sum over template offsets of shifted search slices times the
   template column (no conv at all).
 
-Measured on a 2-core XLA:CPU, B=8 (forward / forward+backward of a sum of squares):
-
-| op (C=256) | vmap | map | shift |
-|---|---|---|---|
-| SiamFC 6x6 over 22x22 | 75 / 1816 ms | 7 / 29 ms | 29 / 48 ms |
-| up-channel 4x4, O=10 | 55 / 732 ms | 5 / 123 ms | 20 / 48 ms |
-| depthwise 4x4 | 35 / 622 ms | 23 / 1696 ms | 0.5 / 23 ms |
-
-so `'auto'` is `map` for SiamFC and up-channel, `shift` for depthwise on CPU, and
-`vmap` on other backends. A template batch of 1 against S search crops (a scale
-pyramid) broadcasts the template: an ordinary batched conv in every lowering.
+Which one a job uses is its `Lowering` (`dsiam_jax.models.lowering`, with the
+measurements: `map` / `shift` on CPU, `vmap` elsewhere); the model passes its
+choice as `impl`, and 'auto' asks `Lowering.for_backend()`. A template batch of
+1 against S search crops (a scale pyramid) broadcasts the template: an ordinary
+batched conv in every lowering.
 
 Layouts are NHWC: templates `[B, hz, wz, C]`, search features `[B, hx, wx, C]`.
 """
@@ -32,7 +26,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-IMPLS = ("auto", "vmap", "map", "shift")
+from dsiam_jax.models.lowering import XCORR_IMPLS, Lowering
+
+IMPLS = XCORR_IMPLS
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
 _HIGHEST = lax.Precision.HIGHEST
@@ -100,15 +96,13 @@ def _depthwise_shift(z: jax.Array, x: jax.Array) -> jax.Array:
     return sum(xs * zc[:, None, None, :] for zc, xs in _shifted(z, x))
 
 
-def resolve_impl(impl: str, op: str = "xcorr") -> str:
-    """The lowering `impl` stands for, for `op` on the current default backend."""
+def resolve_impl(impl: str, op: str = "xcorr", backend: str | None = None) -> str:
+    """The lowering `impl` stands for, for `op` on `backend` (default: JAX's default)."""
     if impl not in IMPLS:
         raise ValueError(f"xcorr impl={impl!r}: expected one of {IMPLS}")
     if impl != "auto":
         return impl
-    if jax.default_backend() != "cpu":
-        return "vmap"
-    return "shift" if op == "depthwise" else "map"
+    return Lowering.for_backend(backend).xcorr(op)
 
 
 def batched(

@@ -7,8 +7,9 @@ within a group, sorted by length and cut into batches of `batch_size`. A batch
 runs as one compiled function per chunk of `chunk` frames: a `lax.scan` over the
 chunk of a step applied to every sequence of the batch, either `jax.vmap`-ed
 (`impl='vmap'`: one batched network call, what accelerators want) or as a
-`lax.map` loop (`impl='map'`: batch-1 network calls; XLA:CPU runs those faster,
-see `dsiam_jax.models.xcorr`). Sequences that have ended are padded with empty
+`lax.map` loop (`impl='map'`: batch-1 network calls; XLA:CPU runs those faster).
+`impl='auto'` takes the choice of the tracker network's `Lowering`
+(`dsiam_jax.models.lowering`). Sequences that have ended are padded with empty
 frames and their state is frozen (`jnp.where`; under `map`, `lax.cond` skips
 their step). Frames cross to the device once per chunk, loaded on a background
 thread while the previous chunk computes.
@@ -31,20 +32,15 @@ import numpy as np
 from jax import lax
 
 from dsiam_jax.errors import ConfigError
+from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.tracking import frames as F
 from dsiam_jax.tracking.runner import TrackResult, run_frames
 from dsiam_jax.tracking.tracker import Tracker
 
-IMPLS = ("auto", "vmap", "map")
 
-
-def resolve_impl(impl: str) -> str:
-    """'map' on CPU, 'vmap' on accelerators, for 'auto'."""
-    if impl not in IMPLS:
-        raise ConfigError(f"batch impl={impl!r}: expected one of {IMPLS}")
-    if impl == "auto":
-        return "map" if jax.default_backend() == "cpu" else "vmap"
-    return impl
+def resolve_impl(impl: str, lowering: Lowering | None = None) -> str:
+    """'map' or 'vmap': `impl`, or for 'auto' the lowering's choice (default: this backend's)."""
+    return (lowering or Lowering.for_backend()).replace(batch_impl=impl).batched_tracking
 
 
 class BatchedRunner:
@@ -57,7 +53,7 @@ class BatchedRunner:
                 "is not: use the single-sequence loop (eval.batched=False)"
             )
         self.tracker = tracker
-        self.impl = resolve_impl(impl)
+        self.impl = resolve_impl(impl, tracker.network.lowering)
         self.init = jax.jit(self._init)
         self.chunk = jax.jit(self._chunk)
         self.warm: set[tuple] = set()  # (frame shape, batch, chunk) already compiled
@@ -66,7 +62,7 @@ class BatchedRunner:
     def for_tracker(cls, tracker: Tracker, impl: str = "auto") -> BatchedRunner:
         """The runner of `tracker` for `impl`, cached on the tracker (compiles once)."""
         cache = tracker.__dict__.setdefault("_batched_runners", {})
-        impl = resolve_impl(impl)
+        impl = resolve_impl(impl, tracker.network.lowering)
         if impl not in cache:
             cache[impl] = cls(tracker, impl)
         return cache[impl]

@@ -45,8 +45,6 @@ BACKENDS: dict[str, str] = {
     "onnx_qdq": "dsiam_jax.export.onnx_backend:onnx_qdq_network",
 }
 
-SCALES_IMPLS = ("auto", "map", "batch")
-
 
 @dataclasses.dataclass(frozen=True)
 class CropGeometry:
@@ -59,40 +57,39 @@ class CropGeometry:
 
 @dataclasses.dataclass(frozen=True)
 class TrackerNetwork:
-    """Template and search functions of a tracker network (see the module docstring)."""
+    """Template and search functions of a tracker network (see the module docstring).
+
+    `lowering`: the JAX network's choice of equal computations (None for others);
+    batched tracking takes its choice from here.
+    """
 
     template: Callable[[Any, jax.Array], Any]
     search: Callable[[Any, Any, jax.Array], dict[str, jax.Array]]
     jittable: bool = True
     name: str = "jax"
-
-
-def resolve_scales_impl(impl: str, num_scales: int) -> str:
-    """'map' (a loop of batch-1 forwards) or 'batch' (one forward of S crops).
-
-    XLA:CPU runs a batch of 3 search crops slower than three single crops (SiamFC
-    teacher, 2 cores: 348 ms batched vs 234 ms as `lax.map`), so 'auto' picks
-    'map' on CPU and 'batch' on accelerators.
-    """
-    if impl not in SCALES_IMPLS:
-        raise ConfigError(f"tracker.scales_impl={impl!r}: expected one of {SCALES_IMPLS}")
-    if num_scales <= 1:
-        return "batch"
-    if impl == "auto":
-        return "map" if jax.default_backend() == "cpu" else "batch"
-    return impl
+    lowering: M.Lowering | None = None
 
 
 def jax_network(
     model,
     geometry: CropGeometry,
-    xcorr_impl: str = "auto",
-    conv1_split: int | str = "auto",
-    scales_impl: str = "auto",
+    lowering: M.Lowering | None = None,
+    *,
+    xcorr_impl: str | None = None,
+    conv1_split: int | str | None = None,
+    scales_impl: str | None = None,
 ) -> TrackerNetwork:
-    """The Flax network of a `TrackerModel` (params = its variables tree)."""
-    net = M.build(model.spec, xcorr_impl, conv1_split)
-    impl = resolve_scales_impl(scales_impl, geometry.num_scales)
+    """The Flax network of a `TrackerModel` (params = its variables tree).
+
+    `lowering` (default `Lowering.for_backend()`) picks the computations, among
+    them the scale pyramid as one batch or a loop of single crops; the keywords
+    force one of its fields (e.g. `tracker.scales_impl`).
+    """
+    lowering = (lowering or M.Lowering.for_backend()).replace(
+        xcorr_impl=xcorr_impl, conv1_split=conv1_split, scales_impl=scales_impl
+    )
+    net = M.build(model.spec, lowering=lowering)
+    impl = lowering.search_scales(geometry.num_scales)
 
     def template(params, z: jax.Array):
         return M.template_branch(net, params, z)
@@ -106,7 +103,7 @@ def jax_network(
         outs = lax.map(lambda xi: search_batch(params, kernels, xi[None]), x)
         return jax.tree_util.tree_map(lambda o: o[:, 0], outs)  # [S, 1, ...] -> [S, ...]
 
-    return TrackerNetwork(template, search, jittable=True, name="jax")
+    return TrackerNetwork(template, search, jittable=True, name="jax", lowering=lowering)
 
 
 def make_network(model, geometry: CropGeometry, backend: str = "jax", **options) -> TrackerNetwork:

@@ -1,0 +1,177 @@
+"""`Lowering`: how one job computes its networks on its backend (speed only, same results).
+
+A job picks one lowering (`Lowering.for_backend()`, the only place that asks JAX
+for its backend) and passes it down to the model, tracker and train-step
+builders; nothing below looks at the platform at trace time. Every choice is
+between equal computations (tested against the same references), so a lowering
+is never stored in a checkpoint. Fields left at 'auto' take the backend's
+measured choice below; config fields force one (`model.xcorr_impl`,
+`model.conv1_split`, `tracker.scales_impl`, `eval.batch_impl`).
+
+The measurements behind each choice (2-core XLA:CPU unless stated):
+
+Siamese correlation (`xcorr_impl`, lowerings in `dsiam_jax.models.xcorr`), B=8,
+forward / forward+backward of a sum of squares:
+
+| op (C=256) | vmap | map | shift |
+|---|---|---|---|
+| SiamFC 6x6 over 22x22 | 75 / 1816 ms | 7 / 29 ms | 29 / 48 ms |
+| up-channel 4x4, O=10 | 55 / 732 ms | 5 / 123 ms | 20 / 48 ms |
+| depthwise 4x4 | 35 / 622 ms | 23 / 1696 ms | 0.5 / 23 ms |
+
+so 'auto' is `map` for SiamFC and up-channel, `shift` for depthwise on CPU, and
+`vmap` (one grouped conv, what accelerators want) elsewhere.
+
+conv1 (`conv1_split`): the 11x11/2 conv on 3 channels with 24 or 32 outputs took
+45 / 28 ms on a 255 crop against 3 ms with 16 (B=8: 421 ms vs 20 ms). Computing
+it as chunks of 16 output channels gives the same numbers in 5 ms (B=8: 38 ms;
+backward 349 vs 841 ms), so 'auto' does that on CPU for widths between 16 and 64.
+
+Grouped convs (`split_grouped_convs`): SiamFC's conv2 / conv4 (groups 2) took 30 /
+23 ms as one grouped conv and 18 / 9 ms as one conv per group (batch 1);
+forward+backward at batch 8 went from 2162 / 610 ms to 715 / 160 ms. CPU only.
+
+Batch-1 input-channel chunks (`input_chunk`, tracking: one search crop per call):
+a 5x5 conv of 96 -> 256 channels on 69x69 (pysot AlexNet conv2 at search 287)
+took 87 ms as one conv and 33-36 ms as two 48-channel convs summed; 192 -> 512 on
+61x61 (the SiamRPN teacher) 308 vs 108 ms; 3x3 convs of 384-768 inputs gain
+10-25% with 128-channel chunks. At batch 8 the split was no faster (training
+keeps one conv), so it applies to batch 1 on CPU only.
+
+Scale pyramid (`scales_impl`): a batch of 3 search crops ran slower than three
+single crops (SiamFC teacher: 348 ms batched vs 234 ms as `lax.map`), so 'auto'
+is 'map' on CPU and 'batch' on accelerators.
+
+Batched tracking (`batch_impl`, `dsiam_jax.tracking.batched`): sequences as a
+`lax.map` loop of batch-1 steps on CPU (for the reasons above), `vmap`-ed into one
+batched network call on accelerators.
+
+Training steps: on XLA:CPU, collective steps dispatched back to back can
+deadlock, so the trainer overlaps a step's metrics check with the next step's
+dispatch on accelerators only (`overlap_train_steps`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+
+from dsiam_jax.errors import ConfigError
+
+XCORR_IMPLS = ("auto", "vmap", "map", "shift")
+SCALES_IMPLS = ("auto", "map", "batch")
+BATCH_IMPLS = ("auto", "vmap", "map")
+
+
+def current_backend() -> str:
+    """The platform of JAX's default backend ('cpu', 'gpu', 'tpu')."""
+    return jax.default_backend()
+
+
+@dataclasses.dataclass(frozen=True)
+class Lowering:
+    """The backend a job runs on, plus any lowering a config forces ('auto' = measured).
+
+    Attributes:
+      backend: platform name as `jax.default_backend()` gives it.
+      xcorr_impl: Siamese correlation, 'auto' | 'vmap' | 'map' | 'shift'.
+      conv1_split: conv1 output channels in chunks of N; 0 = one conv; 'auto'.
+      scales_impl: a tracker's scale pyramid, 'auto' | 'map' | 'batch'.
+      batch_impl: many sequences tracked at once, 'auto' | 'map' | 'vmap'.
+    """
+
+    backend: str
+    xcorr_impl: str = "auto"
+    conv1_split: int | str = "auto"
+    scales_impl: str = "auto"
+    batch_impl: str = "auto"
+
+    def __post_init__(self):
+        if self.xcorr_impl not in XCORR_IMPLS:
+            raise ConfigError(
+                f"model.xcorr_impl={self.xcorr_impl!r}: expected one of {XCORR_IMPLS}"
+            )
+        if self.conv1_split != "auto":
+            try:
+                split = int(self.conv1_split)
+            except (TypeError, ValueError):
+                split = -1
+            if split < 0:
+                raise ConfigError(
+                    f"model.conv1_split={self.conv1_split!r}: expected 'auto' or a width >= 0"
+                )
+            object.__setattr__(self, "conv1_split", split)
+        if self.scales_impl not in SCALES_IMPLS:
+            raise ConfigError(
+                f"tracker.scales_impl={self.scales_impl!r}: expected one of {SCALES_IMPLS}"
+            )
+        if self.batch_impl not in BATCH_IMPLS:
+            raise ConfigError(f"eval.batch_impl={self.batch_impl!r}: expected one of {BATCH_IMPLS}")
+
+    @classmethod
+    def for_backend(cls, backend: str | None = None, **forced: Any) -> Lowering:
+        """The lowering for `backend` (default: JAX's default backend, asked once here).
+
+        `forced` sets fields (`xcorr_impl=`, `conv1_split=`, ...); None leaves 'auto'.
+        """
+        forced = {k: v for k, v in forced.items() if v is not None}
+        return cls(backend or current_backend(), **forced)
+
+    def replace(self, **forced: Any) -> Lowering:
+        """A copy with some fields forced (None keeps the current value)."""
+        forced = {k: v for k, v in forced.items() if v is not None}
+        return dataclasses.replace(self, **forced) if forced else self
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.backend == "cpu"
+
+    def xcorr(self, op: str) -> str:
+        """Lowering of the correlation `op` ('xcorr' | 'upchannel' | 'depthwise')."""
+        if self.xcorr_impl != "auto":
+            return self.xcorr_impl
+        if not self.on_cpu:
+            return "vmap"
+        return "shift" if op == "depthwise" else "map"
+
+    def conv1_chunk(self, out_channels: int) -> int:
+        """Chunk of conv1's output channels computed per conv (0 = one conv)."""
+        if self.conv1_split != "auto":
+            return int(self.conv1_split)
+        return 16 if self.on_cpu and 16 < out_channels < 64 else 0
+
+    @property
+    def split_grouped_convs(self) -> bool:
+        """Grouped convs as one conv per group (CPU)."""
+        return self.on_cpu
+
+    def input_chunk(self, batch: int, in_channels: int, kernel: int) -> int:
+        """Input-channel chunk for a conv on `batch` examples (0 = one conv)."""
+        if batch != 1 or not self.on_cpu:
+            return 0
+        chunk = 48 if kernel >= 5 else 128
+        if in_channels <= chunk or in_channels % chunk or (kernel < 5 and in_channels <= 256):
+            return 0
+        return chunk
+
+    def search_scales(self, num_scales: int) -> str:
+        """'map' (a loop of batch-1 search forwards) or 'batch' (one forward of S crops)."""
+        if num_scales <= 1:
+            return "batch"
+        if self.scales_impl != "auto":
+            return self.scales_impl
+        return "map" if self.on_cpu else "batch"
+
+    @property
+    def batched_tracking(self) -> str:
+        """'map' (a loop of per-sequence steps) or 'vmap' (one batched step)."""
+        if self.batch_impl != "auto":
+            return self.batch_impl
+        return "map" if self.on_cpu else "vmap"
+
+    @property
+    def overlap_train_steps(self) -> bool:
+        """Whether the trainer checks a step's metrics after dispatching the next."""
+        return not self.on_cpu

@@ -1,0 +1,299 @@
+"""One description of a tracker network's layers, walked by every builder.
+
+`structure(spec)` lists, for a `ModelSpec`, the backbone's convs in order and the
+head's branches. Each `ConvLayer` names its params path in the Flax variables
+tree and gives its kernel, stride, groups and channels, and what follows it:
+BatchNorm (folded on export), ReLU, 3x3/2 max-pool. A head branch is
+
+    template feature -> template convs -> kernel
+    search feature   -> search convs -> correlation with the kernel -> after convs
+
+The Flax modules (`alexnet.AlexNet`, `heads.Head`), BatchNorm folding
+(`export.fold`), the ONNX and TFLite graph builders and `model_summary` all walk
+this description, so a new head or a moved ReLU is one edit here;
+`tests/test_structure.py` checks it against the initialised Flax params.
+
+Correlations (`HeadBranch.correlation`, computed in `dsiam_jax.models.xcorr`):
+
+- 'xcorr' (SiamFC): the template feature `[6, 6, C]` is the kernel; one response
+  map, scaled by `spec.out_scale` plus a scalar bias (`response_bias`).
+- 'upchannel' (SiamRPN): a template conv makes `bank` kernels of C channels
+  (conv channel = kernel * C + c); the search feature correlates with each.
+- 'depthwise' (SiamRPN++): channel c of the kernel correlates with channel c of
+  the search feature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from dsiam_jax.models.spec import ModelSpec
+
+CORRELATIONS = ("xcorr", "upchannel", "depthwise")
+
+# AlexNet of SiamFC / SiamRPN: (kernel, stride, 3x3/2 max-pool after) of conv1..conv5.
+# All convs are VALID with bias, as in siamfc-pytorch and DaSiamRPN.
+ALEXNET = ((11, 2, True), (5, 1, True), (3, 1, False), (3, 1, False), (3, 1, False))
+POOL = (3, 2)  # max-pool window and stride (VALID)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvLayer:
+    """A VALID conv and what follows it, in this order: BatchNorm, ReLU, max-pool.
+
+    Attributes:
+      path: params path of the conv, e.g. ('backbone', 'conv1'), ('head', 'cls', 'head1').
+      kernel: square kernel size.
+      in_channels, out_channels: channels (in_channels is the full input width).
+      stride: conv stride.
+      groups: conv groups.
+      bias: the conv has a bias.
+      bn: name of the BatchNorm module beside the conv (same parent), or None.
+      relu: ReLU after the conv (and its BatchNorm).
+      pool: 3x3/2 max-pool after the ReLU.
+      init_scale: Flax initialisation only: He-normal draws times this.
+    """
+
+    path: tuple[str, ...]
+    kernel: int
+    in_channels: int
+    out_channels: int
+    stride: int = 1
+    groups: int = 1
+    bias: bool = True
+    bn: str | None = None
+    relu: bool = False
+    pool: bool = False
+    init_scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        """'/'-joined params path ('backbone/conv1')."""
+        return "/".join(self.path)
+
+    @property
+    def bn_path(self) -> tuple[str, ...] | None:
+        """Params path of the BatchNorm, or None."""
+        return (*self.path[:-1], self.bn) if self.bn else None
+
+    @property
+    def kernel_shape(self) -> tuple[int, int, int, int]:
+        """Flax kernel shape (HWIO, I = in_channels / groups)."""
+        k = self.kernel
+        return (k, k, self.in_channels // self.groups, self.out_channels)
+
+    def conv_size(self, size: int) -> int:
+        """Spatial size after the conv (before any pool) for an input of `size`."""
+        return (size - self.kernel) // self.stride + 1
+
+    def output_size(self, size: int) -> int:
+        """Spatial size after the conv and its pool."""
+        s = self.conv_size(size)
+        return (s - POOL[0]) // POOL[1] + 1 if self.pool else s
+
+    @property
+    def num_params(self) -> int:
+        """Trainable scalars: kernel, bias, BatchNorm scale and bias."""
+        n = self.kernel * self.kernel * self.in_channels // self.groups * self.out_channels
+        return n + self.out_channels * (int(self.bias) + 2 * int(self.bn is not None))
+
+    @property
+    def num_state(self) -> int:
+        """BatchNorm running statistics (mean, var)."""
+        return 2 * self.out_channels if self.bn else 0
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadBranch:
+    """One head output: template convs -> kernel; search convs -> correlation -> after convs.
+
+    Attributes:
+      output: key of the head output ('response' | 'cls' | 'reg').
+      kernel: name of its kernel in exported graphs ('kernel' | 'cls_kernel' | ...).
+      correlation: 'xcorr' | 'upchannel' | 'depthwise' (see the module docstring).
+      template: convs from the backbone's template feature to the kernel.
+      search: convs from the backbone's search feature to the correlated feature.
+      after: convs from the correlation to the output.
+      bank: up-channel only: kernels per bank (maps out of the correlation).
+      response_bias: SiamFC only: params path of the scalar response bias; the
+        output is one map (`[B, R, R]`), correlation * spec.out_scale + bias.
+    """
+
+    output: str
+    kernel: str
+    correlation: str
+    template: tuple[ConvLayer, ...] = ()
+    search: tuple[ConvLayer, ...] = ()
+    after: tuple[ConvLayer, ...] = ()
+    bank: int = 0
+    response_bias: tuple[str, ...] | None = None
+
+    @property
+    def convs(self) -> tuple[ConvLayer, ...]:
+        return (*self.template, *self.search, *self.after)
+
+    def correlation_maps(self, kernel_channels: int) -> int:
+        """Maps out of the correlation, for a kernel of `kernel_channels` channels."""
+        if self.correlation == "xcorr":
+            return 1
+        if self.correlation == "upchannel":
+            return self.bank
+        return kernel_channels
+
+    def correlation_depth(self, kernel_channels: int) -> int:
+        """Channels summed per correlation output (C; 1 for depthwise)."""
+        if self.correlation == "upchannel":
+            return kernel_channels // self.bank
+        return 1 if self.correlation == "depthwise" else kernel_channels
+
+
+@dataclasses.dataclass(frozen=True)
+class NetStructure:
+    """The layers of `SiameseNet(spec)`: backbone convs in order, then head branches."""
+
+    spec: ModelSpec
+    backbone: tuple[ConvLayer, ...]
+    branches: tuple[HeadBranch, ...]
+
+    @property
+    def convs(self) -> tuple[ConvLayer, ...]:
+        """Every conv: backbone first, then each branch's template, search, after convs."""
+        return (*self.backbone, *(c for b in self.branches for c in b.convs))
+
+    @property
+    def kernel_names(self) -> tuple[str, ...]:
+        return tuple(b.kernel for b in self.branches)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(b.output for b in self.branches)
+
+    @property
+    def single_kernel(self) -> bool:
+        """The head's kernels are one array (SiamFC), not a dict by branch output."""
+        return len(self.branches) == 1
+
+    @property
+    def feature_channels(self) -> int:
+        return self.backbone[-1].out_channels
+
+    def feature_size(self, input_size: int) -> int:
+        """Spatial size of the backbone output for a square input of `input_size`."""
+        return walk_size(self.backbone, input_size)
+
+    def kernel_geometry(self, branch: HeadBranch, template_size: int) -> tuple[int, int]:
+        """(spatial size, channels) of `branch`'s kernel as the template convs make it."""
+        size = walk_size(branch.template, self.feature_size(template_size))
+        channels = branch.template[-1].out_channels if branch.template else self.feature_channels
+        return size, channels
+
+    def num_params(self) -> int:
+        """Trainable scalars of `SiameseNet(spec)` (its `params` collection)."""
+        biases = sum(1 for b in self.branches if b.response_bias)
+        return sum(c.num_params for c in self.convs) + biases
+
+    def num_state(self) -> int:
+        """BatchNorm statistics of `SiameseNet(spec)` (its `batch_stats` collection)."""
+        return sum(c.num_state for c in self.convs)
+
+
+def walk_size(layers: tuple[ConvLayer, ...], size: int) -> int:
+    """Spatial size after `layers` (convs and pools) for an input of `size`."""
+    for layer in layers:
+        size = layer.output_size(size)
+    return size
+
+
+def feature_size(input_size: int) -> int:
+    """Spatial size of the AlexNet output for a square input: 127 -> 6, 255 -> 22, 271 -> 24.
+
+    The backbone's geometry does not depend on its widths.
+    """
+    return structure(ModelSpec()).feature_size(input_size)
+
+
+def _alexnet(spec: ModelSpec) -> tuple[ConvLayer, ...]:
+    """conv1-4 + BN + ReLU (max-pool after conv1, conv2); conv5 (+ BN when `final_bn`)."""
+    layers, cin, last = [], 3, len(ALEXNET) - 1
+    for i, ((kernel, stride, pool), cout, groups) in enumerate(
+        zip(ALEXNET, spec.channels, spec.groups, strict=True)
+    ):
+        bn = i < last or spec.final_bn
+        layers.append(
+            ConvLayer(
+                ("backbone", f"conv{i + 1}"),
+                kernel,
+                cin,
+                cout,
+                stride,
+                groups,
+                bn=f"bn{i + 1}" if bn else None,
+                relu=i < last,
+                pool=pool,
+            )
+        )
+        cin = cout
+    return tuple(layers)
+
+
+def _siamfc_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
+    """Response = xcorr(template feature, search feature) * out_scale + bias."""
+    del spec
+    return (HeadBranch("response", "kernel", "xcorr", response_bias=("head", "bias")),)
+
+
+def _upchannel_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
+    """SiamRPN: 3x3 template convs make 2k cls and 4k reg kernels of C channels;
+    3x3 search convs; a 1x1 conv adjusts the reg maps. All convs with bias."""
+    c, k, cin = spec.rpn_channels, spec.num_anchors, spec.channels[-1]
+    # The template convs generate correlation kernels that are summed over
+    # 4 x 4 x C products: He-normal draws scaled by 1/sqrt(16 C) start the
+    # responses near unit scale (unscaled, a random 48-128-192-192-128 network
+    # starts at a cls loss near 80 instead of 2). Initialisation only: the
+    # architecture and imported pysot weights are unchanged.
+    bank_scale = 1.0 / (16.0 * c) ** 0.5
+
+    def branch(name: str, bank: int, adjust: bool) -> HeadBranch:
+        template = ConvLayer(("head", f"{name}_template"), 3, cin, c * bank, init_scale=bank_scale)
+        search = ConvLayer(("head", f"{name}_search"), 3, cin, c)
+        after = (ConvLayer(("head", f"{name}_adjust"), 1, bank, bank),) if adjust else ()
+        return HeadBranch(name, f"{name}_kernel", "upchannel", (template,), (search,), after, bank)
+
+    return branch("cls", 2 * k, adjust=False), branch("reg", 4 * k, adjust=True)
+
+
+def _depthwise_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
+    """SiamRPN++ (pysot's DepthwiseXCorr per output): 3x3 conv + BN + ReLU on each
+    side, depthwise correlation, 1x1 conv + BN + ReLU, 1x1 conv to 2k / 4k maps."""
+    h, k, cin = spec.rpn_channels, spec.num_anchors, spec.channels[-1]
+
+    def branch(name: str, out: int) -> HeadBranch:
+        p = ("head", name)
+        return HeadBranch(
+            name,
+            f"{name}_kernel",
+            "depthwise",
+            template=(
+                ConvLayer((*p, "conv_kernel"), 3, cin, h, bias=False, bn="bn_kernel", relu=True),
+            ),
+            search=(
+                ConvLayer((*p, "conv_search"), 3, cin, h, bias=False, bn="bn_search", relu=True),
+            ),
+            after=(
+                ConvLayer((*p, "head1"), 1, h, h, bias=False, bn="bn_head", relu=True),
+                ConvLayer((*p, "head2"), 1, h, out),
+            ),
+        )
+
+    return branch("cls", 2 * k), branch("reg", 4 * k)
+
+
+# spec.head -> its branches (the one place that dispatches on the head type).
+HEAD_LAYOUTS = {"xcorr": _siamfc_head, "upchannel": _upchannel_head, "depthwise": _depthwise_head}
+
+
+@functools.lru_cache(maxsize=64)
+def structure(spec: ModelSpec) -> NetStructure:
+    """The layers of `SiameseNet(spec)`."""
+    return NetStructure(spec, _alexnet(spec), HEAD_LAYOUTS[spec.head](spec))

@@ -1,0 +1,151 @@
+"""The layer description (`models.structure`) against the Flax network, and `Lowering`.
+
+Every conv of the description must exist in the initialised params with its
+kernel shape, bias, stride and groups, every BatchNorm with its statistics, and
+nothing else may be there: the guard that keeps the Flax modules, BatchNorm
+folding, the ONNX / TFLite builders and the summary (which all walk the
+description) on one structure.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import pytest
+
+from dsiam_jax import models as M
+from dsiam_jax.errors import ConfigError
+from dsiam_jax.models import alexnet
+from dsiam_jax.models.structure import NetStructure, feature_size, structure
+
+SPECS = {
+    "siamfc_teacher": M.teacher_spec("siamfc"),
+    "siamfc_final_bn": M.ModelSpec(channels=(24, 64, 96, 96, 64), final_bn=True),
+    "upchannel": M.teacher_spec("siamrpn").replace(channels=(16, 32, 48, 48, 32), head_channels=24),
+    "depthwise": M.teacher_spec("siamrpn", "depthwise").replace(
+        channels=(16, 32, 48, 48, 32), groups=(1, 2, 1, 2, 2), head_channels=12
+    ),
+}
+
+
+def leaves(tree) -> dict[tuple[str, ...], tuple[int, ...]]:
+    """{params path: shape} of a variables collection."""
+    flat = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {tuple(k.key for k in path): tuple(leaf.shape) for path, leaf in flat}
+
+
+def described(s: NetStructure) -> tuple[dict, dict]:
+    """{path: shape} of the params and batch_stats the description implies."""
+    params, stats = {}, {}
+    for conv in s.convs:
+        params[(*conv.path, "kernel")] = conv.kernel_shape
+        if conv.bias:
+            params[(*conv.path, "bias")] = (conv.out_channels,)
+        if conv.bn:
+            for name in ("scale", "bias"):
+                params[(*conv.bn_path, name)] = (conv.out_channels,)
+            for name in ("mean", "var"):
+                stats[(*conv.bn_path, name)] = (conv.out_channels,)
+    for b in s.branches:
+        if b.response_bias:
+            params[b.response_bias] = ()
+    return params, stats
+
+
+def traced_convs(spec: M.ModelSpec) -> dict[tuple[str, ...], dict]:
+    """Stride, groups and input channels of every conv the Flax network calls."""
+    model = M.build(spec, lowering=M.Lowering.for_backend("gpu"))  # plain convs
+    calls = {}
+
+    def record(next_fun, args, kwargs, context):
+        module = context.module
+        if context.method_name == "__call__" and isinstance(module, nn.Conv | alexnet.Conv):
+            calls[tuple(module.path)] = {
+                "stride": tuple(module.strides),
+                "groups": module.feature_group_count,
+                "in_channels": args[0].shape[-1],
+            }
+        return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(record):
+        variables = jax.eval_shape(lambda: M.init_variables(model, jax.random.PRNGKey(0)))
+    return calls, variables
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_description_matches_flax_params(name):
+    spec = SPECS[name]
+    s = structure(spec)
+    calls, variables = traced_convs(spec)
+    params, stats = described(s)
+    assert leaves(variables["params"]) == params
+    assert leaves(variables.get("batch_stats", {})) == stats
+    assert M.num_params(variables["params"]) == s.num_params()
+    assert M.num_params(variables.get("batch_stats", {})) == s.num_state()
+    assert set(calls) == {c.path for c in s.convs}
+    for conv in s.convs:
+        got = calls[conv.path]
+        assert got["stride"] == (conv.stride, conv.stride), conv.name
+        assert got["groups"] == conv.groups, conv.name
+        assert got["in_channels"] == conv.in_channels, conv.name
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_described_output_shapes(name):
+    """Sizes derived from the description equal the Flax network's output shapes."""
+    spec = SPECS[name]
+    s = structure(spec)
+    model = M.build(spec)
+    z, x = jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 271, 271, 3))
+    variables = jax.eval_shape(lambda: M.init_variables(model, jax.random.PRNGKey(0), 127, 271))
+    out = jax.eval_shape(lambda v: M.forward(model, v, z, x), variables)
+    fx = s.feature_size(271)
+    assert out["features"].shape == (1, fx, fx, s.feature_channels)
+    kernels = jax.eval_shape(lambda v: M.template_branch(model, v, z), variables)
+    for b in s.branches:
+        kz, channels = s.kernel_geometry(b, 127)
+        k = kernels if s.single_kernel else kernels[b.output]
+        assert k.shape[1:3] == (kz, kz)
+        maps = b.correlation_maps(channels)
+        n_out = b.after[-1].out_channels if b.after else maps
+        r = fx - feature_size(127) + 1
+        assert out[b.output].shape == ((1, r, r) if b.response_bias else (1, r, r, n_out))
+
+
+def test_lowering_choices_per_backend():
+    cpu, gpu = M.Lowering.for_backend("cpu"), M.Lowering.for_backend("gpu")
+    assert [cpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")] == ["map", "map", "shift"]
+    assert {gpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")} == {"vmap"}
+    assert (cpu.conv1_chunk(24), cpu.conv1_chunk(16), cpu.conv1_chunk(96)) == (16, 0, 0)
+    assert gpu.conv1_chunk(24) == 0 and not gpu.split_grouped_convs and cpu.split_grouped_convs
+    assert (cpu.input_chunk(1, 96, 5), cpu.input_chunk(2, 96, 5), gpu.input_chunk(1, 96, 5)) == (
+        48,
+        0,
+        0,
+    )
+    assert (cpu.search_scales(3), gpu.search_scales(3), cpu.search_scales(1)) == (
+        "map",
+        "batch",
+        "batch",
+    )
+    assert (cpu.batched_tracking, gpu.batched_tracking) == ("map", "vmap")
+    assert (cpu.overlap_train_steps, gpu.overlap_train_steps) == (False, True)
+    # Config fields force a choice; None keeps 'auto'.
+    forced = M.Lowering.for_backend("cpu", xcorr_impl="vmap", conv1_split="8", scales_impl=None)
+    assert forced.xcorr("depthwise") == "vmap" and forced.conv1_chunk(96) == 8
+    assert forced.search_scales(3) == "map"
+    assert cpu.replace(batch_impl="vmap").batched_tracking == "vmap"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("xcorr_impl", "fft"),
+        ("conv1_split", "half"),
+        ("conv1_split", -1),
+        ("scales_impl", "loop"),
+        ("batch_impl", "pmap"),
+    ],
+)
+def test_lowering_rejects_unknown_choices(field, value):
+    with pytest.raises(ConfigError, match=field):
+        M.Lowering.for_backend("cpu", **{field: value})
