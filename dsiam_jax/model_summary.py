@@ -8,8 +8,9 @@ Conventions (stated in `summary.json` as well):
 - `flops`: 2 x multiply-accumulates of every conv and correlation for one
   tracking frame: the search branch and head at the tracker's search size, once
   per scale (SiamFC tracks 3 scales), template kernels cached. `template_flops`
-  is the once-per-sequence template branch. Elementwise ops (BN, ReLU, pooling)
-  are not counted, as in fvcore/thop-style counters.
+  is the once-per-sequence template branch. Elementwise ops (BN, ReLU, pooling,
+  the up-channel template convs' fixed output scale) are not counted, as in
+  fvcore/thop-style counters.
 
 Everything is computed from the layer description (`dsiam_jax.models.structure`),
 without building or tracing the network.

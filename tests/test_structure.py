@@ -10,11 +10,14 @@ description) on one structure.
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
 from dsiam_jax import models as M
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.models import alexnet
+from dsiam_jax.export.fold import fold
+from dsiam_jax.models import alexnet, heads
 from dsiam_jax.models.structure import NetStructure, feature_size, structure
 
 SPECS = {
@@ -109,6 +112,37 @@ def test_described_output_shapes(name):
         n_out = b.after[-1].out_channels if b.after else maps
         r = fx - feature_size(127) + 1
         assert out[b.output].shape == ((1, r, r) if b.response_bias else (1, r, r, n_out))
+
+
+def test_upchannel_template_output_is_scaled_in_the_forward_pass():
+    """Up-channel kernels = 1/sqrt(16 C) x (3x3 conv of the template feature + bias),
+    computed here with NumPy from the stored (He-scale) weights; folding puts the
+    factor into the exported weights."""
+    spec = SPECS["upchannel"]  # conv5 32 channels, C = head_channels = 24, k = 5
+    c, scale = 24, 1.0 / np.sqrt(16 * 24)
+    v = M.numpy_variables(spec, seed=2, random_batchnorm=True)  # random biases too
+    model = M.build(spec)
+    z = np.random.default_rng(3).uniform(0, 255, (2, 127, 127, 3)).astype(np.float32)
+    zf = np.asarray(M.search_branch(model, v, z), np.float64)  # backbone feature [2, 6, 6, 32]
+    kernels = M.template_branch(model, v, z)
+    folded = fold(spec, v)
+    for name, bank in (("cls", 10), ("reg", 20)):
+        conv = v["params"]["head"][f"{name}_template"]  # kernel [3, 3, 32, C * bank]
+        win = sliding_window_view(zf, (3, 3), axis=(1, 2))  # [2, 4, 4, 32, 3, 3]
+        ref = scale * (np.einsum("bhwcuv,uvco->bhwo", win, conv["kernel"]) + conv["bias"])
+        ref = ref.reshape(2, 4, 4, bank, c).swapaxes(-1, -2)  # channel o*C + c -> [.., C, n]
+        got = np.asarray(kernels[name])
+        assert got.shape == (2, 4, 4, c, bank)
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+        exported = folded.convs[f"head/{name}_template"]
+        np.testing.assert_allclose(
+            exported.weight, scale * conv["kernel"].transpose(3, 2, 0, 1), rtol=1e-6
+        )
+        np.testing.assert_allclose(exported.bias, scale * conv["bias"], rtol=1e-6)
+    # The template convs start He-normal (std sqrt(2 / fan_in)), not shrunk by the factor.
+    layer = structure(spec).branches[1].template[0]
+    draws = heads._conv(layer).kernel_init(jax.random.PRNGKey(0), layer.kernel_shape)
+    assert abs(float(jnp.std(draws)) / np.sqrt(2 / (9 * 32)) - 1) < 0.05
 
 
 def test_lowering_choices_per_backend():

@@ -14,9 +14,8 @@ run --config=configs/dstfc.py --config.teacher.checkpoint=$RUNS/siamfc_teacher \
     --workdir=$RUNS/dstfc --config.train.num_steps=500 --config.train.checkpoint_every=250
 
 # SiamRPN: a teacher this CPU can train (48-128-192-192-128 with the depth-wise RPN
-# head of width 128, as pysot's siamrpn_alex_dwxcorr; the up-channel head does not
-# train from random weights in this budget), then two 16-32-48-48-32 students (head
-# width 32) distilled from it.
+# head of width 128, as pysot's siamrpn_alex_dwxcorr; chosen when the up-channel head
+# did not train), then two 16-32-48-48-32 students (head width 32) distilled from it.
 run --config=configs/siamrpn_teacher.py --workdir=$RUNS/siamrpn_teacher \
     --config.model.channels="(48,128,192,192,128)" --config.model.head=depthwise \
     --config.model.head_channels=128 \

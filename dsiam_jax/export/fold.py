@@ -4,10 +4,14 @@
 `kernel` HWIO + `bias`, BatchNorm `scale`/`bias` + batch_stats `mean`/`var`) into a
 `FoldedNet`: plain NumPy float32 convs in the ONNX / PyTorch layout (weight OIHW,
 bias `[O]`), one per conv of `structure(spec)`, each BatchNorm merged into the
-conv before it:
+conv before it, and a conv's fixed `output_scale` a (`ConvLayer.output_scale`,
+the up-channel template convs' 1/sqrt(16 C)) into its weight and bias first:
 
+    W, b = a * W, a * b
     s  = scale / sqrt(var + eps)
     W' = W * s[o]            b' = (b - mean) * s + beta
+
+so the exported graphs are plain convs, whatever the factor.
 
 The exporters walk the same description (`FoldedNet.structure`) for the ReLU /
 max-pool placement and the head wiring. Folding is exact up to float32 rounding
@@ -79,14 +83,16 @@ def fold_conv(
     eps: float = 1e-5,
     stride: int = 1,
     groups: int = 1,
+    output_scale: float = 1.0,
 ) -> FoldedConv:
     """Flax conv params (`kernel` HWIO, optional `bias`) + optional BatchNorm -> OIHW.
 
+    `output_scale` multiplies the conv's output (bias included) before the BatchNorm.
     Computed in float64, stored as float32.
     """
-    kernel = _np(conv["kernel"])  # [kh, kw, I/g, O]
+    kernel = _np(conv["kernel"]) * output_scale  # [kh, kw, I/g, O]
     out = kernel.shape[-1]
-    bias = _np(conv["bias"]) if "bias" in conv else np.zeros(out)
+    bias = _np(conv["bias"]) * output_scale if "bias" in conv else np.zeros(out)
     if bn is not None:
         if stats is None:
             raise ValueError("BatchNorm folding needs batch_stats (mean, var)")
@@ -118,6 +124,7 @@ def fold(spec: ModelSpec, variables: Mapping[str, Any]) -> FoldedNet:
             spec.bn_eps,
             stride=layer.stride,
             groups=layer.groups,
+            output_scale=layer.output_scale,
         )
     biases = [_at(params, b.response_bias) for b in layers.branches if b.response_bias]
     return FoldedNet(spec, convs, float(np.asarray(biases[0])) if biases else 0.0)

@@ -13,7 +13,8 @@ Two graphs per network (the tracker's two network calls):
     SiamFC `response` `[S, 17, 17]`; SiamRPN `cls` `[S, 17, 17, 2k]`, `reg` `[S, 17, 17, 4k]`.
 
 Layouts are explicit: the graph transposes its NHWC input to NCHW once, runs
-every conv in NCHW/OIHW (BatchNorm folded), and transposes the head output back.
+every conv in NCHW/OIHW (BatchNorm and a conv's `output_scale` folded into its
+weights by `export.fold`: no extra node), and transposes the head output back.
 The Siamese correlation is an ONNX `Conv` whose weight is the template kernel
 input (onnxruntime accepts a non-constant weight): one template against S
 search crops is an ordinary batched conv. Max-pooling is a standard `MaxPool`.

@@ -5,7 +5,7 @@ tracking code never imports it; the GPU machine has none). Without it,
 `export_tflite` returns `{'skipped': reason}`.
 
 The graphs are written as `tf.function`s from the `FoldedNet` (NHWC convs, HWIO
-weights, BatchNorm folded) and converted with `tf.lite.TFLiteConverter`. Their
+weights, BatchNorm and output scales folded) and converted with `tf.lite.TFLiteConverter`. Their
 inputs and outputs have the ONNX graphs' names, shapes and layouts (the kernels
 travel in the ONNX layout and are transposed inside the track graph), so both
 runtimes share the parity code. The search batch is fixed to the tracker's

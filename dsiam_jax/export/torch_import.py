@@ -30,6 +30,9 @@ Works on a plain `{key: numpy array}` dict (torch itself is only needed to read 
   8): our layout, so no channel is reordered. Their blocks 1-2 run max-pool before
   ReLU, ours ReLU before max-pool: the same function (both are monotone, so they
   commute). BGR 0..255 input (cv2 frames, not normalised): conv1 is flipped.
+  Our up-channel template convs multiply their output by a fixed 1/sqrt(16 C)
+  (`ConvLayer.output_scale`), theirs do not: `conv_cls1` / `conv_r1` weights and
+  biases are divided by it on import, so the imported model computes theirs.
 
 Layouts: torch conv weight OIHW -> our HWIO (`transpose(2, 3, 1, 0)`); BatchNorm
 `weight/bias/running_mean/running_var` -> `scale/bias` + batch_stats `mean/var`;
@@ -48,6 +51,7 @@ import numpy as np
 
 from dsiam_jax.errors import InputFileError, UserError
 from dsiam_jax.models.spec import SIAMRPN_ALEXNET_CHANNELS, ModelSpec
+from dsiam_jax.models.structure import structure
 
 FORMATS = ("pysot_alexnet", "siamfc_alexnet", "dasiamrpn_big", "dasiamrpn")
 DASIAMRPN_FORMATS = ("dasiamrpn_big", "dasiamrpn")
@@ -288,6 +292,11 @@ def _dasiamrpn_head(
         final_bn=True,
         bn_eps=1e-5,
     )
+    for layer in structure(spec).convs:  # our fixed output factor: theirs is 1
+        if layer.output_scale != 1.0:
+            conv = head[layer.path[-1]]  # ('head', 'cls_template')
+            for name in ("kernel", "bias"):
+                conv[name] = (conv[name] / np.float32(layer.output_scale)).astype(np.float32)
     return spec, head
 
 

@@ -3,7 +3,9 @@
 One module for the three head types (SiamFC correlation, up-channel RPN of
 SiamRPN, depthwise RPN of SiamRPN++): `Head.template(zf)` runs each branch's
 template convs (once per sequence) and `Head(kernels, xf)` its search convs, the
-correlation and the convs after it. The params sit at the paths the description
+correlation and the convs after it. A conv's `output_scale` (the up-channel
+template convs' 1/sqrt(16 C)) multiplies its output in the forward pass, so the
+kernels the template branch returns are scaled. The params sit at the paths the description
 names (`head/cls_template`, `head/cls/conv_kernel`, `head/bias`, ...), so
 checkpoints load unchanged. Output channel orders follow the PyTorch originals:
 RPN cls channel = class * k + anchor, reg channel = coord * k + anchor.
@@ -28,17 +30,8 @@ CORRELATE = {
 }
 
 
-def _scaled(init, factor: float):
-    """`init` with its draws multiplied by `factor`."""
-
-    def scaled(key, shape, dtype=jnp.float32):
-        return init(key, shape, dtype) * factor
-
-    return scaled
-
-
 def _conv(layer: ConvLayer) -> nn.Conv:
-    init = conv_init if layer.init_scale == 1.0 else _scaled(conv_init, layer.init_scale)
+    """The layer's conv (He-normal kernel, zero bias); `Head._walk` applies its output_scale."""
     return nn.Conv(
         layer.out_channels,
         (layer.kernel, layer.kernel),
@@ -46,7 +39,7 @@ def _conv(layer: ConvLayer) -> nn.Conv:
         padding="VALID",
         feature_group_count=layer.groups,
         use_bias=layer.bias,
-        kernel_init=init,
+        kernel_init=conv_init,
     )
 
 
@@ -115,6 +108,8 @@ class Head(nn.Module):
             for scope in layer.path[1:-1]:
                 owner = getattr(owner, scope)
             x = getattr(owner, layer.path[-1])(x)
+            if layer.output_scale != 1.0:  # fixed factor (up-channel template convs)
+                x = x * layer.output_scale
             if layer.bn:
                 x = getattr(owner, layer.bn)(x, use_running_average=not train)
             if layer.relu:

@@ -19,6 +19,7 @@ Correlations (`HeadBranch.correlation`, computed in `dsiam_jax.models.xcorr`):
   map, scaled by `spec.out_scale` plus a scalar bias (`response_bias`).
 - 'upchannel' (SiamRPN): a template conv makes `bank` kernels of C channels
   (conv channel = kernel * C + c); the search feature correlates with each.
+  The template convs' outputs are multiplied by 1/sqrt(16 C) (`ConvLayer.output_scale`).
 - 'depthwise' (SiamRPN++): channel c of the kernel correlates with channel c of
   the search feature.
 """
@@ -52,7 +53,11 @@ class ConvLayer:
       bn: name of the BatchNorm module beside the conv (same parent), or None.
       relu: ReLU after the conv (and its BatchNorm).
       pool: 3x3/2 max-pool after the ReLU.
-      init_scale: Flax initialisation only: He-normal draws times this.
+      output_scale: a fixed (not trained) factor on the conv's output, bias
+        included, before the BatchNorm: `output_scale * (conv(x, W) + b)`. Part
+        of the function the weights compute (like SiamFC's `out_scale`): the
+        exporters fold it into W and b, weight importers divide by it. Head
+        convs only (the backbone's `AlexNet` has no such factor).
     """
 
     path: tuple[str, ...]
@@ -65,7 +70,7 @@ class ConvLayer:
     bn: str | None = None
     relu: bool = False
     pool: bool = False
-    init_scale: float = 1.0
+    output_scale: float = 1.0
 
     @property
     def name(self) -> str:
@@ -248,14 +253,18 @@ def _upchannel_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
     3x3 search convs; a 1x1 conv adjusts the reg maps. All convs with bias."""
     c, k, cin = spec.rpn_channels, spec.num_anchors, spec.channels[-1]
     # The template convs generate correlation kernels that are summed over
-    # 4 x 4 x C products: He-normal draws scaled by 1/sqrt(16 C) start the
+    # 4 x 4 x C products: their outputs times 1/sqrt(16 C) keep He-initialised
     # responses near unit scale (unscaled, a random 48-128-192-192-128 network
-    # starts at a cls loss near 80 instead of 2). Initialisation only: the
-    # architecture and imported pysot weights are unchanged.
+    # starts at a cls loss near 80 instead of 2). A factor in the forward pass,
+    # not on the initial weights: scaling only the initial draws left the
+    # gradients unscaled, so each SGD step was huge relative to the weights and
+    # the head diverged (issue 14). DaSiamRPN weights are divided by it on import.
     bank_scale = 1.0 / (16.0 * c) ** 0.5
 
     def branch(name: str, bank: int, adjust: bool) -> HeadBranch:
-        template = ConvLayer(("head", f"{name}_template"), 3, cin, c * bank, init_scale=bank_scale)
+        template = ConvLayer(
+            ("head", f"{name}_template"), 3, cin, c * bank, output_scale=bank_scale
+        )
         search = ConvLayer(("head", f"{name}_search"), 3, cin, c)
         after = (ConvLayer(("head", f"{name}_adjust"), 1, bank, bank),) if adjust else ()
         return HeadBranch(name, f"{name}_kernel", "upchannel", (template,), (search,), after, bank)
