@@ -14,12 +14,21 @@ Sampling i.i.d. per example replaces a shuffle buffer.
 
 Per process: process p builds the examples `b in [p B/P, (p+1) B/P)` of every step;
 `jax.make_array_from_process_local_data` assembles the global batch.
+
+Errors: an exception in the Python part of the map (`tf.numpy_function`: sampling,
+decoding; e.g. a `DatasetError` when an example runs out of `data.max_attempts`) is
+not raised into TensorFlow. The example is marked failed, and the thread that
+consumes the batches (`local_batches`, the training loop's thread) stops the tf.data
+iterator and re-raises the original exception: one clear error, no TensorFlow
+traceback, and no worker thread left to deadlock the interpreter at exit.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
+import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -79,20 +88,57 @@ def example_indices(
     return ds.map(lambda n: (n // local) * global_batch_size + first + n % local)
 
 
-def pair_map_fn(sampler: sampling.PairSampler):
-    """index (int64 scalar) -> example dict, for `tf.data.Dataset.map`."""
+class PipelineErrors:
+    """Exceptions raised while making examples (in tf.data threads), by example index."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_index: dict[int, BaseException] = {}
+
+    def record(self, index: int, error: BaseException) -> None:
+        with self._lock:
+            self._by_index.setdefault(int(index), error)
+
+    def first(self) -> BaseException | None:
+        """The exception of the lowest failed example index (the first in batch order)."""
+        with self._lock:
+            return self._by_index[min(self._by_index)] if self._by_index else None
+
+
+def _failed_example() -> tuple:
+    """What `sample` returns for an example that raised: a 1x1 image, flagged failed."""
+    image = np.zeros((1, 1, 3), np.uint8)
+    geometry = np.asarray([0.5, 0.5, 1.0, 0.5, 0.5, 1.0], np.float32)
+    photometric = np.asarray([1.0, 1.0, 1.0, 0.0], np.float32)
+    flags = np.asarray([False, False, False, True])
+    return image, image, geometry, np.zeros(4, np.float32), flags, photometric, photometric
+
+
+def pair_map_fn(sampler: sampling.PairSampler, errors: PipelineErrors | None = None):
+    """index (int64 scalar) -> example dict, for `tf.data.Dataset.map`.
+
+    An exception while sampling example `index` is recorded in `errors` and the example
+    comes out with `failed` set (see the module docstring); without `errors` it is
+    raised into TensorFlow.
+    """
     cfg = sampler.config
     photometric_on = cfg.color > 0 or cfg.blur_prob > 0 or cfg.gray_prob > 0
 
     def sample(index):
-        p = sampler.sample(int(index))
+        try:
+            p = sampler.sample(int(index))
+        except Exception as e:  # re-raised by the consuming thread (`_local_batches`)
+            if errors is None:
+                raise
+            errors.record(int(index), e)
+            return _failed_example()
         geometry = [*p.template_center, p.template_side, *p.search_center, p.search_side]
         return (
             p.template_image,
             p.search_image,
             np.asarray(geometry, np.float32),
             p.box.astype(np.float32),
-            np.asarray([p.flip, p.negative, p.gray]),
+            np.asarray([p.flip, p.negative, p.gray, False]),
             p.template_photometric.astype(np.float32),
             p.search_photometric.astype(np.float32),
         )
@@ -108,7 +154,7 @@ def pair_map_fn(sampler: sampling.PairSampler):
         s_img.set_shape([None, None, 3])
         template = crop_ops.crop_tf(t_img, geom[0:2], geom[2], cfg.template_size)
         search = crop_ops.crop_tf(s_img, geom[3:5], geom[5], cfg.search_size)
-        flip, negative, gray = flags[0], flags[1], flags[2]
+        flip, negative, gray, failed = flags[0], flags[1], flags[2], flags[3]
         template = tf.where(flip, tf.reverse(template, [1]), template)
         search = tf.where(flip, tf.reverse(search, [1]), search)
         if photometric_on:
@@ -120,6 +166,7 @@ def pair_map_fn(sampler: sampling.PairSampler):
             "search": tf.ensure_shape(to_uint8(search), [cfg.search_size] * 2 + [3]),
             "box": tf.ensure_shape(box, [4]),
             "negative": tf.ensure_shape(negative, []),
+            "failed": tf.ensure_shape(failed, []),
         }
 
     return make_example
@@ -135,8 +182,13 @@ def make_dataset(
     num_parallel_calls: int = -1,
     prefetch: int = 2,
     num_threads: int = 0,
+    errors: PipelineErrors | None = None,
 ) -> tf.data.Dataset:
-    """This process's local batches (dicts of `[B / P, ...]` tensors), deterministic."""
+    """This process's local batches (dicts of `[B / P, ...]` tensors), deterministic.
+
+    Besides `template`, `search`, `box` and `negative`, a batch holds `failed` (bool
+    `[B / P]`): examples whose sampling raised, recorded in `errors` (`pair_map_fn`).
+    """
     if global_batch_size % process_count:
         raise ConfigError(
             f"train.batch_size={global_batch_size} is not divisible by {process_count} processes"
@@ -144,7 +196,7 @@ def make_dataset(
     local = global_batch_size // process_count
     calls = tf.data.AUTOTUNE if num_parallel_calls < 0 else max(1, num_parallel_calls)
     ds = example_indices(start_step, global_batch_size, process_index, process_count)
-    ds = ds.map(pair_map_fn(sampler), num_parallel_calls=calls, deterministic=True)
+    ds = ds.map(pair_map_fn(sampler, errors), num_parallel_calls=calls, deterministic=True)
     ds = ds.batch(local, drop_remainder=True)
     ds = ds.prefetch(tf.data.AUTOTUNE if prefetch < 0 else prefetch)
     options = tf.data.Options()
@@ -175,8 +227,13 @@ def _local_batches(
     process_count: int = 1,
     sampler: sampling.PairSampler | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """NumPy local batches of this process (dicts of `[B / P, ...]` arrays)."""
+    """NumPy local batches of this process (dicts of `[B / P, ...]` arrays).
+
+    An error while making an example is raised here, in the consuming thread, after
+    the tf.data iterator (and its threads) are stopped.
+    """
     sampler = sampler or make_sampler(data, seed)
+    errors = PipelineErrors()
     ds = make_dataset(
         sampler,
         global_batch_size=global_batch_size,
@@ -186,19 +243,31 @@ def _local_batches(
         num_parallel_calls=int(data["num_parallel_calls"]),
         prefetch=int(data["prefetch"]),
         num_threads=int(data["num_threads"]),
+        errors=errors,
     )
     iterator = ds.as_numpy_iterator()
+    failure: BaseException | None = None
     try:
         while True:
             try:
                 batch = next(iterator)
             except StopIteration:
                 return
-            except tf.errors.OpError as e:
-                raise DatasetError(_error_line(e.message)) from None
+            except tf.errors.OpError as e:  # a TensorFlow op failed (not our Python code)
+                failure = DatasetError(_error_line(e.message))
+                break
+            if batch.pop("failed").any():
+                failure = errors.first()
+                break
             yield batch
     finally:
-        del iterator  # stops the tf.data threads (which call back into Python)
+        # Stop the tf.data threads now, while the interpreter is fully alive: an
+        # iterator left to the garbage collector at exit deadlocks against threads
+        # still inside `tf.numpy_function`.
+        del iterator
+        gc.collect()
+    if failure is not None:
+        raise failure
 
 
 @atexit.register
@@ -241,6 +310,12 @@ def train_batches(
     )
     for batch in batches:
         yield {k: jax.make_array_from_process_local_data(sharding, v) for k, v in batch.items()}
+
+
+def input_counters() -> dict[str, float]:
+    """Numbers the training log and `metrics.jsonl` carry with each interval:
+    `unreadable_frames`, the distinct frames this process could not decode so far."""
+    return {"unreadable_frames": float(len(sampling.SKIPPED.bad_paths))}
 
 
 def skipped_frames() -> dict[str, Any]:

@@ -19,7 +19,9 @@ from dsiam_jax.errors import ConfigError
 def parse_mixture(text: str, default_split: str) -> list[tuple[str, str, str, float]]:
     """`"got10k:/data/got10k:2,lasot/train:/data/lasot:1"` -> [(layout, split, root, weight)].
 
-    The root may contain ':'; the weight is the last field and may be omitted (1).
+    The root may contain ':'; the weight is the last field and may be omitted (1). A
+    last field that is neither a number nor part of a path (no '/' or '\\') is a
+    mistyped weight and an error naming it (`synthetic::heavy`).
     """
     out = []
     for entry in (e.strip() for e in text.split(",")):
@@ -37,15 +39,19 @@ def parse_mixture(text: str, default_split: str) -> list[tuple[str, str, str, fl
                 weight = float(last)
                 root = maybe_root
             except ValueError:
-                pass
+                if "/" not in last and "\\" not in last:
+                    raise ConfigError(
+                        f"data.mixture entry {entry!r}: weight {last!r} is not a number "
+                        "(a root that contains ':' needs an explicit weight: layout:root:1)"
+                    ) from None
         layout, _, split = head.partition("/")
         if layout not in sequences.LAYOUTS:
             raise ConfigError(
                 f"data.mixture entry {entry!r}: unknown layout {layout!r} "
                 f"(expected one of {sequences.LAYOUTS})"
             )
-        if weight < 0:
-            raise ConfigError(f"data.mixture entry {entry!r}: weight must be >= 0")
+        if not weight >= 0 or weight == float("inf"):
+            raise ConfigError(f"data.mixture entry {entry!r}: weight must be finite and >= 0")
         out.append((layout, split or default_split, root, weight))
     if not out:
         raise ConfigError(f"data.mixture={text!r} names no dataset")

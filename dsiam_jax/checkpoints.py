@@ -10,29 +10,141 @@ Layout: `WORKDIR/checkpoints/<step>/` with three items:
 
 `load_models(path)` accepts a workdir, its `checkpoints/` folder, one step folder,
 or the name of a model in the zoo (`zoo/<name>/`).
+
+Faults: a step whose files are missing, truncated or not what they should be raises
+`CheckpointDamagedError` naming the step (one line, no orbax traceback);
+`restore_newest_intact` resumes from the newest step that restores, setting damaged
+newer steps aside (`WORKDIR/checkpoints_damaged/`) with a warning. A save that fails
+for lack of space or permission removes its partial `*.orbax-checkpoint-tmp*` folder
+and raises `CheckpointWriteError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+import logging as std_logging
 import os
 import pathlib
-from collections.abc import Mapping
-from typing import Any
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 
-from dsiam_jax.errors import InputFileError
-from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax import parallel
+from dsiam_jax.errors import InputFileError, UserError
+from dsiam_jax.models.spec import ModelSpec, SpecError
+from dsiam_jax.workdir import storage_failure
 
 FORMAT = "dsiam_jax.checkpoint/1"
 ZOO_DIR = pathlib.Path(__file__).resolve().parent.parent / "zoo"
+DAMAGED_DIR = "checkpoints_damaged"  # WORKDIR/checkpoints_damaged/<step>: set aside
+T = TypeVar("T")
 
 
 class CheckpointError(InputFileError):
     """A checkpoint path that does not exist or is not a dsiam_jax checkpoint."""
+
+
+class CheckpointDamagedError(CheckpointError):
+    """A checkpoint step whose files are missing or unreadable (names the step)."""
+
+    def __init__(self, path: pathlib.Path, reason: str):
+        self.path, self.reason = path, " ".join(reason.split())
+        super().__init__(f"checkpoint {path} is damaged: {self.reason}")
+
+
+class CheckpointWriteError(UserError, OSError):
+    """A checkpoint that could not be written (full disk, no permission)."""
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:400]
+
+
+class _OrbaxErrorsCaptured(std_logging.Filter):
+    """Holds back the ERROR records (with tracebacks) of orbax's threads and of the
+    asyncio tasks they leave behind while an operation runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[std_logging.Logger, std_logging.LogRecord]] = []
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        if record.levelno >= std_logging.ERROR and (
+            "/orbax/" in record.pathname or record.name == "asyncio"
+        ):
+            self.records.append((std_logging.getLogger(record.name), record))
+            return False
+        return True
+
+
+def _is_late_read_callback(unraisable) -> bool:
+    """TensorStore reads still in flight when a failed orbax read closes its event loop
+    complete into the closed loop ('Event loop is closed', reported as unraisable)."""
+    tb = unraisable.exc_traceback
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return (
+        unraisable.exc_type is RuntimeError
+        and str(unraisable.exc_value) == "Event loop is closed"
+        and tb is not None
+        and tb.tb_frame.f_code.co_filename.endswith(os.path.join("asyncio", "base_events.py"))
+    )
+
+
+def _drop_late_read_callbacks() -> None:
+    """Installs (once) an unraisable-exception hook that drops `_is_late_read_callback`
+    reports, which would print tracebacks after a damaged checkpoint was reported."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_drops_late_read_callbacks", False):
+        return
+
+    def hook(unraisable) -> None:
+        if not _is_late_read_callback(unraisable):
+            previous(unraisable)
+
+    hook._drops_late_read_callbacks = True
+    sys.unraisablehook = hook
+
+
+@contextlib.contextmanager
+def _orbax_errors_held() -> Iterator[None]:
+    """Orbax logs the failure of its writer/reader threads with a traceback before it
+    re-raises; the caller reports the failure in one line instead, so those records are
+    dropped when the block fails and logged as they were when it succeeds."""
+    _drop_late_read_callbacks()
+    loggers = [std_logging.getLogger(name) for name in ("absl", "asyncio")]
+    captured = _OrbaxErrorsCaptured()
+    for logger in loggers:
+        logger.addFilter(captured)
+    try:
+        yield
+    except BaseException:
+        captured.records.clear()
+        raise
+    finally:
+        for logger in loggers:
+            logger.removeFilter(captured)
+    for logger, record in captured.records:
+        logger.handle(record)
+
+
+def _join_new_orbax_threads(before: set[threading.Thread], timeout: float = 300.0) -> None:
+    """Waits for the orbax threads started since `before` (a failed save's writers, which
+    go on after the first error) so that its temporary folder can be removed for good."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread not in before and type(thread).__module__.startswith("orbax"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @dataclasses.dataclass
@@ -88,44 +200,135 @@ class CheckpointStore:
         }
         if train_state is not None:
             items["train_state"] = ocp.args.StandardSave(train_state)
-        self.manager.save(int(step), args=ocp.args.Composite(**items), force=True)
-        self.manager.wait_until_finished()
+        threads = set(threading.enumerate())
+        try:
+            with _orbax_errors_held():
+                try:
+                    self.manager.save(int(step), args=ocp.args.Composite(**items), force=True)
+                    self.manager.wait_until_finished()
+                except Exception:
+                    _join_new_orbax_threads(threads)
+                    gc.collect()  # tasks they left report (held back) now, not at exit
+                    raise
+        except Exception as e:
+            self._remove_partial(int(step))
+            reason = storage_failure(e)
+            if reason is None:
+                raise
+            raise CheckpointWriteError(
+                f"cannot write checkpoint {int(step)} in {self.directory}: {reason}"
+            ) from None
+
+    def _remove_partial(self, step: int) -> None:
+        """Removes the temporary folders a failed save of `step` left."""
+        if parallel.is_main_process():
+            for tmp in self.directory.glob(f"{step}.orbax-checkpoint-tmp*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def all_steps(self) -> list[int]:
+        """Every step on disk, oldest first."""
+        return sorted(int(s) for s in self.manager.all_steps())
 
     def restore_meta(self, step: int | None = None) -> dict[str, Any]:
+        """The `meta` item of a step (raises `CheckpointDamagedError` when unreadable)."""
         step = self._step(step)
-        return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))[
-            "meta"
-        ]
+        try:
+            with _orbax_errors_held():
+                meta = self.manager.restore(
+                    step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+                )["meta"]
+        except Exception as e:
+            raise CheckpointDamagedError(self.step_dir(step), f"meta: {_one_line(e)}") from e
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise CheckpointDamagedError(self.step_dir(step), f"meta is not a {FORMAT} record")
+        return meta
 
     def restore(self, step: int | None, models_target: Any, train_state_target: Any = None):
-        """Restores `(models, train_state)` onto target trees (shapes, dtypes, shardings)."""
+        """Restores `(models, train_state)` onto target trees (shapes, dtypes, shardings).
+
+        Raises `CheckpointDamagedError` when the step's files cannot be read; a target
+        that does not fit intact files keeps orbax's error.
+        """
         step = self._step(step)
         items = {"models": ocp.args.StandardRestore(models_target)}
         if train_state_target is not None:
             items["train_state"] = ocp.args.StandardRestore(train_state_target)
-        out = self.manager.restore(step, args=ocp.args.Composite(**items))
+        try:
+            with _orbax_errors_held():
+                out = self.manager.restore(step, args=ocp.args.Composite(**items))
+        except Exception as e:
+            damage = self.damage(step, tuple(items))
+            if damage is not None:
+                raise CheckpointDamagedError(self.step_dir(step), damage) from e
+            raise
         return out["models"], out.get("train_state") if train_state_target is not None else None
+
+    def damage(self, step: int, items: tuple[str, ...] = ("models", "train_state")) -> str | None:
+        """What is wrong with the files of `step` (None: they read back): the meta, then
+        each item read in full without a target (onto one device when the checkpoint was
+        written on another topology)."""
+        try:
+            self.restore_meta(step)
+        except CheckpointDamagedError as e:
+            return e.reason
+        one_device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+        try:
+            raw = ocp.args.StandardRestore(fallback_sharding=one_device)
+        except TypeError:  # an orbax without fallback_sharding
+            raw = ocp.args.StandardRestore()
+        for item in items:
+            if item == "train_state" and not (self.step_dir(step) / item).exists():
+                continue
+            try:
+                with _orbax_errors_held():
+                    self.manager.restore(step, args=ocp.args.Composite(**{item: raw}))
+            except Exception as e:
+                return f"{item}: {_one_line(e)}"
+        return None
 
     def restore_models(self, step: int | None = None) -> dict[str, TrackerModel]:
         """All models of a checkpoint, as host NumPy arrays, with their specs."""
         step = self._step(step)
         meta = self.restore_meta(step)
-        if meta.get("format") != FORMAT:
-            raise CheckpointError(f"{self.directory / str(step)} is not a {FORMAT} checkpoint")
-        restored = self.manager.restore(
-            step, args=ocp.args.Composite(models=ocp.args.StandardRestore())
-        )["models"]
+        try:
+            with _orbax_errors_held():
+                restored = self.manager.restore(
+                    step, args=ocp.args.Composite(models=ocp.args.StandardRestore())
+                )["models"]
+        except Exception as e:
+            raise CheckpointDamagedError(self.step_dir(step), f"models: {_one_line(e)}") from e
         models = {}
-        for name, m in meta["models"].items():
-            variables = jax.tree_util.tree_map(np.asarray, restored[name])
-            models[name] = TrackerModel(
-                name=name,
-                spec=ModelSpec.from_dict(m["spec"]),
-                variables=dict(variables),
-                role=m.get("role", "model"),
-                info={**m.get("info", {}), "step": step, "path": str(self.directory)},
-            )
+        try:
+            for name, m in meta["models"].items():
+                variables = jax.tree_util.tree_map(np.asarray, restored[name])
+                models[name] = TrackerModel(
+                    name=name,
+                    spec=ModelSpec.from_dict(m["spec"]),
+                    variables=dict(variables),
+                    role=m.get("role", "model"),
+                    info={**m.get("info", {}), "step": step, "path": str(self.directory)},
+                )
+        except (SpecError, KeyError, TypeError, AttributeError) as e:
+            raise CheckpointDamagedError(
+                self.step_dir(step), f"meta does not match the models: {_one_line(e)}"
+            ) from e
         return models
+
+    def set_aside(self, step: int) -> pathlib.Path:
+        """Moves a damaged step to `WORKDIR/checkpoints_damaged/<step>[.n]`; returns it."""
+        target = self.directory.parent / DAMAGED_DIR / str(step)
+        n = 0
+        while target.exists():
+            n += 1
+            target = target.with_name(f"{step}.{n}")
+        if parallel.is_main_process():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.step_dir(step).rename(target)
+        self.manager.reload()
+        return target
+
+    def step_dir(self, step: int) -> pathlib.Path:
+        return self.directory / str(int(step))
 
     def close(self) -> None:
         self.manager.close()
@@ -136,6 +339,43 @@ class CheckpointStore:
         if step is None:
             raise CheckpointError(f"no checkpoint found in {self.directory}")
         return int(step)
+
+
+def restore_newest_intact(
+    store: CheckpointStore, restore_step: Callable[[int], T]
+) -> tuple[int, T] | None:
+    """`(step, restore_step(step))` for the newest step that restores, None without any.
+
+    A step for which `restore_step` raises `CheckpointDamagedError` is skipped with a
+    warning naming it; once an older step restores, the damaged newer ones are set
+    aside (`CheckpointStore.set_aside`) so training can write those steps again. When
+    no step restores, nothing is moved and a `CheckpointError` lists them all.
+    """
+    damaged: list[CheckpointDamagedError] = []
+    for step in reversed(store.all_steps()):
+        try:
+            result = restore_step(step)
+        except CheckpointDamagedError as e:
+            logging.warning("%s; trying the previous checkpoint", e)
+            damaged.append(e)
+            continue
+        for e in damaged:
+            moved = store.set_aside(int(e.path.name))
+            logging.warning(
+                "checkpoint %s is damaged (%s): moved to %s; resuming from step %d instead",
+                e.path,
+                e.reason,
+                moved,
+                step,
+            )
+        return step, result
+    if damaged:
+        listed = "; ".join(f"step {e.path.name}: {e.reason}" for e in damaged)
+        raise CheckpointError(
+            f"no intact checkpoint in {store.directory} ({listed}): move them away to "
+            "start over, or use another --workdir"
+        )
+    return None
 
 
 def zoo_models() -> list[str]:
@@ -172,6 +412,10 @@ def load_models(path: str | os.PathLike) -> dict[str, TrackerModel]:
     store.manager = _manager(store.directory, None, create=False)
     try:
         return store.restore_models(step)
+    except CheckpointDamagedError as e:
+        older = [s for s in store.all_steps() if s < int(e.path.name)]
+        hint = f"; an older step may be intact: {store.step_dir(older[-1])}" if older else ""
+        raise CheckpointDamagedError(e.path, e.reason + hint) from None
     finally:
         store.close()
 

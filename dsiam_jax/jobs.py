@@ -2,14 +2,15 @@
 
 Every job is `run(config, workdir) -> result` in a library module; `main.py` only
 parses flags and calls `run_job`. Modules are imported lazily so that a job
-never pays for (or needs the dependencies of) another one.
+never pays for (or needs the dependencies of) another one. `run_job` runs every job
+inside `dsiam_jax.workdir.open_run`: the workdir is locked for the run, a resume is
+checked against the saved `config.json`, then the config is recorded there.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import pathlib
 from typing import Any
 
@@ -17,6 +18,7 @@ import ml_collections
 from absl import logging
 
 from dsiam_jax import parallel
+from dsiam_jax import workdir as workdir_lib
 from dsiam_jax.errors import ConfigError
 
 # mode -> "module:function"
@@ -35,13 +37,6 @@ MODES: dict[str, str] = {
 }
 
 
-def write_config(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> None:
-    """Writes the resolved config to `WORKDIR/config.json` (process 0 only)."""
-    if parallel.is_main_process():
-        text = json.dumps(config.to_dict(), indent=2, sort_keys=True, default=str)
-        (workdir / "config.json").write_text(text + "\n")
-
-
 def resolve(mode: str):
     """The job function for `mode`, with a clear error for an unknown one."""
     if mode not in MODES:
@@ -51,7 +46,8 @@ def resolve(mode: str):
 
 
 def run_job(config: ml_collections.ConfigDict, workdir: str, config_file: str | None = None) -> Any:
-    """Sets up the workdir and distributed runtime, then runs `config.mode`.
+    """Sets up the distributed runtime and the workdir (`workdir.open_run`: lock,
+    resume check, `config.json`), then runs `config.mode`.
 
     `config_file` (the `--config` path) is passed to jobs that take it (a sweep
     reads its `sweep()` function from there).
@@ -59,9 +55,8 @@ def run_job(config: ml_collections.ConfigDict, workdir: str, config_file: str | 
     job = resolve(config.mode)
     parallel.initialize_distributed(config)
     path = pathlib.Path(workdir).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    write_config(config, path)
-    logging.info("mode=%s workdir=%s", config.mode, path)
-    if "config_file" in inspect.signature(job).parameters:
-        return job(config, str(path), config_file=config_file)
-    return job(config, str(path))
+    with workdir_lib.open_run(config, path):
+        logging.info("mode=%s workdir=%s", config.mode, path)
+        if "config_file" in inspect.signature(job).parameters:
+            return job(config, str(path), config_file=config_file)
+        return job(config, str(path))

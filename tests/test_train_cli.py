@@ -58,9 +58,12 @@ def _flatten(tree, prefix=""):
 
 
 def metrics_by_step(workdir):
-    """`{step: [row, ...]}` in file order (a resumed run appends the redone steps again)."""
+    """`{step: [row, ...]}` in the order written: a resumed run moves the lines of the
+    steps it redoes to metrics.superseded.jsonl, so those come first."""
     rows = {}
-    for line in (workdir / "metrics.jsonl").read_text().splitlines():
+    superseded = workdir / "metrics.superseded.jsonl"
+    lines = superseded.read_text().splitlines() if superseded.is_file() else []
+    for line in lines + (workdir / "metrics.jsonl").read_text().splitlines():
         row = json.loads(line)
         rows.setdefault(row["step"], []).append(row)
     return rows
@@ -96,9 +99,11 @@ def test_distillation_learns_resumes_and_stops_on_nan(teacher, tmp_path):
         "--config.data.augment.search_shift=24",
         *TINY,
     )
+    own_teacher = tmp_path / "teacher"  # a resume must name the same teacher path
+    shutil.copytree(teacher, own_teacher)
     run_cli(
         *distill,
-        f"--config.teacher.checkpoint={teacher}",
+        f"--config.teacher.checkpoint={own_teacher}",
         f"--workdir={workdir}",
         "--config.train.exit_after_steps=12",
     )
@@ -107,14 +112,15 @@ def test_distillation_learns_resumes_and_stops_on_nan(teacher, tmp_path):
     # the terms, and leave the checkpoint at step 8 as the latest.
     model = C.load_models(teacher)["siamfc_teacher"]
     model.variables["params"]["backbone"]["conv1"]["kernel"][0, 0, 0, 0] = np.nan
-    store = C.CheckpointStore(tmp_path / "nan_teacher")
+    shutil.rmtree(own_teacher)
+    store = C.CheckpointStore(own_teacher)
     store.save(4, {"siamfc_teacher": model})
     store.close()
     broken = tmp_path / "broken"
     shutil.copytree(workdir, broken)
     proc = run_cli(
         *distill,
-        f"--config.teacher.checkpoint={tmp_path / 'nan_teacher'}",
+        f"--config.teacher.checkpoint={own_teacher}",
         f"--workdir={broken}",
         check=False,
     )
@@ -123,7 +129,9 @@ def test_distillation_learns_resumes_and_stops_on_nan(teacher, tmp_path):
     assert "student_0/soft=nan" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in (broken / "checkpoints").iterdir()) == ["8"]
 
-    run_cli(*distill, f"--config.teacher.checkpoint={teacher}", f"--workdir={workdir}")
+    shutil.rmtree(own_teacher)
+    shutil.copytree(teacher, own_teacher)  # the trained teacher again
+    run_cli(*distill, f"--config.teacher.checkpoint={own_teacher}", f"--workdir={workdir}")
     rows = metrics_by_step(workdir)
     assert sorted(rows) == list(range(1, 21))
     for step in range(9, 13):  # redone after the resume: the same numbers

@@ -12,9 +12,12 @@ Writes under `workdir`:
   `<seq>_time.txt` (seconds per frame), `<seq>_score.txt` (confidence),
 - `eval.json`: per tracker `success_auc`, `precision_20`, `norm_precision`, `ao`,
   `sr50`, `sr75`, `fps` (whole tracking step), `network_fps` (network alone),
-  curves, and per-sequence scores (conventions: `dsiam_jax.evaluation.metrics`),
-- `eval_summary.md` (one row per tracker), `eval_sequences.md` (one row per
-  sequence), `success_plot.png`, `precision_plot.png` (all trackers on one plot).
+  curves, and per-sequence scores (conventions: `dsiam_jax.evaluation.metrics`);
+  `skipped` and `failed` (sequence -> reason: no usable initial box; an unreadable
+  frame or an initial box outside the frame) and `warnings`,
+- `eval_summary.md` (one row per tracker, then the sequences not scored and why),
+  `eval_sequences.md` (one row per sequence), `success_plot.png`,
+  `precision_plot.png` (all trackers on one plot).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from dsiam_jax.errors import UserError
+from dsiam_jax.errors import ConfigError, UserError
 from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation import report as report_lib
 from dsiam_jax.evaluation import results_io
+from dsiam_jax.evaluation.sequence_checks import CheckedSequence, initial_box_problem
 from dsiam_jax.tracking.batched import track_batched
 from dsiam_jax.tracking.runner import run_sequence
 from dsiam_jax.tracking.tracker import build_tracker
@@ -129,64 +133,123 @@ def evaluate(
       workdir: output folder.
       backend: network backend (`dsiam_jax.tracking.network.BACKENDS`).
       batched: many sequences at once (`track_batched`) instead of one by one.
+
+    A sequence whose initial box cannot start a tracker is *skipped*; one whose frames
+    cannot be read, or whose initial box lies outside frame 1, *fails*
+    (`sequence_checks`). Both are listed with their reason (`eval.json`: `skipped`,
+    `failed`; `eval_summary.md`) and every tracker is scored on the other sequences.
     """
     workdir = pathlib.Path(workdir)
-    usable, skipped = [], {}
+    skipped: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    warnings: list[str] = []
+
+    def warn(text: str) -> None:
+        warnings.append(text)
+        log(f"warning: {text}")
+
+    checked = []
     for seq in sequences:
-        first = np.asarray(seq.boxes[0], np.float64) if len(seq) else np.full(4, np.nan)
-        if len(seq) == 0 or not metrics_lib.annotated(first[None])[0]:
-            skipped[seq.name] = "no usable initial box (frame 1 not annotated)"
-            log(f"warning: skipping sequence {seq.name}: {skipped[seq.name]}")
+        problem = initial_box_problem(seq)
+        if problem is not None:
+            skipped[seq.name] = problem
+            warn(f"skipping sequence {seq.name}: {problem}")
+            continue
+        c = CheckedSequence(seq, warn)
+        if c.check_start() is not None:
+            failed[seq.name] = c.failure
+            warn(f"sequence {seq.name} failed: {c.failure}")
         else:
-            usable.append(seq)
-    if not usable:
-        raise UserError("no sequence has an annotated first frame: nothing to track")
-    report: dict[str, Any] = {"trackers": {}, "conventions": CONVENTIONS, "skipped": skipped}
+            checked.append(c)
+    if not checked:
+        raise UserError(
+            "no sequence has an annotated first frame a tracker can start from: "
+            + "; ".join(f"{n}: {r}" for n, r in list({**skipped, **failed}.items())[:3])
+        )
+    runs: dict[str, dict[str, Any]] = {}  # tracker -> what its scoring needs
     for name, model in models.items():
+        todo = [c for c in checked if c.failure is None]
+        if not todo:
+            break
         tracker = build_tracker(model, tracker_config, backend)
         out_dir = results_io.tracker_dir(workdir, name)
-        log(f"tracking {len(usable)} sequences with {name} ({model.spec.kind}, {backend})")
+        log(f"tracking {len(todo)} sequences with {name} ({model.spec.kind}, {backend})")
         t0 = time.perf_counter()
         if batched:
-            results = track_batched(tracker, usable, None, batch_size, chunk, batch_impl)
+            results = track_batched(tracker, todo, None, batch_size, chunk, batch_impl)
         else:
-            results = [run_sequence(tracker, seq) for seq in usable]
+            results = [run_sequence(tracker, seq) for seq in todo]
         wall = time.perf_counter() - t0
-        sizes = {}
-        for seq, res in zip(usable, results):
-            results_io.write_sequence(out_dir, seq.name, res.boxes, res.times, res.scores)
-            sizes[seq.name] = res.image_size
-        scores = evaluate_tracker_results(out_dir, usable, sizes)
-        overall = scores["overall"]
+        for c, res in zip(todo, results):
+            if c.failure is not None:
+                failed[c.name] = c.failure
+                warn(f"sequence {c.name} failed: {c.failure}")
+            else:
+                results_io.write_sequence(out_dir, c.name, res.boxes, res.times, res.scores)
         net_s = tracker.network_seconds(network_repeats) if network_repeats > 0 else math.nan
-        overall["network_fps"] = 1.0 / net_s if net_s > 0 else math.nan
-        overall["run"] = "batched" if batched else "single"
-        overall["wall_seconds"] = wall
-        overall["model"] = {
-            "kind": model.spec.kind,
-            "channels": list(model.spec.channels),
-            "role": getattr(model, "role", "model"),
+        runs[name] = {
+            "model": model,
+            "out_dir": out_dir,
+            "results": {c.name: r for c, r in zip(todo, results)},
+            "wall": wall,
+            "network_fps": 1.0 / net_s if net_s > 0 else math.nan,
         }
-        per_seq = {
-            s: {k: m[k] for k in _PER_SEQUENCE_KEYS} | {"fps": r.fps}
-            for (s, m), r in zip(scores["sequences"].items(), results)
-        }
-        report["trackers"][name] = {**overall, "sequences": per_seq}
-        log(
-            f"  {name}: AUC {overall['success_auc']:.3f}  P@20 {overall['precision_20']:.3f}  "
-            f"AO {overall['ao']:.3f}  {overall['fps']:.1f} fps "
-            f"(network {overall['network_fps']:.1f} fps)"
-        )
+    scored = [c for c in checked if c.failure is None]
+    report: dict[str, Any] = {
+        "trackers": {},
+        "conventions": CONVENTIONS,
+        "skipped": skipped,
+        "failed": failed,
+        "warnings": warnings,
+    }
+    for name, run in runs.items():
+        for seq_name in failed:  # no stale result of a sequence that failed now
+            results_io.remove_sequence(run["out_dir"], seq_name)
+        if scored:
+            report["trackers"][name] = _tracker_scores(run, scored, batched)
+            o = report["trackers"][name]
+            log(
+                f"  {name}: AUC {o['success_auc']:.3f}  P@20 {o['precision_20']:.3f}  "
+                f"AO {o['ao']:.3f}  {o['fps']:.1f} fps (network {o['network_fps']:.1f} fps)"
+            )
     write_report(report, workdir, plots)
+    if not scored:
+        raise UserError(
+            f"every sequence failed (reasons in {workdir / 'eval.json'}), e.g. "
+            + "; ".join(f"{n}: {r}" for n, r in list(failed.items())[:2])
+        )
     return _clean(report)
+
+
+def _tracker_scores(run: Mapping[str, Any], scored: list, batched: bool) -> dict[str, Any]:
+    """One tracker's entry of eval.json, over the sequences that did not fail."""
+    results = run["results"]
+    sizes = {c.name: results[c.name].image_size for c in scored}
+    scores = evaluate_tracker_results(run["out_dir"], scored, sizes)
+    overall = scores["overall"]
+    model = run["model"]
+    overall["network_fps"] = run["network_fps"]
+    overall["run"] = "batched" if batched else "single"
+    overall["wall_seconds"] = run["wall"]
+    overall["model"] = {
+        "kind": model.spec.kind,
+        "channels": list(model.spec.channels),
+        "role": getattr(model, "role", "model"),
+    }
+    per_seq = {
+        s: {k: m[k] for k in _PER_SEQUENCE_KEYS} | {"fps": results[s].fps}
+        for s, m in scores["sequences"].items()
+    }
+    return {**overall, "sequences": per_seq}
 
 
 def write_report(report: dict, workdir: pathlib.Path, plots: bool = True) -> None:
     """eval.json, the two markdown tables and (optionally) the two plots."""
     workdir.mkdir(parents=True, exist_ok=True)
     trackers = report["trackers"]
+    not_scored = {**report.get("skipped", {}), **report.get("failed", {})}
     (workdir / "eval.json").write_text(json.dumps(_clean(report), indent=2) + "\n")
-    (workdir / "eval_summary.md").write_text(report_lib.summary_table(trackers))
+    (workdir / "eval_summary.md").write_text(report_lib.summary_table(trackers, not_scored))
     per_seq = {t: v["sequences"] for t, v in trackers.items()}
     (workdir / "eval_sequences.md").write_text(report_lib.sequence_table(per_seq))
     if plots:
@@ -201,6 +264,8 @@ def run(config, workdir: str) -> dict:
     from dsiam_jax.checkpoints import load_many
 
     e = config.eval
+    if e.max_sequences < 0:
+        raise ConfigError(f"config.eval.max_sequences={e.max_sequences}: must be >= 0 (0 = all)")
     models = load_many(config.checkpoint)
     if e.layout == "synthetic":  # generated in memory from config.data.synthetic, 'val' scenes
         options = dict(config.data.get("synthetic", {}))  # its seed picks the scenes
@@ -224,6 +289,7 @@ def run(config, workdir: str) -> dict:
         network_repeats=e.network_repeats,
         plots=e.plots and parallel.is_main_process(),
     )
-    print(report_lib.summary_table(report["trackers"]), end="")
+    not_scored = {**report["skipped"], **report["failed"]}
+    print(report_lib.summary_table(report["trackers"], not_scored), end="")
     print(f"wrote {pathlib.Path(workdir) / 'eval.json'}")
     return report

@@ -76,8 +76,8 @@ def _fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
 
-def summary_table(overall: Mapping[str, dict]) -> str:
-    """Markdown table, one row per tracker."""
+def summary_table(overall: Mapping[str, dict], not_scored: Mapping[str, str] | None = None) -> str:
+    """Markdown table, one row per tracker, then the sequences left out and why."""
     cols = ["success_auc", "precision_20", "norm_precision", "ao", "sr50", "sr75"]
     lines = [
         "| tracker | AUC | P@20 | norm P | AO | SR0.5 | SR0.75 | fps | network fps |",
@@ -89,6 +89,9 @@ def summary_table(overall: Mapping[str, dict]) -> str:
             _fmt(m.get("network_fps"), 1),
         ]
         lines.append(f"| {name} | " + " | ".join(vals) + " |")
+    if not_scored:
+        lines += ["", f"{len(not_scored)} sequence(s) not scored (left out of every row above):"]
+        lines += [f"- {seq}: {reason}" for seq, reason in not_scored.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -50,6 +50,13 @@ def write_sequence(
     return path
 
 
+def remove_sequence(directory: str | pathlib.Path, sequence: str) -> None:
+    """Deletes the result files of `sequence` (if any) from `directory`."""
+    name = safe_name(sequence)
+    for suffix in (".txt", "_time.txt", "_score.txt"):
+        (pathlib.Path(directory) / f"{name}{suffix}").unlink(missing_ok=True)
+
+
 def read_boxes(path: str | pathlib.Path) -> np.ndarray:
     """`[N, 4]` float64 from a result file (commas, tabs or spaces)."""
     path = pathlib.Path(path)

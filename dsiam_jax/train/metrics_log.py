@@ -5,19 +5,25 @@ Every `log_every` steps the means of the metrics since the last write go to
   event files in the workdir plus `[step] name=value` log lines; processes other
   than 0 only log (`just_logging`). Without TensorFlow (clu's summary writer needs
   it; accelerator machines may lack it) a logging-only writer is used instead;
-- `WORKDIR/metrics.jsonl` (process 0): one JSON object per write, `{"step": s, ...}`
-  (after a resume, steps after the last checkpoint appear again: later lines win);
+- `WORKDIR/metrics.jsonl` (process 0): one JSON object per write, `{"step": s, ...}`,
+  each step once: a resumed run first moves the lines of steps it will redo (those
+  after its checkpoint, written before a kill) to `metrics.superseded.jsonl`;
 - a progress line: step, loss, steps/s, pairs/s and ETA.
 Timing starts after the first step of a run (which includes compilation).
+
+`counters` (optional) returns cumulative numbers that are not per-step means, e.g.
+the input pipeline's `unreadable_frames`; they are written with every interval and
+named in the progress line when not zero.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from absl import logging
 
@@ -72,9 +78,12 @@ class MetricsLogger:
         global_batch_size: int,
         log_every: int,
         main_process: bool,
+        counters: Callable[[], Mapping[str, float]] | None = None,
     ):
         self.writer = create_writer(workdir, main_process)
-        self.jsonl = (pathlib.Path(workdir) / "metrics.jsonl").open("a") if main_process else None
+        self.jsonl_path = pathlib.Path(workdir) / "metrics.jsonl" if main_process else None
+        self.jsonl = None  # opened at the first step, after `_supersede_from`
+        self.counters = counters
         self.num_steps = num_steps
         self.batch_size = global_batch_size
         self.log_every = max(1, int(log_every))
@@ -93,6 +102,9 @@ class MetricsLogger:
         now = time.perf_counter()
         if self._t0 is None:
             self._t0, self._first_step = now, step
+            if self.jsonl_path is not None:
+                _supersede_from(self.jsonl_path, step)
+                self.jsonl = self.jsonl_path.open("a")
         if step % self.log_every == 0 or step == self.num_steps:
             self.write(step, now)
 
@@ -110,13 +122,16 @@ class MetricsLogger:
             eta = (self.num_steps - step) / steps_per_s
         else:
             eta = float("nan")
+        counted = {k: float(v) for k, v in (self.counters() if self.counters else {}).items()}
+        scalars.update(counted)
         self.writer.write_scalars(step, scalars)
         if self.jsonl is not None:
             self.jsonl.write(json.dumps({"step": step, **scalars}, sort_keys=True) + "\n")
             self.jsonl.flush()
         speed = f"{scalars['steps_per_sec']:.2f} steps/s" if "steps_per_sec" in scalars else ""
+        noted = "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in counted.items() if v)
         logging.info(
-            "step %d/%d (%.0f%%): loss %.5g, lr %.3g, %s, ETA %s",
+            "step %d/%d (%.0f%%): loss %.5g, lr %.3g, %s, ETA %s%s",
             step,
             self.num_steps,
             100.0 * step / self.num_steps,
@@ -124,6 +139,7 @@ class MetricsLogger:
             scalars.get("lr", float("nan")),
             speed or "speed after the next log",
             format_duration(eta),
+            noted,
         )
         self._sums, self._count = {}, 0
         return scalars
@@ -135,3 +151,24 @@ class MetricsLogger:
         self.writer.close()
         if self.jsonl is not None:
             self.jsonl.close()
+
+
+def _supersede_from(path: pathlib.Path, first_step: int) -> None:
+    """Moves the lines of steps >= `first_step` (and unreadable ones, e.g. cut by a
+    kill) from `path` to `<stem>.superseded.jsonl`, so every step appears once."""
+    if not path.is_file():
+        return
+    keep, moved = [], []
+    for line in path.read_text().splitlines():
+        try:
+            earlier = int(json.loads(line)["step"]) < first_step
+        except (ValueError, KeyError, TypeError):
+            earlier = False
+        (keep if earlier else moved).append(line)
+    if not moved:
+        return
+    with path.with_name(f"{path.stem}.superseded.jsonl").open("a") as f:
+        f.write("".join(line + "\n" for line in moved))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)
