@@ -1,29 +1,38 @@
-"""Train-step throughput: teacher-only training vs teacher + 2 students distillation.
+"""Train-step throughput: teacher-only training, teacher + 2 students distillation, and
+the same 2 students with the teacher's outputs from the cache.
 
     python -m benchmarks.train_step [--kinds siamfc,siamrpn] [--batch-per-device 8] [--out FILE]
 
 Measures the whole jitted data-parallel step (`dsiam_jax.train.step`) on every local
-device: teacher-only = the teacher trained on its ground-truth loss; distillation =
-frozen teacher forward + 2 students trained with every default term (soft,
-bounded regression for RPN, sharing). Batches are synthetic and generated on the
-device (`dsiam_jax.train.toy_pairs`), one batch reused, so the numbers are the
-step alone; nothing here imports TensorFlow, the data pipelines or ml_collections
-(the script runs on accelerator machines that only have JAX).
+device, the rows of a kind timed in turns (step by step) so that other load on the
+machine skews them alike: teacher-only = the teacher trained on its ground-truth
+loss; distillation = frozen teacher forward + 2 students trained with every default
+term (soft, bounded regression for RPN, sharing); students only = the same distillation step
+with the teacher's outputs in the batch (`distill.teacher_cache`, a batch whose
+outputs are already stored: `dsiam_jax.train.teacher_cache`), so the step runs no
+teacher. Batches are synthetic and generated on the device
+(`dsiam_jax.train.toy_pairs`), one batch reused, so the numbers are the step alone
+(reading a cached batch from disk is not included); nothing here imports TensorFlow,
+the data pipelines or ml_collections (the script runs on accelerator machines that
+only have JAX).
 
 FLOPs per pair (`dsiam_jax.model_summary`, 2 x MACs of convs and correlations):
 forward = search branch + head at the training search size + template branch;
-a trained model costs ~3x its forward (forward + backward), the frozen teacher 1x.
-On GPUs the achieved FLOP/s is also given as a fraction of the device's peak.
+a trained model costs ~3x its forward (forward + backward), the frozen teacher 1x,
+a cached teacher 0x. On GPUs the achieved FLOP/s is also given as a fraction of the
+device's peak.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import jax
 
-from benchmarks.timing import time_fn, write_json
+from benchmarks.timing import write_json
 from dsiam_jax import model_summary, parallel
 from dsiam_jax import models as M
 from dsiam_jax.train import state as S
@@ -57,58 +66,87 @@ def peak_tflops(device_kind: str) -> tuple[float, float] | None:
     return None
 
 
-def measure(
-    name: str,
-    plan: S.TrainPlan,
-    teacher_vars,
-    batch_per_device: int,
-    repeats: int,
-    flops_per_pair: float,
-) -> dict:
-    mesh = parallel.data_mesh()
-    batch_size = batch_per_device * mesh.size
-    make = jax.jit(
-        lambda key: toy_pairs.toy_batch(key, batch_size, plan.template_size, plan.search_size),
-        out_shardings=parallel.batch_sharding(mesh),
-    )
-    batch = make(jax.random.key(0))
-    teacher_vars = S.put_replicated(teacher_vars, mesh) if teacher_vars else {}
-    holder = {"state": S.init_state_on_mesh(plan, 0, mesh)}
-    step = ST.make_train_step(plan, mesh)
+class TimedStep:
+    """One row: a compiled train step on its own state and a fixed batch."""
 
-    def one_step():
-        holder["state"], metrics = step(holder["state"], batch, teacher_vars)
+    def __init__(
+        self,
+        name: str,
+        plan: S.TrainPlan,
+        teacher_vars,
+        batch_per_device: int,
+        flops_per_pair: float,
+        cached_teacher: bool = False,
+    ):
+        """`cached_teacher`: the teacher's outputs come with the batch (a cache hit)."""
+        self.name, self.plan, self.flops_per_pair = name, plan, flops_per_pair
+        self.cached_teacher = cached_teacher
+        self.mesh = mesh = parallel.data_mesh()
+        self.batch_size = batch_per_device * mesh.size
+        make = jax.jit(
+            lambda key: toy_pairs.toy_batch(
+                key, self.batch_size, plan.template_size, plan.search_size
+            ),
+            out_shardings=parallel.batch_sharding(mesh),
+        )
+        self.batch = make(jax.random.key(0))
+        self.teacher_vars = S.put_replicated(teacher_vars, mesh) if teacher_vars else {}
+        if cached_teacher:  # what a cache hit feeds the step: outputs in the batch
+            outputs = ST.make_teacher_forward(plan, mesh)(self.teacher_vars, self.batch)
+            self.batch, self.teacher_vars = {**self.batch, **outputs}, {}
+        self.state = S.init_state_on_mesh(plan, 0, mesh)
+        self.step = ST.make_train_step(plan, mesh)
+        t0 = time.perf_counter()
+        jax.block_until_ready(self())
+        self.first_step_s = time.perf_counter() - t0  # includes compilation
+
+    def __call__(self):
+        self.state, metrics = self.step(self.state, self.batch, self.teacher_vars)
         return metrics
 
-    t0 = time.perf_counter()
-    jax.block_until_ready(one_step())
-    compile_s = time.perf_counter() - t0
-    t = time_fn(one_step, repeats=repeats, warmup=1)
-    pairs_per_s = batch_size / t["median_s"]
-    row = {
-        "name": name,
-        "kind": plan.kind,
-        "trained": {n: list(s.channels) for n, s in plan.specs.items()},
-        "teacher": list(plan.teacher_spec.channels) if plan.teacher_spec else None,
-        "devices": mesh.size,
-        "global_batch": batch_size,
-        "step_ms": 1e3 * t["median_s"],
-        "step_min_ms": 1e3 * t["min_s"],
-        "first_step_s": compile_s,  # includes compilation
-        "pairs_per_s": pairs_per_s,
-        "gflops_per_pair": flops_per_pair / 1e9,
-        "achieved_tflops": flops_per_pair * pairs_per_s / 1e12,
-    }
-    peaks = peak_tflops(getattr(jax.devices()[0], "device_kind", ""))
-    if peaks and jax.default_backend() == "gpu":
-        per_device = row["achieved_tflops"] / mesh.size
-        row["fraction_of_fp32_peak"] = per_device / peaks[0]
-        row["fraction_of_tf32_peak"] = per_device / peaks[1]
-    print(
-        f"{name:<24} {row['step_ms']:9.1f} ms/step  {pairs_per_s:8.1f} pairs/s  "
-        f"{row['gflops_per_pair']:7.2f} GFLOP/pair  {row['achieved_tflops']:.3f} TFLOP/s"
-    )
-    return row
+    def row(self, seconds: list[float]) -> dict:
+        median = statistics.median(seconds)
+        pairs_per_s = self.batch_size / median
+        plan = self.plan
+        row = {
+            "name": self.name,
+            "kind": plan.kind,
+            "trained": {n: list(s.channels) for n, s in plan.specs.items()},
+            "teacher": list(plan.teacher_spec.channels) if plan.teacher_spec else None,
+            "teacher_in_step": plan.teacher_spec is not None and not self.cached_teacher,
+            "devices": self.mesh.size,
+            "global_batch": self.batch_size,
+            "step_ms": 1e3 * median,
+            "step_min_ms": 1e3 * min(seconds),
+            "first_step_s": self.first_step_s,
+            "pairs_per_s": pairs_per_s,
+            "gflops_per_pair": self.flops_per_pair / 1e9,
+            "achieved_tflops": self.flops_per_pair * pairs_per_s / 1e12,
+        }
+        peaks = peak_tflops(getattr(jax.devices()[0], "device_kind", ""))
+        if peaks and jax.default_backend() == "gpu":
+            per_device = row["achieved_tflops"] / self.mesh.size
+            row["fraction_of_fp32_peak"] = per_device / peaks[0]
+            row["fraction_of_tf32_peak"] = per_device / peaks[1]
+        print(
+            f"{self.name:<34} {row['step_ms']:9.1f} ms/step  {pairs_per_s:8.1f} pairs/s  "
+            f"{row['gflops_per_pair']:7.2f} GFLOP/pair  {row['achieved_tflops']:.3f} TFLOP/s"
+        )
+        return row
+
+
+def time_interleaved(steps: list[TimedStep], repeats: int) -> list[dict]:
+    """Rows of `steps` timed in turns (one warm-up step each, then `repeats` rounds of
+    one step of every row), so that other load on the machine skews all rows alike."""
+    for step in steps:
+        jax.block_until_ready(step())
+    seconds = {step.name: [] for step in steps}
+    for _ in range(repeats):
+        for step in steps:
+            t0 = time.perf_counter()
+            jax.block_until_ready(step())
+            seconds[step.name].append(time.perf_counter() - t0)
+    return [step.row(seconds[step.name]) for step in steps]
 
 
 def specs(kind: str) -> tuple[M.ModelSpec, list[M.ModelSpec]]:
@@ -130,6 +168,7 @@ def flops_table(template: int, search: int) -> dict:
             "student_forward": s_fwd[0] / 1e9,
             "teacher_training_step": 3 * t_fwd / 1e9,
             "distillation_step_teacher_plus_2_students": (t_fwd + 3 * sum(s_fwd)) / 1e9,
+            "distillation_step_2_students_cached_teacher": 3 * sum(s_fwd) / 1e9,
         }
     return table
 
@@ -154,17 +193,21 @@ def benchmark_kind(kind: str, template: int, search: int, batch: int, repeats: i
     teacher_vars = jax.device_get(
         jax.jit(lambda: M.init_variables(M.build(teacher), jax.random.key(1), template, search))()
     )
-    return [
-        measure(f"{kind}_teacher_only", teacher_plan, None, batch, repeats, 3 * t_fwd),
-        measure(
-            f"{kind}_teacher+2_students",
+    steps = [
+        TimedStep(f"{kind}_teacher_only", teacher_plan, None, batch, 3 * t_fwd),
+        TimedStep(
+            f"{kind}_teacher+2_students", distill_plan, teacher_vars, batch, t_fwd + 3 * sum(s_fwd)
+        ),
+        TimedStep(
+            f"{kind}_2_students_cached_teacher",
             distill_plan,
             teacher_vars,
             batch,
-            repeats,
-            t_fwd + 3 * sum(s_fwd),
+            3 * sum(s_fwd),
+            cached_teacher=True,
         ),
     ]
+    return time_interleaved(steps, repeats)
 
 
 def main() -> None:
@@ -177,6 +220,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3 if on_cpu else 20)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]  # other processes on the machine skew every row
     rows = []
     for kind in args.kinds.split(","):
         rows += benchmark_kind(
@@ -186,7 +230,10 @@ def main() -> None:
     ratios = {}
     for kind in args.kinds.split(","):
         a, b = by_name[f"{kind}_teacher_only"], by_name[f"{kind}_teacher+2_students"]
+        c = by_name[f"{kind}_2_students_cached_teacher"]
         ratios[f"{kind}_distill_vs_teacher_step_time"] = b["step_ms"] / a["step_ms"]
+        # Distillation pairs/s with the teacher-output cache vs the teacher in the step.
+        ratios[f"{kind}_cached_teacher_speedup"] = c["pairs_per_s"] / b["pairs_per_s"]
     name = "train_step" if on_cpu else f"train_step_{jax.default_backend()}"
     path = write_json(
         name,
@@ -198,6 +245,7 @@ def main() -> None:
             "gflops_per_pair": flops_table(args.template, args.search),
             "rows": rows,
             "ratios": ratios,
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         },
         args.out,
     )

@@ -36,6 +36,12 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     m.final_bn = s.final_bn  # BatchNorm after conv5
     m.out_scale = s.out_scale  # SiamFC response scale
     m.bn_eps = s.bn_eps
+    # Start the backbone from a trained network (mode=train, fresh start only; a resumed
+    # run restores its checkpoint; mode=distill ignores it): '' = random init, else a
+    # workdir, checkpoints/<step> folder or zoo name, optionally NAME@PATH to pick a model.
+    # Grouped convs are ungrouped and a wider backbone is widened function-preservingly
+    # (Net2WiderNet); the head stays random (dsiam_jax/train/init_from.py).
+    m.init_from = ""
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
     m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)
@@ -177,6 +183,13 @@ def distill_config() -> ml_collections.ConfigDict:
     d.beta = 0.1  # soft-loss weight of positions that are background for GT and teacher
     d.rho = 0.1  # teacher foreground probability below which a position is background
     d.margin = 0.0  # bounded regression: penalise where e_student + margin > e_teacher
+    # Form of the soft loss: 'pointwise' (per position, SPEC 4, background-suppressed) |
+    # 'spatial' (each map as one distribution over positions: softmax of the foreground
+    # logit / T; blind to a constant logit offset; beta / rho unused).
+    d.soft_form = "pointwise"
+    # pointwise only: the label's positives and its background each carry half of the
+    # soft loss (as in the ground-truth loss) instead of one weight per position.
+    d.soft_balanced = False
     # Student-student sharing (N >= 2): share_i = sum_j c_ij (KL(sg(p_j) || p_i)
     # + share_reg_weight * peer-bounded regression), c_ij = 1 if peer j has the lower
     # ground-truth loss on the batch, else alpha.
@@ -185,6 +198,20 @@ def distill_config() -> ml_collections.ConfigDict:
     d.alpha = 0.0  # c_ij of a peer that is not better on the batch
     d.share_temperature = 1.0  # temperature of the peer KL
     d.share_reg_weight = 1.0  # peer-bounded regression inside the sharing term (RPN)
+    # Teacher-output cache (dsiam_jax/train/teacher_cache.py): the frozen teacher's
+    # outputs per training example, stored the first time they are computed and read by
+    # every later run on the same examples, whose steps then run only the students.
+    # Keyed by a hash of the teacher's weights, the data fields, train.input, seed and
+    # batch size (another teacher or data gets its own subfolder). Same results as
+    # 'off', which runs the teacher inside every step.
+    #   'auto': mode=pipeline / ablation share one cache per run folder
+    #   (WORKDIR/teacher_cache) across all their distillation runs; a standalone
+    #   distill run uses WORKDIR/teacher_cache (resume, longer runs) unless it would
+    #   exceed 8 GB (RPN or hint caches of long runs), then runs the teacher in the step.
+    #   A folder: that cache, whatever its size (SiamFC: 1.2 kB per example; SiamRPN
+    #   k=5: 35 kB; with lambda_hint > 0 also the search feature, 0.5 / 1 MB for the
+    #   paper's SiamFC / SiamRPN teachers).
+    d.teacher_cache = "auto"  # 'off' | 'auto' | a folder
     return d
 
 
@@ -244,7 +271,9 @@ def pipeline_config() -> ml_collections.ConfigDict:
     p.size = "laptop"
     p.student_steps = 0  # full size: steps of the student runs; 0 = train.num_steps
     p.eval_split = "test"  # synthetic split written as a GOT-10k folder and evaluated
-    p.eval_sequences = 0  # sequences of it evaluated (0 = all: data.synthetic.num_sequences / 4)
+    # sequences of it evaluated (0 = all: data.synthetic.num_sequences / 4 for test; more
+    # than that writes more test scenes, the first ones the same)
+    p.eval_sequences = 0
     p.laptop = ml_collections.ConfigDict()
     p.laptop.teacher_channels = (48, 128, 192, 192, 128)
     p.laptop.student_channels = (16, 32, 48, 48, 32)

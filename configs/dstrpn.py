@@ -7,6 +7,9 @@ parameters, 22.7 MB: ~16x smaller than the 361.7 MB teacher; the paper's SiamRPN
 student is ~20 MB), saved as `student_0` and `student_1`. Loss per student
 (SPEC 4-5): gt + soft (T=2, beta=0.1, rho=0.1) + teacher-bounded regression (m=0)
 + conditional sharing (alpha=0, gamma=1); no hint. Same recipe as the teacher.
+The teacher's cls/reg maps of this run would take ~28 GB, more than
+`distill.teacher_cache='auto'` stores by itself: the teacher runs in every step
+unless `--config.distill.teacher_cache=FOLDER` asks for the cache.
 """
 
 from configs import default

@@ -224,3 +224,50 @@ def test_distillation_total_and_switches():
         teacher_outputs=teacher,
     )
     assert sorted(off) == ["s/gt", "s/gt_cls", "s/gt_reg", "s/total"]
+
+
+def test_spatial_kl_by_hand():
+    # Two cells per map: teacher logits (0, ln 3) -> p = (1/4, 3/4); student (0, 0) -> q = 1/2.
+    t = jnp.asarray([[0.0, np.log(3.0)]])
+    s = jnp.zeros((1, 2))
+    want = 0.25 * np.log(0.25 / 0.5) + 0.75 * np.log(0.75 / 0.5)
+    np.testing.assert_allclose(L.spatial_kl(t, s, 1.0), [want], rtol=1e-6)
+    # A constant offset of the student's logits changes nothing (softmax over cells).
+    np.testing.assert_allclose(L.spatial_kl(t, s + 5.0, 1.0), [want], rtol=1e-5)
+    # At T=2 the teacher's logits are halved: p = softmax(0, ln 3 / 2).
+    p = np.exp([0.0, np.log(3.0) / 2]) / np.exp([0.0, np.log(3.0) / 2]).sum()
+    want2 = float(np.sum(p * np.log(p / 0.5)))
+    np.testing.assert_allclose(L.spatial_kl(t, s, 2.0), [want2], rtol=1e-6)
+
+
+def test_balanced_weights_by_hand():
+    # One positive and three background cells (one of them suppressed to beta = 0.1):
+    # the positive gets 1/2, the background cells share 1/2 in the ratio 1 : 1 : 0.1.
+    gt_bg = jnp.asarray([[False, True, True, True]])
+    w = jnp.asarray([[1.0, 1.0, 1.0, 0.1]])
+    want = [[0.5, 0.5 / 2.1, 0.5 / 2.1, 0.05 / 2.1]]
+    np.testing.assert_allclose(L.balanced_weights(gt_bg, w), want, rtol=1e-6)
+    # A negative pair (no positive) keeps its weights.
+    all_bg = jnp.ones((1, 4), bool)
+    np.testing.assert_allclose(L.balanced_weights(all_bg, w), w, rtol=0)
+
+
+def test_spatial_soft_term_in_the_objective(two_students):
+    # soft_form='spatial': soft = T^2 * KL(softmax_cells(t / T) || softmax_cells(s / T)).
+    params, targets = two_students
+    teacher, student = params["student_1"], params["student_0"]
+    d = DistillSettings(lambda_cls=1.0, share=False, soft_form="spatial", temperature=2.0)
+    _, terms = objective(
+        {"s": fc_outputs(student)},
+        targets,
+        num_anchors=1,
+        loss=LossSettings(),
+        distill=d,
+        teacher_outputs=fc_outputs(teacher),
+    )
+    t = np.asarray(teacher, np.float64).reshape(2, -1) / 2
+    s = np.asarray(student, np.float64).reshape(2, -1) / 2
+    p = np.exp(t) / np.exp(t).sum(-1, keepdims=True)
+    q = np.exp(s) / np.exp(s).sum(-1, keepdims=True)
+    want = 4 * np.mean(np.sum(p * np.log(p / q), -1))
+    np.testing.assert_allclose(terms["s/soft"], want, rtol=1e-5)

@@ -5,6 +5,9 @@ The config file defines `sweep(config) -> list[dict]`, one dict per training run
 The job trains one teacher (or uses `ablation.teacher_checkpoint`), writes the
 evaluation split once, then trains and evaluates every run, each in its own folder
 (`<row>_seed<k>/`, `<row>_seed<k>_eval/`). A killed sweep resumes where it stopped.
+Distillation runs share one teacher-output cache (`pipeline.shared_teacher_cache`):
+the first run on a seed's examples computes the teacher's outputs, the other rows of
+that seed read them.
 `ablation.md` gives, for every row, the mean and standard deviation across seeds.
 """
 
@@ -60,7 +63,8 @@ def make_stages(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> list[
     eval_base = dict(by_name["evaluate"].overrides)
     for run in runs:
         name = run_name(run)
-        overrides = {**common, "seed": run["seed"], **run["overrides"]}
+        cache = pipeline.shared_teacher_cache(config) if run["mode"] == "distill" else {}
+        overrides = {**common, **cache, "seed": run["seed"], **run["overrides"]}
         if run["mode"] == "distill":
             overrides["teacher.checkpoint"] = teacher
         stages.append(Stage(name, run["mode"], overrides, f"row {run['row']}, seed {run['seed']}"))

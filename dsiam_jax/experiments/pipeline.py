@@ -10,6 +10,8 @@ Stages, each a job in its own folder under WORKDIR (see `stages.run_stages`):
 5. `evaluate`: all of them on the synthetic test split (mode=evaluate),
 
 then `report.md` with sizes, speed and accuracy, the plots, and what the numbers say.
+With `distill.teacher_cache='auto'` the distillation stages share WORKDIR/teacher_cache
+(`shared_teacher_cache`), so a resumed or extended run does not run the teacher again.
 `pipeline.size='laptop'` shrinks widths, crops and steps so the run fits about
 20 minutes on a 2-core CPU; `pipeline.size='full'` uses `config.model`,
 `config.distill.students`, `config.train` and the crop sizes as they are.
@@ -26,9 +28,25 @@ from absl import logging
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.experiments import report as report_lib
-from dsiam_jax.experiments.stages import Stage, run_stages, stage_dirs
+from dsiam_jax.experiments.stages import Stage, run_folder, run_stages, stage_dirs
 
 SIZES = ("laptop", "full")
+TEACHER_CACHE_FOLDER = "teacher_cache"  # under the run's workdir
+
+
+def shared_teacher_cache(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """The `distill.teacher_cache` override of a run's distillation stages.
+
+    With 'auto': WORKDIR/teacher_cache, one folder for all of them. Its subfolders are
+    keyed by teacher and data, so every stage that sees the same examples (ablation
+    rows of one seed, a resumed stage) reads the teacher's outputs instead of
+    computing them. 'off' or a folder: as given (no override).
+    """
+    if str(config.distill.teacher_cache).strip() != "auto":
+        return {}
+    return {
+        "distill.teacher_cache": lambda d: str(run_folder(d) / TEACHER_CACHE_FOLDER),
+    }
 
 
 def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -59,6 +77,18 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
         "student_steps": lap.student_steps,
         "batch_size": lap.batch_size,
     }
+
+
+def data_stage_overrides(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """The evaluation split only; `pipeline.eval_sequences` beyond the default count
+    (test: `data.synthetic.num_sequences / 4`) writes that many (scene i of a split is
+    the same whatever the count, so the first ones are the default split's)."""
+    p = config.pipeline
+    overrides: dict[str, Any] = {"data.synthetic.write_splits": (p.eval_split,)}
+    per_split = {"train": 1, "val": 8, "test": 4}.get(p.eval_split, 1)
+    if p.eval_sequences > config.data.synthetic.num_sequences // per_split:
+        overrides["data.synthetic.num_sequences"] = p.eval_sequences * per_split
+    return overrides
 
 
 def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
@@ -102,7 +132,7 @@ def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
         Stage(
             "data",
             "write_synthetic",
-            {"data.synthetic.write_splits": (p.eval_split,)},
+            data_stage_overrides(config),
             "synthetic test split as a GOT-10k folder",
         ),
         Stage("teacher", "train", teacher_train, f"teacher {s['teacher_channels']}"),
@@ -111,6 +141,7 @@ def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
             "distill",
             {
                 **student_train,
+                **shared_teacher_cache(config),
                 "teacher.checkpoint": lambda d: d["teacher"],
                 "distill.students": students,
             },

@@ -78,6 +78,14 @@ def stage_dirs(workdir: str | pathlib.Path, stages: Sequence[Stage]) -> dict[str
     return {s.name: str(root / s.name) for s in stages}
 
 
+def run_folder(dirs: Mapping[str, str]) -> pathlib.Path:
+    """The run's workdir (the common parent of its stage folders), from `stage_dirs`."""
+    parents = {pathlib.Path(d).parent for d in dirs.values()}
+    if len(parents) != 1:
+        raise ValueError(f"stage folders in several parents: {sorted(map(str, parents))}")
+    return parents.pop()
+
+
 def is_done(stage_dir: str | pathlib.Path) -> bool:
     return (pathlib.Path(stage_dir) / DONE_FILE).is_file()
 

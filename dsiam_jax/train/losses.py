@@ -99,6 +99,35 @@ def background_weights(
     return jnp.where(gt_background & (teacher_fg < rho), beta, 1.0)
 
 
+def balanced_weights(gt_background: jax.Array, weights: jax.Array) -> jax.Array:
+    """`weights` rescaled per example so that the label's positives and its background
+    each carry half the total (as the ground-truth loss weighs them); the relative
+    weights within each set are kept. An example without positives keeps its weights."""
+    axes = _example_axes(weights)
+    fg = jnp.where(gt_background, 0.0, weights)
+    bg = jnp.where(gt_background, weights, 0.0)
+    fg_sum = jnp.sum(fg, axes, keepdims=True)
+    bg_sum = jnp.maximum(jnp.sum(bg, axes, keepdims=True), 1e-12)
+    has_fg = fg_sum > 0
+    balanced = 0.5 * fg / jnp.maximum(fg_sum, 1e-12) + 0.5 * bg / bg_sum
+    return jnp.where(has_fg, balanced, weights)
+
+
+def spatial_kl(teacher_logits: jax.Array, student_logits: jax.Array, temperature: float):
+    """KL between spatial softmax distributions, per example: `[B, ...]` -> `[B]`.
+
+    Each example's map (every position, and every anchor for RPN) is one
+    distribution softmax(logits / T) over its cells, as in channel-wise distillation
+    for dense prediction (Shu et al., ICCV 2021): it carries where the teacher's
+    peaks and distractor responses are relative to each other, and is blind to a
+    constant offset of the logits (the bias a balanced loss puts on every cell).
+    """
+    b = teacher_logits.shape[0]
+    log_p = jax.nn.log_softmax(teacher_logits.reshape(b, -1) / temperature, axis=-1)
+    log_q = jax.nn.log_softmax(student_logits.reshape(b, -1) / temperature, axis=-1)
+    return jnp.sum(jnp.exp(log_p) * (log_p - log_q), -1)
+
+
 def soft_loss(kl: jax.Array, weights: jax.Array, temperature: float) -> jax.Array:
     """T^2 * sum_u w_u kl_u / sum_u w_u per example: `[B, ...]` -> `[B]`."""
     axes = _example_axes(kl)

@@ -80,11 +80,25 @@ def kl_map(teacher: Prediction, student: Prediction, temperature: float) -> jax.
     return losses.categorical_kl(t, student.logits, temperature)
 
 
+def foreground_logit(pred: Prediction) -> jax.Array:
+    """Log-odds of foreground per position (`[B, R, R]` or `[B, R, R, k]`)."""
+    if pred.reg is None:
+        return pred.logits
+    return pred.logits[..., 1] - pred.logits[..., 0]
+
+
 def soft_term(teacher: Prediction, student: Prediction, pos: jax.Array, d: DistillSettings):
-    """Background-suppressed soft loss per example."""
+    """Soft loss per example: background-suppressed pointwise KL, or the spatial KL."""
+    if d.soft_form == "spatial":
+        t = jax.lax.stop_gradient(foreground_logit(teacher))
+        kl = losses.spatial_kl(t, foreground_logit(student), d.temperature)
+        return d.temperature**2 * kl
+    gt_background = pos <= 0
     weights = losses.background_weights(
-        pos <= 0, jax.lax.stop_gradient(teacher.foreground()), d.beta, d.rho
+        gt_background, jax.lax.stop_gradient(teacher.foreground()), d.beta, d.rho
     )
+    if d.soft_balanced:
+        weights = losses.balanced_weights(gt_background, weights)
     return losses.soft_loss(kl_map(teacher, student, d.temperature), weights, d.temperature)
 
 

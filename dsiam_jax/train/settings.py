@@ -14,6 +14,8 @@ from typing import Any
 
 from dsiam_jax.config_sections import dataclass_from_section
 
+SOFT_FORMS = ("pointwise", "spatial")
+
 
 @dataclasses.dataclass(frozen=True)
 class LossSettings:
@@ -53,6 +55,14 @@ class DistillSettings:
     beta: float = 0.1  # weight of positions that are background for GT and teacher
     rho: float = 0.1  # teacher foreground probability below which a position is background
     margin: float = 0.0  # bounded-regression margin m
+    # Form of the soft loss: 'pointwise' (SPEC 4: per-position KL of the sigmoid /
+    # 2-way softmax, background-suppressed weighted mean) | 'spatial' (KL between the
+    # maps as distributions over positions, softmax of the foreground logit / T; no
+    # suppression: see losses.spatial_kl).
+    soft_form: str = "pointwise"
+    # pointwise: positives of the label and its background each carry half the soft
+    # loss (as in the ground-truth loss) instead of one weight per position.
+    soft_balanced: bool = False
     share: bool = True  # student-student knowledge sharing
     gamma: float = 1.0  # weight of the sharing term
     alpha: float = 0.0  # c_ij for a peer that is not better on the batch
@@ -62,6 +72,8 @@ class DistillSettings:
     def __post_init__(self):
         if self.temperature <= 0 or self.share_temperature <= 0:
             raise ValueError("temperatures must be positive")
+        if self.soft_form not in SOFT_FORMS:
+            raise ValueError(f"soft_form={self.soft_form!r}: expected one of {SOFT_FORMS}")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> DistillSettings:

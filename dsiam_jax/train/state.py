@@ -65,8 +65,9 @@ class TrainPlan:
     teacher_spec: M.ModelSpec | None = None  # frozen teacher (distillation)
     seed: int = 0
     sync_batchnorm: bool = True  # BatchNorm statistics over the global batch
-    xcorr_impl: str = "auto"
-    conv1_split: int | str = "auto"
+    # How the networks are computed on this job's backend (speed only; config
+    # model.xcorr_impl / model.conv1_split force its fields).
+    lowering: M.Lowering = dataclasses.field(default_factory=M.Lowering.for_backend)
 
     def __post_init__(self):
         kinds = {s.kind for s in self.specs.values()}
@@ -121,14 +122,14 @@ class TrainPlan:
         (it made 1- and 4-device gradients differ by 1e-3 instead of 1e-5).
         """
         if not training:
-            return M.build(self.specs[name], self.xcorr_impl, self.conv1_split)
+            return M.build(self.specs[name], lowering=self.lowering)
         axis = parallel.DATA_AXIS if self.sync_batchnorm else None
         return M.build(
-            self.specs[name], self.xcorr_impl, self.conv1_split, axis, bn_fast_variance=False
+            self.specs[name], bn_axis_name=axis, bn_fast_variance=False, lowering=self.lowering
         )
 
     def teacher_model(self) -> M.SiameseNet:
-        return M.build(self.teacher_spec, self.xcorr_impl, self.conv1_split)
+        return M.build(self.teacher_spec, lowering=self.lowering)
 
     def optimizer(self):
         return optim.make_optimizer(self.optim)
@@ -147,7 +148,7 @@ def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
     """Fresh variables (model i from `fold_in(key, i)`), adapters, optimiser state."""
     params, stats, adapters = {}, {}, {}
     for i, name in enumerate(plan.names):
-        model = M.build(plan.specs[name], plan.xcorr_impl, plan.conv1_split)
+        model = M.build(plan.specs[name], lowering=plan.lowering)
         v = M.init_variables(
             model, jax.random.fold_in(key, i), plan.template_size, plan.search_size
         )

@@ -7,7 +7,9 @@ replicated (`P()`), the batch is split over `data`. Per device:
 1. targets from the boxes; randomness (RPN anchor sampling) from
    `fold_in(fold_in(stream(seed), step), global example index)`, so a batch gets the
    same targets on any number of devices and after a resume;
-2. the teacher (inference-mode BatchNorm, `stop_gradient`, never differentiated);
+2. the teacher (inference-mode BatchNorm, `stop_gradient`, never differentiated),
+   unless the batch carries its outputs already (`teacher/<output>` keys, e.g. from
+   `dsiam_jax.train.teacher_cache`): then the step runs only the trained models;
 3. every trained model in train mode (BatchNorm statistics over the global batch
    when `plan.sync_batchnorm`, else per device with the running averages
    `pmean`-ed so replicas stay identical);
@@ -21,6 +23,9 @@ replicated (`P()`), the batch is split over `data`. Per device:
 
 Metrics (all global-batch means): every objective term, `loss` (the sum over
 trained models), `lr`, `grad_norm` and `<name>/grad_norm`.
+
+`make_teacher_forward` is the teacher part alone, jitted and sharded like the step:
+its output, merged into the batch, makes the step skip the teacher forward.
 """
 
 from __future__ import annotations
@@ -47,6 +52,28 @@ Batch = dict[str, jax.Array]
 StepFn = Callable[[TrainState, Batch, Any], tuple[TrainState, dict[str, jax.Array]]]
 
 AXIS = parallel.DATA_AXIS
+TEACHER_PREFIX = "teacher/"  # batch keys of precomputed teacher outputs
+
+
+def teacher_output_names(plan: TrainPlan) -> tuple[str, ...]:
+    """The teacher outputs the objective reads: `response` (SiamFC) or `cls`, `reg`
+    (SiamRPN), plus the search `features` when the hint loss is on."""
+    names = ("response",) if plan.kind == "siamfc" else ("cls", "reg")
+    return (*names, "features") if plan.uses_hint else names
+
+
+def batch_teacher_outputs(plan: TrainPlan, batch: Batch) -> dict[str, Any] | None:
+    """The teacher outputs carried by `batch` (`teacher/<name>` keys), or None.
+
+    `features` is None when the hint loss is off (the objective never reads it).
+    """
+    names = teacher_output_names(plan)
+    present = [n for n in names if TEACHER_PREFIX + n in batch]
+    if not present:
+        return None
+    if len(present) != len(names):
+        raise ValueError(f"batch has teacher outputs {present}, the step needs {list(names)}")
+    return {"features": None} | {n: batch[TEACHER_PREFIX + n] for n in names}
 
 
 def example_keys(seed: int, step: jax.Array, index: jax.Array) -> jax.Array:
@@ -102,8 +129,8 @@ def per_device_step(plan: TrainPlan) -> StepFn:
         b = box.shape[0]
         index = lax.axis_index(AXIS) * b + jnp.arange(b)  # global example index
         targets = make_targets(plan, example_keys(plan.seed, state.step, index), box, negative)
-        teacher_out = None
-        if teacher is not None:
+        teacher_out = batch_teacher_outputs(plan, batch) if teacher is not None else None
+        if teacher is not None and teacher_out is None:  # the teacher runs in the step
             teacher_out = lax.stop_gradient(M.forward(teacher, teacher_vars, z, x, train=False))
 
         def loss_fn(trainable):
@@ -155,9 +182,10 @@ def per_device_step(plan: TrainPlan) -> StepFn:
 def make_train_step(plan: TrainPlan, mesh: Mesh, donate: bool = True) -> StepFn:
     """`step(state, batch, teacher_vars) -> (state, metrics)`, jitted over `mesh`.
 
-    `state` and `teacher_vars` (`{}` without a teacher) are replicated; the batch
-    holds global arrays whose leading axis is split over `data`. The state is
-    donated (its buffers are reused) unless `donate=False`.
+    `state` and `teacher_vars` (`{}` without a teacher, or when the batch carries
+    the teacher's outputs) are replicated; the batch holds global arrays whose
+    leading axis is split over `data`. The state is donated (its buffers are
+    reused) unless `donate=False`.
     """
     sharded = jax.shard_map(
         per_device_step(plan),
@@ -166,3 +194,25 @@ def make_train_step(plan: TrainPlan, mesh: Mesh, donate: bool = True) -> StepFn:
         out_specs=(P(), P()),
     )
     return jax.jit(sharded, donate_argnums=(0,) if donate else ())
+
+
+def make_teacher_forward(plan: TrainPlan, mesh: Mesh) -> Callable[[Any, Batch], Batch]:
+    """`teacher_forward(teacher_vars, batch) -> {'teacher/<name>': [B, ...]}`, jitted.
+
+    The frozen teacher in inference mode on the batch's template/search crops, per
+    device under `shard_map` like the step (replicated variables, outputs split over
+    `data`); `teacher_output_names(plan)` says which outputs. Merged into the batch,
+    they make `make_train_step`'s step run only the trained models.
+    """
+    teacher = plan.teacher_model()
+    names = teacher_output_names(plan)
+
+    def forward(teacher_vars: Any, z: jax.Array, x: jax.Array) -> Batch:
+        out = M.forward(teacher, teacher_vars, z, x, train=False)
+        return {TEACHER_PREFIX + n: out[n] for n in names}
+
+    sharded = jax.shard_map(forward, mesh=mesh, in_specs=(P(), P(AXIS), P(AXIS)), out_specs=P(AXIS))
+    # Explicit output sharding: on a 1-device mesh shard_map would return P(), and
+    # the step would then compile again for the batch's P('data').
+    jitted = jax.jit(sharded, out_shardings=parallel.batch_sharding(mesh))
+    return lambda teacher_vars, batch: jitted(teacher_vars, batch["template"], batch["search"])

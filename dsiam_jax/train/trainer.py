@@ -8,7 +8,9 @@
 - mode `distill`: the frozen teacher from `teacher.checkpoint` (loaded with
   `checkpoints.load_models`; it records its own spec) teaches the students
   `distill.students`, saved as `student_0`, `student_1`, ... (role `student`). The
-  teacher is not part of the distillation checkpoint.
+  teacher is not part of the distillation checkpoint. With `distill.teacher_cache`
+  (default 'auto': WORKDIR/teacher_cache) its outputs are read from, or computed
+  once into, `teacher_cache` and the step runs only the students.
 
 A checkpoint (`WORKDIR/checkpoints/<step>/`, every `train.checkpoint_every` steps and
 at the end) holds the models (variables + spec, so trackers can load them), and the
@@ -23,7 +25,7 @@ from __future__ import annotations
 import logging as std_logging
 import math
 import pathlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -34,10 +36,12 @@ from dsiam_jax import checkpoints as ckpt
 from dsiam_jax import parallel
 from dsiam_jax.anchors import response_size
 from dsiam_jax.errors import ConfigError, UserError
+from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.spec import ModelSpec, SpecError
+from dsiam_jax.train import init_from, toy_pairs
 from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import step as step_lib
-from dsiam_jax.train import toy_pairs
+from dsiam_jax.train import teacher_cache as teacher_cache_lib
 from dsiam_jax.train.metrics_log import MetricsLogger
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
@@ -90,8 +94,9 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.Track
         search_size=int(config.data.search_size),
         seed=int(config.seed),
         sync_batchnorm=bool(config.train.sync_batchnorm),
-        xcorr_impl=config.model.xcorr_impl,
-        conv1_split=config.model.conv1_split,
+        lowering=Lowering.for_backend(
+            xcorr_impl=config.model.xcorr_impl, conv1_split=config.model.conv1_split
+        ),
     )
     teacher = None
     if config.mode == "train":
@@ -106,6 +111,12 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.Track
             )
         path = str(config.teacher.checkpoint)
         teacher = select_teacher(ckpt.load_models(path), config.teacher.name, path)
+        if teacher.spec.kind != config.model.kind:  # e.g. a SiamFC teacher for configs/dstrpn.py
+            raise ConfigError(
+                f"config.teacher.checkpoint={path} holds a {teacher.spec.kind} teacher, but this "
+                f"config distils {config.model.kind} students (config.model.kind): give a "
+                f"{config.model.kind} teacher, or use the {teacher.spec.kind} distillation config"
+            )
         channel_lists = list(config.distill.students)
         if not channel_lists:
             raise ConfigError("config.distill.students is empty: give at least one channel list")
@@ -216,12 +227,26 @@ def check_finite(step: int, metrics: Mapping[str, float], last_saved: int | None
     )
 
 
+def input_counters(config) -> Callable[[], Mapping[str, float]] | None:
+    """Cumulative input numbers logged with the metrics (the pipeline's unreadable frames)."""
+    if config.train.input != "pipeline":
+        return None
+    from data_pipelines import pairs  # TensorFlow: imported only for the pipeline input
+
+    return pairs.input_counters
+
+
 def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
     """Trains (or resumes) `config.mode` in `workdir`; returns the final train state."""
     quiet_orbax_logs()
     workdir_path = pathlib.Path(workdir).resolve()
     t = config.train
-    mesh = parallel.data_mesh(int(t.num_devices) or None)
+    try:
+        mesh = parallel.data_mesh(int(t.num_devices) or None)
+    except ValueError as e:
+        raise ConfigError(f"config.train.num_devices={t.num_devices}: {e}") from None
+    if t.batch_size <= 0:
+        raise ConfigError(f"config.train.batch_size={t.batch_size} must be positive")
     if t.batch_size % mesh.size or t.batch_size % jax.process_count():
         raise ConfigError(
             f"config.train.batch_size={t.batch_size} (global) must be divisible by the "
@@ -234,17 +259,24 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
         roles = dict.fromkeys(plan.names, "student")
         info = {"teacher_checkpoint": teacher.info.get("path", ""), "teacher": teacher.name}
         teacher_vars = state_lib.put_replicated(teacher.variables, mesh)
+        cache = teacher_cache_lib.open_for_run(config, workdir_path, plan, teacher.variables)
     else:
         roles = dict.fromkeys(plan.names, t.model_role)
-        info, teacher_vars = {}, {}
+        info, teacher_vars, cache = {}, {}, None
 
     state = state_lib.init_state_on_mesh(plan, int(config.seed), mesh)
     store = ckpt.CheckpointStore(workdir_path, max_to_keep=int(t.max_to_keep) or None)
     try:
-        last_saved = store.latest_step()
-        if last_saved is not None:
-            state = restore_checkpoint(store, plan, state, last_saved)
+        # The newest checkpoint that restores; damaged newer ones are set aside, warned.
+        resumed = ckpt.restore_newest_intact(
+            store, lambda step: restore_checkpoint(store, plan, state, step)
+        )
+        last_saved = None
+        if resumed is not None:
+            last_saved, state = resumed
             logging.info("resuming from the checkpoint at step %d", last_saved)
+        else:  # a fresh start: model.init_from fills the backbone (mode=train)
+            state = init_from.init_train_state(config, plan, state, mesh)
         if int(state.step) >= t.num_steps:
             logging.info("step %d >= train.num_steps=%d: nothing to train", state.step, t.num_steps)
             return state
@@ -254,6 +286,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
             state,
             workdir=workdir_path,
             teacher_vars=teacher_vars,
+            teacher_cache=cache,
             store=store,
             last_saved=last_saved,
             roles=roles,
@@ -263,10 +296,14 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
         store.close()
 
 
-def _loop(config, plan, state, *, workdir, teacher_vars, store, last_saved, roles, info):
+def _loop(
+    config, plan, state, *, workdir, teacher_vars, teacher_cache, store, last_saved, roles, info
+):
     """Steps from `state.step + 1` to `train.num_steps`, with checkpoints and logging.
 
     `teacher_vars`: the frozen teacher's replicated variables (`{}` without one);
+    `teacher_cache`: a `teacher_cache.TeacherCache` (the teacher's outputs are then
+    read or computed outside the step and passed in the batch) or None;
     `last_saved`: the latest checkpoint step (None); `roles`, `info`: what the saved
     `TrackerModel`s record.
     """
@@ -285,17 +322,23 @@ def _loop(config, plan, state, *, workdir, teacher_vars, store, last_saved, role
     )
     step_fn = step_lib.make_train_step(plan, mesh)
     batches = make_batches(config, mesh, start)
+    if teacher_cache is not None:  # the step then runs only the students
+        batches = teacher_cache_lib.with_teacher_outputs(
+            batches, teacher_cache, plan, mesh, teacher_vars, start, int(t.num_steps)
+        )
+        teacher_vars = {}
     logger = MetricsLogger(
         workdir,
         num_steps=int(t.num_steps),
         global_batch_size=int(t.batch_size),
         log_every=int(t.log_every),
         main_process=parallel.is_main_process(),
+        counters=input_counters(config),
     )
     # Each step's metrics are fetched (and checked) after the next step is dispatched,
     # so the host never stalls the accelerator. On XLA:CPU, collective steps
     # dispatched back to back can deadlock: there each step is finished before the next.
-    overlap = jax.default_backend() != "cpu"
+    overlap = plan.lowering.overlap_train_steps
     pending = None  # (step, metrics) dispatched but not yet checked
 
     def finish(item):
