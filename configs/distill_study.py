@@ -1,0 +1,107 @@
+"""The distillation study (studies/distillation/): where does distillation pay off?
+
+    python -m dsiam_jax.main --config=configs/distill_study.py:pilot \
+        --config.ablation.teacher_checkpoint=W1 --workdir=runs/distill_study_pilot
+
+A sweep for mode=ablation (see configs/ablation.py): every row is a student run of
+the pipeline's laptop sizes (teacher 48-128-192-192-128, students 16-32-48-48-32,
+13.6x smaller) on the synthetic data, evaluated on `pipeline.eval_sequences`
+sequences of the synthetic test split. The `get_config` argument picks a phase:
+
+- `pilot`: one seed, the loss forms side by side (scratch; the paper's pointwise soft
+  loss; the same with positives and background balanced; the spatial soft loss at
+  T = 2 and 4), `study.student_steps` steps;
+- `main`: three seeds of scratch, the best soft form, and the same with sharing
+  between two students, `study.student_steps` steps;
+- `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
+
+Rows are defined once in `ROWS` below; `study.rows` picks them. Results:
+`python -m studies.distillation.analyze --sweep=WORKDIR --out=...`.
+"""
+
+import ml_collections
+
+from configs import ablation
+
+# row -> (students, overrides of config.distill; None = trained from scratch)
+ROWS = {
+    "scratch": (1, None),
+    "soft": (1, {"share": False}),  # the paper's default (pointwise, T 2, beta 0.1, rho 0.1)
+    "soft_balanced": (1, {"share": False, "soft_balanced": True}),
+    "soft_nobg": (1, {"share": False, "beta": 1.0}),
+    "spatial_t2": (1, {"share": False, "soft_form": "spatial", "temperature": 2.0}),
+    "spatial_t4": (1, {"share": False, "soft_form": "spatial", "temperature": 4.0}),
+    "spatial_t4_share": (2, {"share": True, "soft_form": "spatial", "temperature": 4.0}),
+    "soft_share": (2, {"share": True}),
+}
+
+PHASES = {
+    "pilot": dict(
+        rows=("scratch", "soft", "soft_balanced", "spatial_t2", "spatial_t4"),
+        seeds=(0,),
+        student_steps=600,
+    ),
+    "main": dict(
+        rows=("scratch", "soft", "spatial_t4", "spatial_t4_share"),
+        seeds=(0, 1, 2),
+        student_steps=1500,
+    ),
+    "tiny": dict(rows=("scratch", "spatial_t2"), seeds=(0,), student_steps=4),
+}
+
+
+def get_config(phase: str = "pilot"):
+    if phase not in PHASES:
+        raise ValueError(f"configs/distill_study.py:{phase}: expected one of {sorted(PHASES)}")
+    p = PHASES[phase]
+    config = ablation.get_config()
+    config.ablation.seeds = p["seeds"]
+    config.ablation.rows = p["rows"]
+    config.pipeline.laptop.student_steps = p["student_steps"]
+    config.pipeline.eval_sequences = 48  # paired comparisons need >= 32 sequences
+    config.train.checkpoint_every = 100
+    config.study = ml_collections.ConfigDict()
+    config.study.phase = phase
+    if phase == "tiny":
+        lap = config.pipeline.laptop
+        lap.teacher_channels, lap.student_channels = (8, 16, 16, 16, 16), (8, 16, 16, 16, 16)
+        lap.template_size, lap.search_size, lap.teacher_steps = 103, 151, 4
+        config.pipeline.eval_sequences = 2
+        config.data.synthetic.sequence_length = 8
+        config.eval.network_repeats = 0
+        config.eval.plots = False
+    return config
+
+
+def sweep(config) -> list[dict]:
+    """One dict per training run (see dsiam_jax/experiments/ablation.py)."""
+    student = tuple(config.pipeline.laptop.student_channels)
+    runs = []
+    for name in config.ablation.rows:
+        if name not in ROWS:
+            raise ValueError(f"study.rows: unknown row {name!r}; known: {sorted(ROWS)}")
+        n, distill = ROWS[name]
+        if distill is None:
+            overrides = {
+                "model.channels": student,
+                "train.model_name": "student_scratch",
+                "train.model_role": "student",
+            }
+            mode, what = "train", "ground truth only"
+        else:
+            overrides = {
+                "distill.students": (student,) * n,
+                **{f"distill.{k}": v for k, v in distill.items()},
+            }
+            mode, what = "distill", ", ".join(f"{k}={v}" for k, v in distill.items())
+        for seed in config.ablation.seeds:
+            runs.append(
+                {
+                    "row": name,
+                    "seed": seed,
+                    "mode": mode,
+                    "description": f"{n} student(s), {what}",
+                    "overrides": overrides,
+                }
+            )
+    return runs

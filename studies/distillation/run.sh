@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The distillation study's exact commands (run from the repository root). Every step
+# is resumable: run the same command again after a kill and it continues.
+set -euo pipefail
+RUNS=${RUNS:-runs/distill_study}
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$RUNS/jaxcache}
+
+# 1. The laptop pipeline (teacher 48-128-192-192-128, 600 steps; the baseline students).
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/pipeline
+
+# 2. What the teacher's maps carry (logit range, soft-target mass, suppression) and a
+#    figure of teacher / student maps.
+python -m studies.distillation.inspect_maps --teacher=$RUNS/pipeline/teacher \
+    --students=$RUNS/pipeline/students,$RUNS/pipeline/scratch \
+    --out=studies/distillation/results/baseline_maps --stats_pairs=128
+
+# 3. Pilot (one seed, 600 student steps): the soft-loss forms side by side, 48 test scenes.
+python -m dsiam_jax.main --config=configs/distill_study.py:pilot \
+    --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/pilot
+python -m studies.distillation.analyze --sweep=$RUNS/pilot --out=studies/distillation/results/pilot
+
+# 4. Main (three seeds, 1500 steps): scratch, the paper's soft loss, the best pilot form,
+#    and the same with two students sharing.
+python -m dsiam_jax.main --config=configs/distill_study.py:main \
+    --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/main
+python -m studies.distillation.analyze --sweep=$RUNS/main --out=studies/distillation/results/main
