@@ -126,3 +126,65 @@ def test_rpn_sampling_caps_positives_and_depends_on_the_key(rpn_anchors):
         num_samples=10,
     )
     np.testing.assert_array_equal(np.asarray(again["pos"])[0], pos[0])  # same key, same sample
+
+
+def pysot_candidates(box_xywh, search=255, response=17):
+    """pysot's AnchorTarget rules as a plain loop: anchors (ratio, row, column) in corner
+    form, IoU > 0.6 positive candidates, IoU < 0.3 negative candidates."""
+    shapes = []
+    for r in (0.33, 0.5, 1.0, 2.0, 3.0):
+        ws = int((64 / r) ** 0.5)
+        shapes.append((ws * 8, int(ws * r) * 8))
+    x0, y0 = box_xywh[0], box_xywh[1]
+    x1, y1 = x0 + box_xywh[2], y0 + box_xywh[3]
+    pos = np.zeros((response, response, 5), bool)
+    neg = np.zeros((response, response, 5), bool)
+    ori = search / 2 - response // 2 * 8
+    for i in range(response):
+        for j in range(response):
+            for a, (w, h) in enumerate(shapes):
+                cx, cy = ori + 8 * j, ori + 8 * i
+                ax0, ay0, ax1, ay1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+                iw = max(0.0, min(ax1, x1) - max(ax0, x0))
+                ih = max(0.0, min(ay1, y1) - max(ay0, y0))
+                iou = iw * ih / (w * h + (x1 - x0) * (y1 - y0) - iw * ih)
+                pos[i, j, a], neg[i, j, a] = iou > 0.6, iou < 0.3
+    return pos, neg
+
+
+def test_rpn_targets_follow_the_pysot_rules_written_as_a_loop(rpn_anchors):
+    """Hand-made boxes (centred, off-centre, elongated both ways, at the grid's corner,
+    beyond the grid) and a negative pair; then a cap below the candidate count."""
+    boxes = np.array(
+        [
+            [127.5 - 32, 127.5 - 32, 64.0, 64.0],  # centred square: many candidates
+            [150.0, 60.0, 90.0, 30.0],  # wide, up-right
+            [40.0, 120.0, 34.0, 100.0],  # tall, left
+            [168.0, 166.0, 54.0, 54.0],  # at the grid's bottom-right corner
+            [205.0, 20.0, 50.0, 50.0],  # beyond the grid: no candidate, all negatives
+            [90.0, 90.0, 70.0, 70.0],  # negative pair: no positives whatever the IoU
+        ]
+    )
+    neg = np.array([False, False, False, False, False, True])
+    keys = jax.random.split(jax.random.key(3), len(boxes))
+    out = jax.device_get(
+        rpn_targets(keys, jnp.asarray(boxes, jnp.float32), jnp.asarray(neg), rpn_anchors)
+    )
+    for b in range(5):
+        cand_pos, cand_neg = pysot_candidates(boxes[b])
+        pos, negs = out["pos"][b], out["neg"][b]
+        assert (cand_pos.sum() > 0) == (b != 4), b
+        assert not (pos & ~cand_pos).any() and not (negs & ~cand_neg).any(), b
+        assert pos.sum() == min(16, cand_pos.sum()), b
+        assert pos.sum() + negs.sum() == 64, b
+    assert out["pos"][5].sum() == 0 and out["neg"][5].sum() == 64
+    assert np.all(out["delta"][5] == 0)
+    cand_pos, cand_neg = pysot_candidates(boxes[0])
+    assert cand_pos.sum() == 9  # the 64 x 64 anchors of the 3 x 3 central cells
+    capped = rpn_targets(
+        keys[:1], jnp.asarray(boxes[:1], jnp.float32), jnp.zeros(1, bool), rpn_anchors,
+        num_samples=20, max_pos=4,
+    )  # fmt: skip
+    pos, negs = np.asarray(capped["pos"][0]), np.asarray(capped["neg"][0])
+    assert pos.sum() == 4 and negs.sum() == 16
+    assert not (pos & ~cand_pos).any() and not (negs & ~cand_neg).any()

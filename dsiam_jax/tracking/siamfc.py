@@ -52,7 +52,7 @@ class SiamFCConfig:
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamFCConfig:
-        cfg = dataclass_from_section(cls, m, "config.tracker.siamrpn")
+        cfg = dataclass_from_section(cls, m, "config.tracker.siamfc")
         if cfg.num_scales < 1 or cfg.num_scales % 2 == 0:
             raise ConfigError(f"tracker.siamfc.num_scales={cfg.num_scales}: expected odd >= 1")
         if cfg.response_up < 1:
