@@ -260,7 +260,7 @@ def test_key_covers_teacher_data_seed_and_batch(setups, tmp_path, caplog):
     other = TC.cache_key(
         make_config_with(setup, "data.negative_prob", 0.5), setup.plan, setup.teachers["a"]
     )
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="absl"):  # the absl logger's own level may be raised
         opened = TC.TeacherCache.open(tmp_path, other)
     assert "differs in data.negative_prob: building a new one" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
