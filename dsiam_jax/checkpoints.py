@@ -40,7 +40,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from dsiam_jax import parallel
-from dsiam_jax.errors import InputFileError, UserError
+from dsiam_jax.errors import ConfigError, InputFileError, UserError
 from dsiam_jax.models.spec import ModelSpec, SpecError
 from dsiam_jax.workdir import storage_failure
 
@@ -402,6 +402,23 @@ def resolve_checkpoint_dir(path: str | os.PathLike) -> tuple[pathlib.Path, int |
     if (p / "checkpoints").is_dir():
         return p, None
     raise CheckpointError(f"{p} holds no checkpoints/ folder: not a dsiam_jax workdir")
+
+
+def pick_model(
+    models: Mapping[str, TrackerModel], name: str, source: str, how_to_pick: str
+) -> TrackerModel:
+    """One of a checkpoint's models: `name`, else the only one, else the one with role
+    teacher; a `ConfigError` names `source` and, when several fit, `how_to_pick`."""
+    if name:
+        if name not in models:
+            raise ConfigError(f"no model {name!r} in {source} (models: {sorted(models)})")
+        return models[name]
+    if len(models) == 1:
+        return next(iter(models.values()))
+    teachers = [m for m in models.values() if m.role == "teacher"]
+    if len(teachers) == 1:
+        return teachers[0]
+    raise ConfigError(f"{source} holds several models {sorted(models)}: pick one {how_to_pick}")
 
 
 def load_models(path: str | os.PathLike) -> dict[str, TrackerModel]:

@@ -269,19 +269,10 @@ def load_source(value: str) -> ckpt.TrackerModel:
         models = ckpt.load_models(path)
     except ckpt.CheckpointError as e:
         raise ckpt.CheckpointError(f"{FIELD}: {e}") from e
-    if name:
-        if name not in models:
-            raise ConfigError(f"{FIELD}={value!r}: no model {name!r} in {path} ({sorted(models)})")
-        return models[name]
-    if len(models) == 1:
-        return next(iter(models.values()))
-    teachers = [m for m in models.values() if m.role == "teacher"]
-    if len(teachers) == 1:
-        return teachers[0]
-    raise ConfigError(
-        f"{FIELD}={value!r}: {path} holds several models {sorted(models)}; pick one as "
-        f"--config.{FIELD}=NAME@{path}"
-    )
+    try:
+        return ckpt.pick_model(models, name, path, f"as --config.{FIELD}=NAME@{path}")
+    except ConfigError as e:
+        raise ConfigError(f"{FIELD}={value!r}: {e}") from e
 
 
 def init_train_state(

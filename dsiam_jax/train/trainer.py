@@ -67,24 +67,6 @@ def quiet_orbax_logs() -> None:
         logger.addFilter(_QuietOrbax())
 
 
-def select_teacher(models: Mapping[str, ckpt.TrackerModel], name: str, path: str):
-    """The teacher among a checkpoint's models: `name`, the only one, or role 'teacher'."""
-    if name:
-        if name not in models:
-            raise ConfigError(
-                f"config.teacher.name={name!r} is not in {path} (models: {sorted(models)})"
-            )
-        return models[name]
-    if len(models) == 1:
-        return next(iter(models.values()))
-    teachers = [m for m in models.values() if m.role == "teacher"]
-    if len(teachers) == 1:
-        return teachers[0]
-    raise ConfigError(
-        f"{path} holds several models {sorted(models)}: pick one with --config.teacher.name"
-    )
-
-
 def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.TrackerModel | None]:
     """The plan of `config.mode` ('train' or 'distill') and the loaded teacher (or None)."""
     common = dict(
@@ -110,7 +92,9 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.Track
                 "(--config.teacher.checkpoint=W1)"
             )
         path = str(config.teacher.checkpoint)
-        teacher = select_teacher(ckpt.load_models(path), config.teacher.name, path)
+        teacher = ckpt.pick_model(
+            ckpt.load_models(path), config.teacher.name, path, "with --config.teacher.name"
+        )
         if teacher.spec.kind != config.model.kind:  # e.g. a SiamFC teacher for configs/dstrpn.py
             raise ConfigError(
                 f"config.teacher.checkpoint={path} holds a {teacher.spec.kind} teacher, but this "
