@@ -17,7 +17,11 @@ python -m studies.distillation.inspect_maps --teacher=$RUNS/pipeline/teacher \
 # 3. Pilot (one seed, 600 student steps): the soft-loss forms side by side, 48 test scenes.
 python -m dsiam_jax.main --config=configs/distill_study.py:pilot \
     --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/pilot
-python -m studies.distillation.analyze --sweep=$RUNS/pilot --out=studies/distillation/results/pilot
+python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
+    --config.eval.layout=got10k --config.eval.root=$RUNS/pilot/data/synthetic_got10k/test \
+    --config.eval.split= --workdir=$RUNS/pilot/teacher_eval
+python -m studies.distillation.analyze --sweep=$RUNS/pilot --out=studies/distillation/results/pilot \
+    --pairs=spatial_t2:soft,soft_balanced:soft
 
 # 4. Main (three seeds, 1500 steps): scratch, the paper's soft loss, the best pilot form,
 #    and the same with two students sharing.
