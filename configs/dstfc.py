@@ -7,8 +7,8 @@ Students: AlexNet 24-64-96-96-64 (153k parameters, 0.61 MB: ~15x smaller than th
 `student_1`. Loss per student (SPEC 4-5): gt + soft (T=2, beta=0.1, rho=0.1)
 + conditional sharing (alpha=0, gamma=1); no bounded regression for SiamFC, no hint.
 Same optimiser recipe and length as the teacher. The teacher's kind and head come
-from its checkpoint; `config.model` is not used. The teacher's response maps are
-cached in WORKDIR/teacher_cache (`distill.teacher_cache='auto'`, ~0.5 GB for the
+from its checkpoint; `config.model.kind` must match it (SiamFC here). The teacher's
+response maps are cached in WORKDIR/teacher_cache (`distill.teacher_cache='auto'`, ~0.5 GB for the
 whole run), so a resumed or longer run does not run the teacher again.
 """
 
