@@ -232,13 +232,7 @@ class CheckpointStore:
     def restore_meta(self, step: int | None = None) -> dict[str, Any]:
         """The `meta` item of a step (raises `CheckpointDamagedError` when unreadable)."""
         step = self._step(step)
-        try:
-            with _orbax_errors_held():
-                meta = self.manager.restore(
-                    step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
-                )["meta"]
-        except Exception as e:
-            raise CheckpointDamagedError(self.step_dir(step), f"meta: {_one_line(e)}") from e
+        meta = self._read_item(step, "meta", ocp.args.JsonRestore())
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise CheckpointDamagedError(self.step_dir(step), f"meta is not a {FORMAT} record")
         return meta
@@ -280,23 +274,25 @@ class CheckpointStore:
             if item == "train_state" and not (self.step_dir(step) / item).exists():
                 continue
             try:
-                with _orbax_errors_held():
-                    self.manager.restore(step, args=ocp.args.Composite(**{item: raw}))
-            except Exception as e:
-                return f"{item}: {_one_line(e)}"
+                self._read_item(step, item, raw)
+            except CheckpointDamagedError as e:
+                return e.reason
         return None
+
+    def _read_item(self, step: int, item: str, args: Any) -> Any:
+        """One item of `step` read with orbax `args`; any failure is a
+        `CheckpointDamagedError` whose reason names the item."""
+        try:
+            with _orbax_errors_held():
+                return self.manager.restore(step, args=ocp.args.Composite(**{item: args}))[item]
+        except Exception as e:
+            raise CheckpointDamagedError(self.step_dir(step), f"{item}: {_one_line(e)}") from e
 
     def restore_models(self, step: int | None = None) -> dict[str, TrackerModel]:
         """All models of a checkpoint, as host NumPy arrays, with their specs."""
         step = self._step(step)
         meta = self.restore_meta(step)
-        try:
-            with _orbax_errors_held():
-                restored = self.manager.restore(
-                    step, args=ocp.args.Composite(models=ocp.args.StandardRestore())
-                )["models"]
-        except Exception as e:
-            raise CheckpointDamagedError(self.step_dir(step), f"models: {_one_line(e)}") from e
+        restored = self._read_item(step, "models", ocp.args.StandardRestore())
         models = {}
         try:
             for name, m in meta["models"].items():
