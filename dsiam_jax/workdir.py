@@ -70,6 +70,10 @@ NEUTRAL_FIELDS = (
     "eval.plots",
     "distill.teacher_cache",
     "distributed",
+    # A sweep may gain or reorder rows and seeds: every run has its own workdir, and
+    # its own config check.
+    "ablation.rows",
+    "ablation.seeds",
 )
 
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
