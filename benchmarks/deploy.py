@@ -19,7 +19,7 @@ import argparse
 
 from benchmarks.timing import write_json
 from dsiam_jax import models as M
-from dsiam_jax.checkpoints import TrackerModel
+from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_sequence
 
 PYSOT_DW = M.ModelSpec(

@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmarks.timing import time_fn, write_json
 from dsiam_jax import models as M
-from dsiam_jax.checkpoints import TrackerModel
+from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_frames, track_batched
 
 REFERENCES = {

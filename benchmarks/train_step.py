@@ -10,7 +10,8 @@ loss; distillation = frozen teacher forward + 2 students trained with every defa
 term (soft, bounded regression for RPN, sharing); students only = the same distillation step
 with the teacher's outputs in the batch (`distill.teacher_cache`, a batch whose
 outputs are already stored: `dsiam_jax.train.teacher_cache`), so the step runs no
-teacher. Batches are synthetic and generated on the device
+teacher. The two distillation rows are also timed with `train.compute_dtype=bfloat16`
+(`--no-bf16` skips them). Batches are synthetic and generated on the device
 (`dsiam_jax.train.toy_pairs`), one batch reused, so the numbers are the step alone
 (reading a cached batch from disk is not included); nothing here imports TensorFlow,
 the data pipelines or ml_collections (the script runs on accelerator machines that
@@ -26,6 +27,7 @@ device's peak.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import time
@@ -173,7 +175,11 @@ def flops_table(template: int, search: int) -> dict:
     return table
 
 
-def benchmark_kind(kind: str, template: int, search: int, batch: int, repeats: int) -> list:
+def benchmark_kind(
+    kind: str, template: int, search: int, batch: int, repeats: int, bf16: bool = True
+) -> list:
+    """The rows of `kind`: teacher training, distillation with the teacher in the step and
+    with cached teacher outputs, and (`bf16`) the two distillation rows in bfloat16."""
     teacher, students = specs(kind)
     common = dict(
         loss=LossSettings(),
@@ -207,6 +213,25 @@ def benchmark_kind(kind: str, template: int, search: int, batch: int, repeats: i
             cached_teacher=True,
         ),
     ]
+    if bf16:  # train.compute_dtype=bfloat16: same FLOPs, bf16 convs
+        bf16_plan = dataclasses.replace(distill_plan, compute_dtype="bfloat16")
+        steps += [
+            TimedStep(
+                f"{kind}_teacher+2_students_bf16",
+                bf16_plan,
+                teacher_vars,
+                batch,
+                t_fwd + 3 * sum(s_fwd),
+            ),
+            TimedStep(
+                f"{kind}_2_students_cached_teacher_bf16",
+                bf16_plan,
+                teacher_vars,
+                batch,
+                3 * sum(s_fwd),
+                cached_teacher=True,
+            ),
+        ]
     return time_interleaved(steps, repeats)
 
 
@@ -219,12 +244,18 @@ def main() -> None:
     parser.add_argument("--search", type=int, default=255)
     parser.add_argument("--repeats", type=int, default=3 if on_cpu else 20)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 rows")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other processes on the machine skew every row
     rows = []
     for kind in args.kinds.split(","):
         rows += benchmark_kind(
-            kind.strip(), args.template, args.search, args.batch_per_device, args.repeats
+            kind.strip(),
+            args.template,
+            args.search,
+            args.batch_per_device,
+            args.repeats,
+            bf16=not args.no_bf16,
         )
     by_name = {r["name"]: r for r in rows}
     ratios = {}
@@ -234,6 +265,14 @@ def main() -> None:
         ratios[f"{kind}_distill_vs_teacher_step_time"] = b["step_ms"] / a["step_ms"]
         # Distillation pairs/s with the teacher-output cache vs the teacher in the step.
         ratios[f"{kind}_cached_teacher_speedup"] = c["pairs_per_s"] / b["pairs_per_s"]
+        if not args.no_bf16:  # bfloat16 compute vs float32, same rows
+            for row in (f"{kind}_teacher+2_students", f"{kind}_2_students_cached_teacher"):
+                bf = by_name[f"{row}_bf16"]["pairs_per_s"]
+                ratios[f"{row}_bf16_speedup"] = bf / by_name[row]["pairs_per_s"]
+            # students-only bf16 steps against today's teacher-in-step fp32 distillation
+            ratios[f"{kind}_cached_teacher_bf16_vs_teacher_in_step"] = (
+                by_name[f"{kind}_2_students_cached_teacher_bf16"]["pairs_per_s"] / b["pairs_per_s"]
+            )
     name = "train_step" if on_cpu else f"train_step_{jax.default_backend()}"
     path = write_json(
         name,

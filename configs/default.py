@@ -13,13 +13,22 @@ Sections (each a function below, so a variant can rebuild one):
   eval              benchmark layout/root for mode=evaluate
   checkpoint        workdir(s) or zoo name(s) of trained models (evaluate/track/export)
   distributed       multi-host start-up (jax.distributed)
+
+The `loss` and `tracker` sections and the optimiser / distillation fields of `train` /
+`distill` are built from their settings dataclasses, the one home of their defaults
+and documentation (dsiam_jax/train/settings.py, dsiam_jax/tracking/siamfc.py,
+siamrpn.py); tests/test_config_defaults.py checks every field.
 """
 
 from __future__ import annotations
 
 import ml_collections
 
+from dsiam_jax.config_sections import dataclass_defaults
 from dsiam_jax.models import spec as spec_lib
+from dsiam_jax.tracking.siamfc import SiamFCConfig
+from dsiam_jax.tracking.siamrpn import SiamRPNConfig
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 
 
 def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collections.ConfigDict:
@@ -108,19 +117,19 @@ def data_config() -> ml_collections.ConfigDict:
 def train_config() -> ml_collections.ConfigDict:
     """Optimiser and loop of mode=train / mode=distill (SPEC section 6; dsiam_jax/train)."""
     t = ml_collections.ConfigDict()
-    t.num_steps = 1000  # optimiser updates in the whole run (a resumed run continues to it)
+    # The optimiser: the fields of `OptimSettings`, with its defaults (documented in
+    # dsiam_jax/train/settings.py): num_steps, lr_start, lr_end, warmup_steps, momentum,
+    # weight_decay, grad_clip.
+    t.update(dataclass_defaults(OptimSettings))
     t.batch_size = 8  # GLOBAL pairs per step; split over devices and processes
     t.checkpoint_every = 200  # steps between checkpoints (one is also written at the end)
     t.log_every = 20  # steps between metric writes (means over the interval)
     t.max_to_keep = 3  # checkpoints kept; 0 = all
-    # Learning rate: log-linear decay from lr_start (after warm-up) to lr_end at num_steps.
-    t.lr_start = 1e-2
-    t.lr_end = 1e-5
-    t.warmup_steps = 0  # linear warm-up from lr_start / warmup_steps; 0 = off
-    t.momentum = 0.9  # SGD momentum; 0 = plain SGD
-    t.weight_decay = 5e-4  # added to the gradient (PyTorch SGD style); 0 = off
-    t.grad_clip = 0.0  # clip the loss gradient to this global norm; 0 = off
     t.num_devices = 0  # devices of the data mesh; 0 = all (multi-host: all)
+    # Precision of the networks' convs and activations (teacher and students):
+    # float32 | bfloat16. Parameters, BatchNorm statistics, losses and the optimiser
+    # stay float32. Measured speed: benchmarks/results/train_step.json.
+    t.compute_dtype = "float32"
     # BatchNorm of trained models: statistics over the global batch (cross-device, so
     # the maths does not depend on the device count) or per device (False; running
     # averages are then averaged over devices).
@@ -139,22 +148,14 @@ def train_config() -> ml_collections.ConfigDict:
 
 
 def loss_config() -> ml_collections.ConfigDict:
-    """Ground-truth losses (SPEC section 2; dsiam_jax/train/targets.py, losses.py)."""
-    loss = ml_collections.ConfigDict()
-    # SiamFC: a response cell is positive within this distance of the target centre.
-    loss.siamfc_radius = 16.0  # search-crop pixels (2 cells at stride 8)
-    loss.siamfc_distance = "euclidean"  # euclidean (SiamFC) | l1 (siamfc-pytorch)
-    # SiamRPN anchors: IoU > pos_iou positive, < neg_iou negative, the rest ignored.
-    loss.rpn_pos_iou = 0.6
-    loss.rpn_neg_iou = 0.3
-    loss.rpn_num_samples = 64  # anchors sampled per pair ...
-    loss.rpn_max_pos = 16  # ... at most this many positive (the rest negative)
-    # cls loss: positives and negatives each half the weight (pysot) or a plain mean
-    # over the sampled anchors (False, the SiamRPN paper).
-    loss.rpn_cls_balanced = True
-    loss.rpn_loc_weight = 1.2  # weight of the regression loss in gt = cls + w * reg
-    loss.rpn_smooth_l1_beta = 1.0 / 9.0  # smooth-L1 transition (Faster R-CNN RPN); 0 = L1
-    return loss
+    """Ground-truth losses (SPEC section 2; dsiam_jax/train/targets.py, losses.py).
+
+    The fields and their defaults are `LossSettings` (documented in
+    dsiam_jax/train/settings.py): siamfc_radius, siamfc_distance, rpn_pos_iou,
+    rpn_neg_iou, rpn_num_samples, rpn_max_pos, rpn_cls_balanced, rpn_loc_weight,
+    rpn_smooth_l1_beta.
+    """
+    return ml_collections.ConfigDict(dataclass_defaults(LossSettings))
 
 
 def teacher_config() -> ml_collections.ConfigDict:
@@ -176,28 +177,14 @@ def distill_config() -> ml_collections.ConfigDict:
     # shares the teacher's kind, head and anchors. SiamFC widths must be even (groups).
     d.students = ((24, 64, 96, 96, 64), (24, 64, 96, 96, 64))
     d.student_head_channels = 0  # RPN head width of students; 0 = their channels[-1]
-    d.lambda_cls = 1.0  # background-suppressed soft loss (teacher -> student)
-    d.lambda_reg = 1.0  # teacher-bounded regression (RPN only)
-    d.lambda_hint = 0.0  # feature hint through a trained 1x1 adapter; 0 = off
-    d.temperature = 2.0  # T of the soft loss (scaled by T^2)
-    d.beta = 0.1  # soft-loss weight of positions that are background for GT and teacher
-    d.rho = 0.1  # teacher foreground probability below which a position is background
-    d.margin = 0.0  # bounded regression: penalise where e_student + margin > e_teacher
-    # Form of the soft loss: 'pointwise' (per position, SPEC 4, background-suppressed) |
-    # 'spatial' (each map as one distribution over positions: softmax of the foreground
-    # logit / T; blind to a constant logit offset; beta / rho unused).
-    d.soft_form = "pointwise"
-    # pointwise only: the label's positives and its background each carry half of the
-    # soft loss (as in the ground-truth loss) instead of one weight per position.
-    d.soft_balanced = False
-    # Student-student sharing (N >= 2): share_i = sum_j c_ij (KL(sg(p_j) || p_i)
-    # + share_reg_weight * peer-bounded regression), c_ij = 1 if peer j has the lower
-    # ground-truth loss on the batch, else alpha.
-    d.share = True
-    d.gamma = 1.0  # weight of the sharing term
-    d.alpha = 0.0  # c_ij of a peer that is not better on the batch
-    d.share_temperature = 1.0  # temperature of the peer KL
-    d.share_reg_weight = 1.0  # peer-bounded regression inside the sharing term (RPN)
+    # A student.py written by mode=student_search (configs/student_search.py): its
+    # channel list (and RPN head width) replaces every student's widths above; '' = off.
+    d.students_from = ""
+    # The loss weights, temperatures and forms: the fields of `DistillSettings`, with
+    # its defaults (documented in dsiam_jax/train/settings.py): lambda_cls, lambda_reg,
+    # lambda_hint, temperature, beta, rho, margin, soft_form, soft_balanced, share,
+    # gamma, alpha, share_temperature, share_reg_weight.
+    d.update(dataclass_defaults(DistillSettings))
     # Teacher-output cache (dsiam_jax/train/teacher_cache.py): the frozen teacher's
     # outputs per training example, stored the first time they are computed and read by
     # every later run on the same examples, whose steps then run only the students.
@@ -216,27 +203,17 @@ def distill_config() -> ml_collections.ConfigDict:
 
 
 def tracker_config() -> ml_collections.ConfigDict:
-    """Inference settings (SPEC section 2, Tracking; see dsiam_jax/tracking)."""
+    """Inference settings (SPEC section 2, Tracking; see dsiam_jax/tracking).
+
+    `siamfc` and `siamrpn` are built from the defaults of `SiamFCConfig` and
+    `SiamRPNConfig` (their fields are documented in dsiam_jax/tracking/siamfc.py and
+    siamrpn.py): template_size, search_size, context, min_size; SiamFC's num_scales,
+    scale_step, scale_penalty, scale_lr, window_influence, response_up; SiamRPN's
+    penalty_k, window_influence, lr.
+    """
     t = ml_collections.ConfigDict()
-    t.siamfc = ml_collections.ConfigDict()
-    t.siamfc.template_size = 127
-    t.siamfc.search_size = 255
-    t.siamfc.context = 0.5  # template side sqrt((w+p)(h+p)), p = context * (w+h)
-    t.siamfc.num_scales = 3  # odd; scale factors scale_step^(-n//2 .. n//2)
-    t.siamfc.scale_step = 1.0375
-    t.siamfc.scale_penalty = 0.9745  # multiplies the side scales' responses
-    t.siamfc.scale_lr = 0.59  # damping of the size change toward the chosen scale
-    t.siamfc.window_influence = 0.176  # Hann window weight on the normalised response
-    t.siamfc.response_up = 16  # bicubic upsampling of the 17x17 response
-    t.siamfc.min_size = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
-    t.siamrpn = ml_collections.ConfigDict()
-    t.siamrpn.template_size = 127
-    t.siamrpn.search_size = 271
-    t.siamrpn.context = 0.5
-    t.siamrpn.penalty_k = 0.055  # scale / aspect-ratio change penalty
-    t.siamrpn.window_influence = 0.42
-    t.siamrpn.lr = 0.295  # size learning rate (times penalty * score)
-    t.siamrpn.min_size = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
+    t.siamfc = ml_collections.ConfigDict(dataclass_defaults(SiamFCConfig))
+    t.siamrpn = ml_collections.ConfigDict(dataclass_defaults(SiamRPNConfig))
     # Speed only (same boxes): SiamFC's search crops as a lax.map loop ('map'), one
     # batch ('batch'), or 'auto' (map on CPU, batch on accelerators).
     t.scales_impl = "auto"
@@ -246,7 +223,7 @@ def tracker_config() -> ml_collections.ConfigDict:
 def eval_config() -> ml_collections.ConfigDict:
     """Benchmark evaluation for mode=evaluate (SPEC section 7; see dsiam_jax/evaluation)."""
     e = ml_collections.ConfigDict()
-    e.layout = "got10k"  # got10k | lasot | otb | trackingnet | folder | synthetic
+    e.layout = "got10k"  # got10k | lasot | otb | trackingnet | vot | folder | synthetic
     e.root = ""
     e.split = ""
     e.max_sequences = 0  # 0 = all
@@ -258,11 +235,25 @@ def eval_config() -> ml_collections.ConfigDict:
     e.batch_impl = "auto"  # auto | map | vmap (auto: map on CPU, vmap on accelerators)
     e.network_repeats = 10  # timed calls for network-only frames/s (0 = skip)
     e.plots = True  # success / precision PNGs
+    # 'ope': one pass from the first box (success, precision, GOT-10k AO); 'vot': the
+    # VOT2016-2019 reset protocol (re-initialised 5 frames after each failure; eval.json
+    # holds eao, accuracy, robustness, failures per tracker; dsiam_jax/evaluation/vot.py).
+    e.protocol = "ope"
+    # Whose rules score the OTB-style numbers (success AUC, precision, normalised
+    # precision) under protocol=ope: got10k | pysot | pytracking | lasot (frames counted,
+    # denominators, first frame; dsiam_jax/evaluation/metrics.py). GOT-10k AO/SR are fixed.
+    e.convention = "got10k"
+    # protocol=vot: EAO sequence-length interval 'low,high' ('' = derived from the
+    # sequence lengths as the VOT toolkit does; VOT2016 '108,371', VOT2017-2019 '100,356').
+    e.eao_interval = ""
+    # Also zip the results in the layout a test server takes: '' | got10k (GOT-10k test
+    # server) | trackingnet (TrackingNet server); dsiam_jax/evaluation/server_zip.py.
+    e.package = ""
     return e
 
 
 def pipeline_config() -> ml_collections.ConfigDict:
-    """mode=pipeline (dsiam_jax/experiments/pipeline.py): teacher, distilled students,
+    """mode=pipeline (dsiam_jax/jobs/pipeline.py): teacher, distilled students,
     a from-scratch student, evaluation and report.md, in one resumable run."""
     p = ml_collections.ConfigDict()
     # 'laptop': the sizes below, chosen to finish in about 20 minutes on a 2-core CPU;
@@ -310,8 +301,12 @@ def get_config() -> ml_collections.ConfigDict:
     c.tracker = tracker_config()
     c.eval = eval_config()
     c.checkpoint = ""  # comma-separated workdirs or zoo names (evaluate/track/export)
-    # Tracking network backend (mode=evaluate / track): jax | onnx | onnx_fp16 |
-    # onnx_int8 (weight-only) | onnx_qdq (int8 weights and activations); see dsiam_jax/export.
+    # A best_tracker.json written by mode=tune: its settings replace those of
+    # config.tracker for evaluate / track ('' = config.tracker as it is).
+    c.tracker_from = ""
+    # Tracking network backend (mode=evaluate / track): jax | jax_bf16 (convs in
+    # bfloat16) | onnx | onnx_fp16 | onnx_int8 (weight-only) | onnx_qdq (int8 weights
+    # and activations); see dsiam_jax/export.
     c.backend = "jax"
     c.distributed = distributed_config()
     c.pipeline = pipeline_config()

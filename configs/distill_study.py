@@ -13,7 +13,7 @@ sequences of the synthetic test split. The `get_config` argument picks a phase:
   T = 2 and 4), `study.student_steps` steps;
 - `main`: three seeds of scratch, the pilot's best form (spatial, T = 2), the paper's
   soft loss and the spatial form with sharing between two students,
-  `study.student_steps` steps (rows run in this order, the decisive pair first);
+  `study.student_steps` steps (the first two, the decisive pair, seed by seed first);
 - `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
 
 Rows are defined once in `ROWS` below; `study.rows` picks them. Results:
@@ -46,8 +46,9 @@ PHASES = {
         rows=("scratch", "spatial_t2", "soft", "spatial_t2_share"),
         seeds=(0, 1, 2),
         student_steps=1500,
+        eval_steps=(300, 600, 1000),
     ),
-    "tiny": dict(rows=("scratch", "spatial_t2"), seeds=(0,), student_steps=4),
+    "tiny": dict(rows=("scratch", "spatial_t2"), seeds=(0,), student_steps=4, eval_steps=(2,)),
 }
 
 
@@ -59,8 +60,9 @@ def get_config(phase: str = "pilot"):
     config.ablation.seeds = p["seeds"]
     config.ablation.rows = p["rows"]
     config.pipeline.laptop.student_steps = p["student_steps"]
+    config.ablation.eval_steps = p.get("eval_steps", ())
     config.pipeline.eval_sequences = 48  # paired comparisons need >= 32 sequences
-    config.train.checkpoint_every = 100
+    config.train.checkpoint_every = 2 if phase == "tiny" else 100
     config.study = ml_collections.ConfigDict()
     config.study.phase = phase
     if phase == "tiny":
@@ -75,7 +77,7 @@ def get_config(phase: str = "pilot"):
 
 
 def sweep(config) -> list[dict]:
-    """One dict per training run (see dsiam_jax/experiments/ablation.py)."""
+    """One dict per training run (see dsiam_jax/jobs/ablation.py)."""
     student = tuple(config.pipeline.laptop.student_channels)
     runs = []
     for name in config.ablation.rows:
@@ -105,4 +107,11 @@ def sweep(config) -> list[dict]:
                     "overrides": overrides,
                 }
             )
-    return runs
+    # The first two rows (the decisive pair) seed by seed, then the others seed by seed:
+    # a sweep stopped early still holds complete pairs for the seeds it reached.
+    rows = list(config.ablation.rows)
+    seeds = list(config.ablation.seeds)
+    return sorted(
+        runs,
+        key=lambda r: (rows.index(r["row"]) >= 2, seeds.index(r["seed"]), rows.index(r["row"])),
+    )

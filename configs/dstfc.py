@@ -4,8 +4,11 @@
 
 Students: AlexNet 24-64-96-96-64 (153k parameters, 0.61 MB: ~15x smaller than the
 9.35 MB teacher; the paper's SiamFC student is ~0.7 MB), saved as `student_0` and
-`student_1`. Loss per student (SPEC 4-5): gt + soft (T=2, beta=0.1, rho=0.1)
-+ conditional sharing (alpha=0, gamma=1); no bounded regression for SiamFC, no hint.
+`student_1`. Loss per student (SPEC 4-5): gt + soft + conditional sharing (alpha=0,
+gamma=1); no bounded regression for SiamFC, no hint. The soft loss is the spatial
+form at T=2 (`distill.soft_form`, the distillation study's finding:
+studies/distillation/README.md); `--config.distill.soft_form=pointwise` gives the
+paper's background-suppressed form (beta=0.1, rho=0.1).
 Same optimiser recipe and length as the teacher. The teacher's kind and head come
 from its checkpoint; `config.model.kind` must match it (SiamFC here). The teacher's
 response maps are cached in WORKDIR/teacher_cache (`distill.teacher_cache='auto'`, ~0.5 GB for the

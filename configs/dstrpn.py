@@ -22,6 +22,9 @@ def get_config():
     config.data.negative_prob = 0.2
     config.distill.students = ((48, 128, 192, 192, 128), (48, 128, 192, 192, 128))
     config.distill.student_head_channels = 128
+    # The paper's per-anchor soft loss: the spatial form (the SiamFC default) is not
+    # studied for RPN maps yet.
+    config.distill.soft_form = "pointwise"
     config.train.num_steps = 100_000
     config.train.warmup_steps = 1_000
     config.train.grad_clip = 10.0

@@ -23,7 +23,7 @@ from PIL import Image
 
 from dsiam_jax.errors import InputFileError, UserError
 
-LAYOUTS = ("got10k", "lasot", "otb", "trackingnet", "imagenet_vid", "folder", "synthetic")
+LAYOUTS = ("got10k", "lasot", "otb", "trackingnet", "imagenet_vid", "vot", "folder", "synthetic")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 

@@ -22,7 +22,6 @@ and raises `CheckpointWriteError`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import logging as std_logging
 import os
@@ -41,7 +40,7 @@ from absl import logging
 
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError, InputFileError, UserError
-from dsiam_jax.models.spec import ModelSpec, SpecError
+from dsiam_jax.models.spec import ModelSpec, SpecError, TrackerModel
 from dsiam_jax.workdir import storage_failure
 
 FORMAT = "dsiam_jax.checkpoint/1"
@@ -145,20 +144,6 @@ def _join_new_orbax_threads(before: set[threading.Thread], timeout: float = 300.
     for thread in threading.enumerate():
         if thread not in before and type(thread).__module__.startswith("orbax"):
             thread.join(max(0.0, deadline - time.monotonic()))
-
-
-@dataclasses.dataclass
-class TrackerModel:
-    """A network ready to track: its name, role, architecture and variables."""
-
-    name: str
-    spec: ModelSpec
-    variables: dict[str, Any]
-    role: str = "model"  # 'teacher' | 'student' | 'model'
-    info: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def meta(self) -> dict[str, Any]:
-        return {"role": self.role, "spec": self.spec.to_dict(), "info": self.info}
 
 
 def _manager(directory: pathlib.Path, max_to_keep: int | None, create: bool):

@@ -29,6 +29,7 @@ import fcntl
 import json
 import os
 import pathlib
+import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping
@@ -42,9 +43,19 @@ from dsiam_jax.errors import ConfigError, UserError
 
 LOCK_FILE = "workdir.lock"
 CONFIG_FILE = "config.json"
+DONE_FILE = "DONE.json"  # a finished stage of a multi-job run (`dsiam_jax.jobs.stages`)
+
+_UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._+=@-]+")
+
+
+def safe_name(name: str) -> str:
+    """A model, tracker or sequence name usable as one path component: every run of
+    other characters than letters, digits and `._+=@-` becomes `_` ('a/b' -> 'a_b')."""
+    return _UNSAFE_IN_NAMES.sub("_", str(name)).strip("._") or "unnamed"
+
 
 # Modes that continue from what an earlier run left in the workdir.
-RESUMABLE_MODES = ("train", "distill", "pipeline", "ablation")
+RESUMABLE_MODES = ("train", "distill", "pipeline", "ablation", "student_search")
 
 # Fields (or whole sections) that cannot change what a run computes: logging and
 # checkpoint cadence, when to stop this process, device counts and equal lowerings
@@ -74,6 +85,10 @@ NEUTRAL_FIELDS = (
     # its own config check.
     "ablation.rows",
     "ablation.seeds",
+    "ablation.eval_steps",
+    # A search continues its policy: more iterations extend the same trajectory.
+    "search.iterations",
+    "search.exit_after_iterations",
 )
 
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
@@ -232,8 +247,6 @@ def config_differences(
 def resumable_state(workdir: pathlib.Path) -> list[pathlib.Path]:
     """What a resumed run would continue from: checkpoint steps and finished stages, in
     `workdir` and one folder down (sorted)."""
-    from dsiam_jax.experiments.stages import DONE_FILE  # (stages imports jobs, which imports us)
-
     found = []
     for base in (workdir, *(p for p in workdir.iterdir() if p.is_dir())):
         ckpts = base / "checkpoints"

@@ -50,8 +50,8 @@ def test_load_many_prefixes_clashing_names(tmp_path, student):
 
 def test_publish_writes_slim_renamed_checkpoints(tmp_path, student):
     from configs import publish as publish_config
-    from dsiam_jax import publish_job
     from dsiam_jax.errors import ConfigError
+    from dsiam_jax.jobs import publish as publish_job
 
     source = tmp_path / "run"
     store = C.CheckpointStore(source)

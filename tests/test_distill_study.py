@@ -31,9 +31,13 @@ def test_tiny_study_runs_and_analyses(tiny_study, tmp_path):
     rows = result["rows"]
     assert set(rows) == {"scratch", "spatial_t2"}
     for steps in rows.values():
-        (entry,) = steps[4].values()  # 4 student steps, one seed
-        assert 0.0 <= entry["auc"] <= 1.0 and len(entry["sequences"]) == 2
-    (comparison,) = result["comparisons"]
+        assert sorted(steps) == [2, 4]  # the curve point (ablation.eval_steps) and the end
+        for step in (2, 4):
+            (entry,) = steps[step].values()  # one seed
+            assert 0.0 <= entry["auc"] <= 1.0 and len(entry["sequences"]) == 2
+    # one paired comparison per evaluated step (the curve point and the end)
+    assert [c["step"] for c in result["comparisons"]] == [2, 4]
+    comparison = result["comparisons"][-1]
     assert comparison["a"] == "spatial_t2" and comparison["num_sequences"] == 2
     # the paired difference is the mean of the per-sequence differences
     a = rows["spatial_t2"][4][0]["sequences"]

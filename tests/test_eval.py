@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from data_pipelines.sequences import read_sequences
-from dsiam_jax.checkpoints import CheckpointStore, TrackerModel
+from dsiam_jax.checkpoints import CheckpointStore
 from dsiam_jax.evaluation import evaluate
 from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation.results_io import read_boxes
-from dsiam_jax.models import ModelSpec, numpy_variables
+from dsiam_jax.models import ModelSpec, TrackerModel, numpy_variables
 from tests.test_tracking import Clip
 
 SEQS = {"GOT-10k_Val_000001": dict(n=8, seed=0), "GOT-10k_Val_000002": dict(n=6, seed=1)}

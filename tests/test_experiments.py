@@ -18,7 +18,7 @@ from conftest import REPO_ROOT, run_cli
 from configs import ablation as ablation_config
 from dsiam_jax import jobs
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.experiments import ablation, stages
+from dsiam_jax.jobs import ablation, stages
 
 TINY = (
     "--config.pipeline.laptop.teacher_channels=(8,16,16,16,16)",

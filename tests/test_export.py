@@ -9,10 +9,12 @@ import pytest
 
 from configs import export as export_config
 from dsiam_jax import models
-from dsiam_jax.checkpoints import CheckpointStore, TrackerModel
+from dsiam_jax.checkpoints import CheckpointStore
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.export import checks, export_job, fold, onnx_graphs, quantize, samples
+from dsiam_jax.export import checks, fold, onnx_graphs, quantize, samples
 from dsiam_jax.export.runtime import OnnxNetwork
+from dsiam_jax.jobs import export as export_job
+from dsiam_jax.models import TrackerModel
 
 CH = (8, 16, 16, 16, 16)
 SPECS = {

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from data_pipelines.sequences import read_sequences
-from dsiam_jax.checkpoints import CheckpointStore, TrackerModel
-from dsiam_jax.models import numpy_variables
+from dsiam_jax.checkpoints import CheckpointStore
+from dsiam_jax.models import TrackerModel, numpy_variables
 from dsiam_jax.tracking import build_tracker, run_sequence
 from tests.test_export import SPECS
 

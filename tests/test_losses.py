@@ -199,7 +199,7 @@ def test_distillation_total_and_switches():
         "delta": jnp.zeros((2, 3, 3, k, 4)),
     }
     adapters = {"s": L.init_adapter(jax.random.key(0), 3, 5)}
-    d = DistillSettings(lambda_cls=0.5, lambda_reg=2.0, lambda_hint=3.0)
+    d = DistillSettings(lambda_cls=0.5, lambda_reg=2.0, lambda_hint=3.0, soft_form="pointwise")
     total, terms = objective(
         {"s": {"cls": cls, "reg": reg, "features": feats}},
         targets,

@@ -141,7 +141,7 @@ def test_upchannel_template_output_is_scaled_in_the_forward_pass():
         np.testing.assert_allclose(exported.bias, scale * conv["bias"], rtol=1e-6)
     # The template convs start He-normal (std sqrt(2 / fan_in)), not shrunk by the factor.
     layer = structure(spec).branches[1].template[0]
-    draws = heads._conv(layer).kernel_init(jax.random.PRNGKey(0), layer.kernel_shape)
+    draws = heads._conv(layer, jnp.float32).kernel_init(jax.random.PRNGKey(0), layer.kernel_shape)
     assert abs(float(jnp.std(draws)) / np.sqrt(2 / (9 * 32)) - 1) < 0.05
 
 

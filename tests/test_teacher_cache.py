@@ -27,11 +27,11 @@ from dsiam_jax import checkpoints as C
 from dsiam_jax import models as M
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError, UserError
-from dsiam_jax.experiments import ablation, pipeline
+from dsiam_jax.jobs import ablation, pipeline
+from dsiam_jax.jobs import train as train_job
 from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import step as step_lib
 from dsiam_jax.train import teacher_cache as TC
-from dsiam_jax.train import trainer
 
 STEPS = 4
 FAST = "jax_disable_most_optimizations"
@@ -134,10 +134,10 @@ def setups(tmp_path_factory):
                 for name, seed in (("a", 1), ("b", 2))
             }
             config = make_config(kind, root / "teacher_a")
-            plan, _ = trainer.build_plan(config)
+            plan, _ = train_job.build_plan(config)
             mesh = parallel.data_mesh(1)
             state = jax.device_get(state_lib.init_state_on_mesh(plan, config.seed, mesh))
-            batches = trainer.make_batches(config, mesh, 0)
+            batches = train_job.make_batches(config, mesh, 0)
             host = [jax.device_get(next(batches)) for _ in range(STEPS)]
             made[kind] = Setup(kind, root, plan, teachers, state, host)
         return made[kind]
@@ -333,14 +333,14 @@ def test_resume_reuses_the_partial_cache_and_equals_an_uninterrupted_run(setups,
     config = setup.config("auto")  # a standalone run: WORKDIR/teacher_cache
     workdir = tmp_path / "run"
     config.train.exit_after_steps = 3  # killed after step 3: checkpoint 2, batches 0..2 cached
-    trainer.train(config, str(workdir))
+    train_job.run(config, str(workdir))
     cache_root = workdir / TC.AUTO_FOLDER
     before = files(cache_root)
     assert sorted(pathlib.Path(p).name for p in before) == [
         f"batch_00000000{i}.npz" for i in range(3)
     ]
     config.train.exit_after_steps = 0
-    state = jax.device_get(trainer.train(config, str(workdir)))
+    state = jax.device_get(train_job.run(config, str(workdir)))
     after = files(cache_root)
     assert {p: after[p] for p in before} == before  # batch 2 (step 3) read, not recomputed
     assert len(after) == STEPS

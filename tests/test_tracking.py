@@ -8,8 +8,8 @@ from PIL import Image
 
 from dsiam_jax import models as M
 from dsiam_jax.anchors import response_size
-from dsiam_jax.checkpoints import TrackerModel
 from dsiam_jax.evaluation.metrics import rect_iou
+from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import (
     TrackerNetwork,
     TrackingInputError,

@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 
 from dsiam_jax import models as M
-from dsiam_jax.checkpoints import TrackerModel
 from dsiam_jax.evaluation.metrics import rect_iou, sequence_metrics
+from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import TrackerNetwork, build_tracker
 
 FRAME_W, FRAME_H = 640, 480

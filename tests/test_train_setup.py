@@ -10,6 +10,7 @@ import pytest
 from configs import default
 from dsiam_jax import jobs
 from dsiam_jax.errors import ConfigError, UserError
+from dsiam_jax.jobs import train as train_job
 from dsiam_jax.train import optim, trainer
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 
@@ -67,7 +68,7 @@ def test_settings_defaults_match_the_config():
 )
 def test_training_configs_load(name, mode):
     config = importlib.import_module(f"configs.{name}").get_config()
-    assert config.mode == mode and jobs.resolve(mode) is trainer.run
+    assert config.mode == mode and jobs.resolve(mode) is train_job.run
     LossSettings.from_config(config.loss)
     DistillSettings.from_config(config.distill)
     OptimSettings.from_config(config.train)
@@ -76,14 +77,14 @@ def test_training_configs_load(name, mode):
 def test_config_errors_are_clear(tmp_path):
     config = importlib.import_module("configs.dstfc").get_config()
     with pytest.raises(ConfigError, match="teacher.checkpoint is empty"):
-        trainer.build_plan(config)
+        train_job.build_plan(config)
     config.teacher.checkpoint = str(tmp_path / "nowhere")
     with pytest.raises(UserError, match="not found"):
-        trainer.build_plan(config)
+        train_job.build_plan(config)
     config = importlib.import_module("configs.siamfc_teacher").get_config()
     config.train.lr_end = 0.0
     with pytest.raises(ConfigError, match="config.train"):
-        trainer.build_plan(config)
+        train_job.build_plan(config)
 
 
 def test_non_finite_check_names_step_and_term(tmp_path):

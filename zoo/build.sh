@@ -48,7 +48,7 @@ run --config=configs/evaluate.py --workdir=$RUNS/evaluate \
 python - "$RUNS" <<'EOF_TABLE'
 import json, sys
 from configs import default
-from dsiam_jax.experiments import report
+from dsiam_jax.jobs import run_report as report
 
 runs = sys.argv[1]
 eval_report = json.load(open(f"{runs}/evaluate/eval.json"))

@@ -20,6 +20,34 @@ Boxes are `[N, 4]` (x, y, w, h). Which frames count:
   (the toolkit's `bound`); `ao` = mean IoU, `sr50`/`sr75` = fraction with IoU
   strictly above 0.5 / 0.75. Over a dataset the toolkit pools the IoUs of all
   frames of all sequences (frame-weighted), and so do we.
+
+The above is `convention="got10k"` (the default). The OTB-style numbers can be
+scored as other toolkits do (`CONVENTIONS`; the GOT-10k numbers never change).
+All use the 21 thresholds with IoU `>` t, centre error `<=` t, centres x + (w-1)/2
+and per-sequence curves averaged over sequences; they differ in which frames
+count and what the fractions are taken over:
+
+- `pysot` (pysot-toolkit, `evaluation/ope_benchmark.py`, `utils/statistics.py`):
+  frames whose target is absent (`visible` False) are dropped but still counted
+  in the denominator (all frames of the sequence). IoU only where all four
+  ground-truth numbers x, y, w, h are > 0 (else no success); centre error only
+  where both ground-truth centre coordinates are > 0, else -1, i.e. counted as
+  a precision *success* (also unannotated frames). Normalised centres are divided
+  by the ground-truth (w, h) + 1e-16. The predicted first box is used as written.
+- `pytracking` (pytracking, `analysis/extract_results.py`): the first predicted
+  box is replaced by the ground truth; a prediction of zero width or height is
+  replaced by the previous frame's; valid frames: ground truth w > 0 and h > 0
+  and visible. Invalid frames: IoU -1 (no success), centre error inf (no
+  success) but normalised centre error -1 (a success). The denominator is the
+  number of valid frames, except for LaSOT (`dataset="lasot"`, and UAV), where it
+  is all frames, and invisible frames get infinite centre errors of both kinds.
+- `lasot` (official LaSOT toolkit, `utils/calc_seq_err_robust.m`,
+  `eval_tracker.m`, `plot_draw_save.m`): predictions that are not finite or have
+  w <= 0 or h <= 0 are replaced by the previous frame's; the first predicted box
+  by the ground truth; absent frames dropped but counted in the denominator (all
+  frames); IoU only where all four ground-truth numbers are > 0 (else -1), and
+  centre errors of those other frames -1 (a success). Over a dataset, sequences
+  whose curve sums to 0 are left out of that curve's mean.
 """
 
 from __future__ import annotations
@@ -28,9 +56,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dsiam_jax.errors import ConfigError
+
 SUCCESS_THRESHOLDS = np.linspace(0, 1, 21)  # OTB: 21 IoU thresholds
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)  # px
 NORM_PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64) / 100.0
+CONVENTIONS = {
+    "got10k": "got10k toolkit ExperimentOTB (default): annotated frames only, frame 1 as "
+    "predicted, fractions over the annotated frames",
+    "pysot": "pysot-toolkit OPEBenchmark: fractions over all frames; IoU where gt x,y,w,h > 0; "
+    "frames without a positive gt centre count as precision successes",
+    "pytracking": "pytracking extract_results: frame 1 = gt; fractions over valid frames "
+    "(all frames for LaSOT); invalid frames: no IoU/centre success, normalised success",
+    "lasot": "official LaSOT toolkit: frame 1 = gt; absent frames dropped but counted; "
+    "fractions over all frames; all-zero sequence curves left out of the mean",
+}
 
 
 def rect_iou(a: np.ndarray, b: np.ndarray, bound: tuple[float, float] | None = None) -> np.ndarray:
@@ -101,11 +141,86 @@ def precision_curve(errors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.mean(errors[:, None] <= thresholds[None, :], axis=0)
 
 
+def _all_positive(values: np.ndarray) -> np.ndarray:
+    """`[N]` bool: every entry of a row is > 0 (NaN is not)."""
+    with np.errstate(invalid="ignore"):
+        return np.all(np.nan_to_num(values, nan=-1.0) > 0, axis=1)
+
+
+def _repair(pred: np.ndarray, gt: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Predictions with `bad` rows replaced by the previous row (where gt is finite)."""
+    pred = pred.copy()
+    gt_finite = np.isfinite(gt).all(axis=1)
+    for i in range(1, len(pred)):
+        if bad[i] and gt_finite[i]:
+            pred[i] = pred[i - 1]
+    return pred
+
+
+def convention_frames(
+    pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, convention: str, dataset: str = ""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """What a toolkit's OTB-style curves count (module docstring), as
+    `(ious, center_errors, norm_errors, denominator)`: the curves are
+    `#(ious > t) / denominator` and `#(errors <= t) / denominator`."""
+    n = len(gt)
+    if convention == "got10k":
+        ok = annotated(gt)
+        p, g = pred[ok], gt[ok]
+        return rect_iou(p, g), center_error(p, g), normalized_center_error(p, g), int(ok.sum())
+    if convention == "pysot":
+        p, g = pred[visible], gt[visible]
+        ious = np.full(len(g), -1.0)
+        iou_ok = _all_positive(g)
+        ious[iou_ok] = rect_iou(p[iou_ok], g[iou_ok])
+        errors = []
+        for scale in (np.ones_like(g[:, 2:]), g[:, 2:] + 1e-16):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gc, pc = _centers(g) / scale, _centers(p) / scale
+            err = np.full(len(g), -1.0)
+            ok = _all_positive(gc)
+            err[ok] = np.sqrt(np.sum((gc[ok] - pc[ok]) ** 2, axis=1))
+            errors.append(np.nan_to_num(err, nan=np.inf))
+        return ious, errors[0], errors[1], n
+    if convention == "pytracking":
+        pred = pred.copy()
+        pred[0] = gt[0]
+        pred = _repair(pred, gt, np.any(pred[:, 2:] == 0, axis=1))
+        valid = annotated(gt) & visible
+        ious = np.where(valid, rect_iou(pred, gt), -1.0)
+        err = np.where(valid, center_error(pred, gt), -1.0 if dataset == "uav" else np.inf)
+        norm = np.where(valid, normalized_center_error(pred, gt), -1.0)
+        if dataset == "lasot":
+            err[~visible], norm[~visible] = np.inf, np.inf
+        return ious, err, norm, n if dataset in ("lasot", "uav") else int(valid.sum())
+    if convention == "lasot":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(pred).all(axis=1) | np.any(pred[:, 2:] <= 0, axis=1)
+        pred = _repair(pred, gt, bad)
+        pred[0] = gt[0]
+        p, g = pred[visible], gt[visible]
+        ok = _all_positive(g)
+        ious = np.where(ok, rect_iou(p, g), -1.0)
+        err = np.where(ok, center_error(p, g), -1.0)
+        norm = np.where(ok, normalized_center_error(p, g), -1.0)
+        return ious, err, norm, n
+    raise ConfigError(f"eval.convention={convention!r}: expected one of {', '.join(CONVENTIONS)}")
+
+
+def _fraction_curve(hits: np.ndarray, denominator: int, size: int) -> np.ndarray:
+    """`[T]` counts `hits [M, T]` over `denominator` (NaN when it is 0)."""
+    if denominator <= 0:
+        return np.full(size, np.nan)
+    return np.sum(hits, axis=0) / float(denominator)
+
+
 def sequence_metrics(
     pred: np.ndarray,
     gt: np.ndarray,
     visible: np.ndarray | None = None,
     image_size: tuple[float, float] | None = None,
+    convention: str = "got10k",
+    dataset: str = "",
 ) -> dict:
     """Every metric of one sequence (see the module docstring for the conventions).
 
@@ -114,6 +229,8 @@ def sequence_metrics(
       gt: `[N, 4]` ground truth (NaN rows = not annotated).
       visible: `[N]` target-present flags (None = all visible).
       image_size: (W, H) for the GOT-10k clipping (None = no clipping).
+      convention: whose OTB-style numbers (`CONVENTIONS`); GOT-10k numbers are fixed.
+      dataset: the sequence's dataset (`Sequence.dataset`; pytracking treats LaSOT apart).
     Returns a dict of curves (lists) and scores (floats; NaN when no frame counts).
     """
     pred = np.asarray(pred, np.float64).reshape(-1, 4)
@@ -122,11 +239,21 @@ def sequence_metrics(
         raise ValueError(f"{len(pred)} predicted boxes for {len(gt)} ground-truth boxes")
     n = len(gt)
     visible = np.ones(n, bool) if visible is None else np.asarray(visible, bool)
+    ious, errors, norm_errors, denominator = convention_frames(
+        pred, gt, visible, convention, dataset
+    )
+    succ = _fraction_curve(
+        ious[:, None] > SUCCESS_THRESHOLDS[None, :], denominator, len(SUCCESS_THRESHOLDS)
+    )
+    prec = _fraction_curve(
+        errors[:, None] <= PRECISION_THRESHOLDS[None, :], denominator, len(PRECISION_THRESHOLDS)
+    )
+    norm = _fraction_curve(
+        norm_errors[:, None] <= NORM_PRECISION_THRESHOLDS[None, :],
+        denominator,
+        len(NORM_PRECISION_THRESHOLDS),
+    )
     ok = annotated(gt)
-    ious = rect_iou(pred[ok], gt[ok])
-    succ = success_curve(ious)
-    prec = precision_curve(center_error(pred[ok], gt[ok]), PRECISION_THRESHOLDS)
-    norm = precision_curve(normalized_center_error(pred[ok], gt[ok]), NORM_PRECISION_THRESHOLDS)
     got = ok & visible
     got[0] = False
     got_ious = rect_iou(pred[got], gt[got], bound=image_size)
@@ -146,12 +273,22 @@ def sequence_metrics(
     }
 
 
-def aggregate(per_sequence: Sequence[dict]) -> dict:
-    """Dataset scores from `sequence_metrics` results (OTB: mean curves; GOT: pooled IoUs)."""
+def aggregate(per_sequence: Sequence[dict], convention: str = "got10k") -> dict:
+    """Dataset scores from `sequence_metrics` results (OTB: mean curves; GOT: pooled IoUs).
+
+    Sequences whose curve is undefined (NaN) are left out of its mean; with the
+    `lasot` convention also those whose curve is all zero (the LaSOT toolkit).
+    """
+    if convention not in CONVENTIONS:
+        raise ConfigError(
+            f"eval.convention={convention!r}: expected one of {', '.join(CONVENTIONS)}"
+        )
 
     def mean_curve(key: str) -> np.ndarray:
         curves = np.asarray([s[key] for s in per_sequence], np.float64)
         curves = curves[~np.isnan(curves).any(axis=1)] if len(curves) else curves
+        if convention == "lasot" and len(curves):
+            curves = curves[curves.sum(axis=1) > np.finfo(float).eps]
         return curves.mean(axis=0) if len(curves) else np.full(1, np.nan)
 
     succ = mean_curve("success_curve")

@@ -4,6 +4,8 @@
     WORKDIR/results/<tracker>/<sequence>_time.txt   seconds per frame
     WORKDIR/results/<tracker>/<sequence>_score.txt  confidence per frame
 
+(names made path components by `dsiam_jax.workdir.safe_name`: 'a/b' -> 'a_b').
+
 Boxes are written with 3 decimals (as the got10k toolkit writes them); metrics
 are computed from the files as written, so any toolkit reading them agrees.
 """
@@ -11,22 +13,15 @@ are computed from the files as written, so any toolkit reading them agrees.
 from __future__ import annotations
 
 import pathlib
-import re
 
 import numpy as np
 
 from dsiam_jax.errors import InputFileError
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
-
-
-def safe_name(name: str) -> str:
-    """A tracker or sequence name usable as one path component ('a/b' -> 'a_b')."""
-    cleaned = _UNSAFE.sub("_", str(name)).strip("._") or "unnamed"
-    return cleaned
+from dsiam_jax.workdir import safe_name
 
 
 def tracker_dir(workdir: str | pathlib.Path, tracker: str) -> pathlib.Path:
+    """`WORKDIR/results/<tracker>` (the name made a path component by `safe_name`)."""
     return pathlib.Path(workdir) / "results" / safe_name(tracker)
 
 

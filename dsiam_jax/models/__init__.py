@@ -1,11 +1,13 @@
 """Tracker networks: the layer description, AlexNet backbone, heads, and pure forward functions.
 
 `dsiam_jax.models.structure.structure(spec)` describes a network's layers;
-`Lowering` is a job's choice of equal computations.
+`Lowering` is a job's choice of equal computations; `TrackerModel` a named network
+(spec + variables) ready to track.
 """
 
 from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.siamese import (
+    COMPUTE_DTYPES,
     SiameseNet,
     build,
     forward,
@@ -16,10 +18,11 @@ from dsiam_jax.models.siamese import (
     search_branch,
     template_branch,
 )
-from dsiam_jax.models.spec import ModelSpec, SpecError, teacher_spec
+from dsiam_jax.models.spec import ModelSpec, SpecError, TrackerModel, teacher_spec
 from dsiam_jax.models.structure import ConvLayer, HeadBranch, NetStructure
 
 __all__ = [
+    "COMPUTE_DTYPES",
     "ConvLayer",
     "HeadBranch",
     "Lowering",
@@ -27,6 +30,7 @@ __all__ = [
     "NetStructure",
     "SiameseNet",
     "SpecError",
+    "TrackerModel",
     "build",
     "forward",
     "head",

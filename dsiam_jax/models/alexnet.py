@@ -46,12 +46,14 @@ class Conv(nn.Module):
     feature_group_count: int = 1
     split: int = 0
     lowering: Lowering | None = None
+    dtype: jnp.dtype = jnp.float32  # compute dtype (params stay float32)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         cin = x.shape[-1] // self.feature_group_count
         kernel = self.param("kernel", conv_init, (*self.kernel_size, cin, self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        x, kernel, bias = (a.astype(self.dtype) for a in (x, kernel, bias))
 
         def conv(k):
             return jax.lax.conv_general_dilated(
@@ -126,10 +128,13 @@ class AlexNet(nn.Module):
     # Train-mode variance as E[x^2] - E[x]^2 (Flax's fast default) or as E[(x - E[x])^2]
     # (False: no cancellation on raw 0..255 pixels; what the trainer uses).
     bn_fast_variance: bool = True
+    # Compute dtype of convs and activations (float32 | bfloat16); parameters and
+    # BatchNorm statistics stay float32 (Flax reduces batch statistics in float32).
+    dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        x = x.astype(jnp.float32)
+        x = x.astype(self.dtype)  # 0..255 integers are exact in bfloat16
         for i, layer in enumerate(self.layers):
             k, st = layer.kernel, layer.stride
             split = self.lowering.conv1_chunk(layer.out_channels) if i == 0 else 0
@@ -140,6 +145,7 @@ class AlexNet(nn.Module):
                 layer.groups,
                 split,
                 self.lowering,
+                self.dtype,
                 name=layer.path[-1],
             )(x)
             if layer.bn:
@@ -149,6 +155,7 @@ class AlexNet(nn.Module):
                     epsilon=self.bn_eps,
                     axis_name=self.bn_axis_name,
                     use_fast_variance=self.bn_fast_variance,
+                    dtype=self.dtype,
                     name=layer.bn,
                 )(x)
             if layer.relu:

@@ -30,8 +30,9 @@ CORRELATE = {
 }
 
 
-def _conv(layer: ConvLayer) -> nn.Conv:
-    """The layer's conv (He-normal kernel, zero bias); `Head._walk` applies its output_scale."""
+def _conv(layer: ConvLayer, dtype) -> nn.Conv:
+    """The layer's conv (He-normal kernel, zero bias, float32 params computed in `dtype`);
+    `Head._walk` applies its output_scale."""
     return nn.Conv(
         layer.out_channels,
         (layer.kernel, layer.kernel),
@@ -40,22 +41,25 @@ def _conv(layer: ConvLayer) -> nn.Conv:
         feature_group_count=layer.groups,
         use_bias=layer.bias,
         kernel_init=conv_init,
+        dtype=dtype,
     )
 
 
 def _add_layers(module: nn.Module, layers: tuple[ConvLayer, ...]) -> None:
     """Creates each layer's conv (and BatchNorm) in `module.setup` under the layer's names.
 
-    `module` has the BatchNorm fields `bn_eps`, `bn_axis_name`, `bn_fast_variance`.
+    `module` has the BatchNorm fields `bn_eps`, `bn_axis_name`, `bn_fast_variance` and
+    the compute `dtype`.
     """
     for layer in layers:
-        setattr(module, layer.path[-1], _conv(layer))
+        setattr(module, layer.path[-1], _conv(layer, module.dtype))
         if layer.bn:
             batch_norm = nn.BatchNorm(
                 momentum=0.9,
                 epsilon=module.bn_eps,
                 axis_name=module.bn_axis_name,
                 use_fast_variance=module.bn_fast_variance,
+                dtype=module.dtype,
             )
             setattr(module, layer.bn, batch_norm)
 
@@ -67,6 +71,7 @@ class LayerGroup(nn.Module):
     bn_eps: float = 1e-5
     bn_axis_name: str | None = None
     bn_fast_variance: bool = True
+    dtype: jnp.dtype = jnp.float32
 
     def setup(self):
         _add_layers(self, self.layers)
@@ -85,6 +90,7 @@ class Head(nn.Module):
     bn_eps: float = 1e-5
     bn_axis_name: str | None = None  # cross-device BatchNorm axis (see AlexNet)
     bn_fast_variance: bool = True  # see AlexNet
+    dtype: jnp.dtype = jnp.float32  # compute dtype (see AlexNet)
 
     def setup(self):
         own, scoped = [], {}
@@ -95,7 +101,9 @@ class Head(nn.Module):
                 scoped.setdefault(layer.path[1], []).append(layer)
         _add_layers(self, tuple(own))
         for scope, layers in scoped.items():
-            group = LayerGroup(tuple(layers), self.bn_eps, self.bn_axis_name, self.bn_fast_variance)
+            group = LayerGroup(
+                tuple(layers), self.bn_eps, self.bn_axis_name, self.bn_fast_variance, self.dtype
+            )
             setattr(self, scope, group)
         for b in self.layers.branches:
             if b.response_bias:  # ('head', name): a scalar

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.alexnet import AlexNet
 from dsiam_jax.models.heads import Head
 from dsiam_jax.models.lowering import Lowering
@@ -33,6 +34,7 @@ from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.models.structure import structure
 
 Variables = dict[str, Any]
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 class SiameseNet(nn.Module):
@@ -47,6 +49,10 @@ class SiameseNet(nn.Module):
     # and the train-mode variance formula (see AlexNet.bn_fast_variance).
     bn_axis_name: str | None = None
     bn_fast_variance: bool = True
+    # Compute dtype of convs, correlations and activations: 'float32' | 'bfloat16'.
+    # Parameters and BatchNorm statistics stay float32, and the head's outputs and
+    # the returned features are float32 (losses and trackers work in float32).
+    compute_dtype: str = "float32"
 
     def setup(self):
         s, layers = self.spec, structure(self.spec)
@@ -54,6 +60,7 @@ class SiameseNet(nn.Module):
             bn_eps=s.bn_eps,
             bn_axis_name=self.bn_axis_name,
             bn_fast_variance=self.bn_fast_variance,
+            dtype=jnp.dtype(self.compute_dtype),
         )
         self.backbone = AlexNet(layers.backbone, self.lowering, **bn)
         self.head = Head(layers, self.lowering, **bn)
@@ -65,12 +72,13 @@ class SiameseNet(nn.Module):
         return self.backbone(x, train)
 
     def head_forward(self, kernels, xf: jax.Array, train: bool = False) -> dict:
-        return self.head(kernels, xf, train)
+        out = self.head(kernels, xf, train)
+        return {k: v.astype(jnp.float32) for k, v in out.items()}
 
     def __call__(self, z: jax.Array, x: jax.Array, train: bool = False) -> dict:
         kernels = self.template_branch(z, train)
         xf = self.search_branch(x, train)
-        return {**self.head_forward(kernels, xf, train), "features": xf}
+        return {**self.head_forward(kernels, xf, train), "features": xf.astype(jnp.float32)}
 
 
 def build(
@@ -81,6 +89,7 @@ def build(
     bn_fast_variance: bool = True,
     *,
     lowering: Lowering | None = None,
+    compute_dtype: str = "float32",
 ) -> SiameseNet:
     """The Linen module for `spec`.
 
@@ -88,11 +97,15 @@ def build(
     checkpoints; default `Lowering.for_backend()`); `xcorr_impl` / `conv1_split`
     force one of its fields. Train mode only: `bn_axis_name` (inside `shard_map`)
     makes BatchNorm use statistics over that mesh axis, and `bn_fast_variance=False`
-    computes the batch variance without cancellation.
+    computes the batch variance without cancellation. `compute_dtype` ('float32' |
+    'bfloat16') is the precision of convs and activations (not a lowering: bfloat16
+    changes the numbers; parameters stay float32).
     """
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise ConfigError(f"compute_dtype={compute_dtype!r}: expected one of {COMPUTE_DTYPES}")
     lowering = lowering or Lowering.for_backend()
     lowering = lowering.replace(xcorr_impl=xcorr_impl, conv1_split=conv1_split)
-    return SiameseNet(spec, lowering, bn_axis_name, bn_fast_variance)
+    return SiameseNet(spec, lowering, bn_axis_name, bn_fast_variance, compute_dtype)
 
 
 def init_variables(

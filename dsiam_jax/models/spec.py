@@ -1,8 +1,9 @@
-"""`ModelSpec`: everything that fixes a tracker network's architecture.
+"""`ModelSpec`: everything that fixes a tracker network's architecture, and
+`TrackerModel`: a named network (spec + variables) ready to track.
 
 A spec is what a checkpoint records (`to_dict` / `from_dict`), so that a model can
 be rebuilt without the config that trained it. A student is the same spec with
-other channel lists.
+other channel lists. `dsiam_jax.checkpoints` saves and loads `TrackerModel`s.
 """
 
 from __future__ import annotations
@@ -131,6 +132,21 @@ class ModelSpec:
         """Builds a spec from the `config.model` section (ignores runtime-only fields)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in dict(model_config).items() if k in names})
+
+
+@dataclasses.dataclass
+class TrackerModel:
+    """A network ready to track: its name, role, architecture and variables."""
+
+    name: str
+    spec: ModelSpec
+    variables: dict[str, Any]  # {'params': ..., 'batch_stats': ...}
+    role: str = "model"  # 'teacher' | 'student' | 'model'
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def meta(self) -> dict[str, Any]:
+        """What a checkpoint's meta item records of this model."""
+        return {"role": self.role, "spec": self.spec.to_dict(), "info": self.info}
 
 
 def teacher_spec(kind: str, head: str | None = None) -> ModelSpec:

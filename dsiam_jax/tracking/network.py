@@ -38,6 +38,8 @@ from dsiam_jax.errors import ConfigError
 # backend name -> "module:function" (a factory as described above).
 BACKENDS: dict[str, str] = {
     "jax": "dsiam_jax.tracking.network:jax_network",
+    # The same network with convs and activations in bfloat16 (train.compute_dtype).
+    "jax_bf16": "dsiam_jax.tracking.network:jax_bf16_network",
     # onnxruntime on the exported graphs (dsiam_jax/export/onnx_backend.py).
     "onnx": "dsiam_jax.export.onnx_backend:onnx_network",
     "onnx_fp16": "dsiam_jax.export.onnx_backend:onnx_fp16_network",
@@ -78,17 +80,19 @@ def jax_network(
     xcorr_impl: str | None = None,
     conv1_split: int | str | None = None,
     scales_impl: str | None = None,
+    compute_dtype: str = "float32",
 ) -> TrackerNetwork:
     """The Flax network of a `TrackerModel` (params = its variables tree).
 
     `lowering` (default `Lowering.for_backend()`) picks the computations, among
     them the scale pyramid as one batch or a loop of single crops; the keywords
-    force one of its fields (e.g. `tracker.scales_impl`).
+    force one of its fields (e.g. `tracker.scales_impl`). `compute_dtype`: the
+    precision of convs and activations ('bfloat16': `jax_bf16_network`).
     """
     lowering = (lowering or M.Lowering.for_backend()).replace(
         xcorr_impl=xcorr_impl, conv1_split=conv1_split, scales_impl=scales_impl
     )
-    net = M.build(model.spec, lowering=lowering)
+    net = M.build(model.spec, lowering=lowering, compute_dtype=compute_dtype)
     impl = lowering.search_scales(geometry.num_scales)
 
     def template(params, z: jax.Array):
@@ -103,7 +107,13 @@ def jax_network(
         outs = lax.map(lambda xi: search_batch(params, kernels, xi[None]), x)
         return jax.tree_util.tree_map(lambda o: o[:, 0], outs)  # [S, 1, ...] -> [S, ...]
 
-    return TrackerNetwork(template, search, jittable=True, name="jax", lowering=lowering)
+    name = {"float32": "jax", "bfloat16": "jax_bf16"}[compute_dtype]
+    return TrackerNetwork(template, search, jittable=True, name=name, lowering=lowering)
+
+
+def jax_bf16_network(model, geometry: CropGeometry, **options) -> TrackerNetwork:
+    """`jax_network` with convs and activations in bfloat16 (`config.backend=jax_bf16`)."""
+    return jax_network(model, geometry, compute_dtype="bfloat16", **options)
 
 
 def make_network(model, geometry: CropGeometry, backend: str = "jax", **options) -> TrackerNetwork:

@@ -1,7 +1,9 @@
-"""The plain one-sequence tracking loop, timed per frame.
+"""The plain one-sequence tracking loop, timed per frame, and the frames/s of such times.
 
     result = run_sequence(tracker, sequence)        # a data_pipelines Sequence
     result = run_frames(tracker, load, n, init_box) # any frame loader
+    result = track_frames(tracker, frames, init_box) # any iterable of frames (a video)
+    step = StepTracker(tracker)                      # init(frame, box) / update(frame) -> box
 
 Frame decoding is not timed; each frame's time covers the host-to-device copy,
 the compiled step and fetching the box (the whole tracking step). Compilation is
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
@@ -42,9 +44,17 @@ class TrackResult:
     @property
     def fps(self) -> float:
         """Tracked frames (after the first) per second of tracking time."""
-        t = self.times[1:]
-        t = t[np.isfinite(t)]
-        return float(len(t) / t.sum()) if len(t) and t.sum() > 0 else float("nan")
+        return frames_per_second(self.times[1:])
+
+
+def frames_per_second(seconds: Any) -> float:
+    """Frames per second of per-frame `seconds` (frame 1, the init, left out by the caller).
+
+    Times that are not finite or not positive (unknown) are left out; NaN when none is left.
+    """
+    t = np.asarray(seconds, np.float64).reshape(-1)
+    t = t[np.isfinite(t) & (t > 0)]
+    return float(len(t) / t.sum()) if len(t) else float("nan")
 
 
 def run_frames(
@@ -61,35 +71,90 @@ def run_frames(
     """
     if num_frames < 1:
         raise F.TrackingInputError("cannot track a sequence with no frames")
+    frames = (load(i) for i in range(num_frames))
+    return track_frames(tracker, frames, init_box, warmup, on_frame)
+
+
+def track_frames(
+    tracker: Tracker,
+    frames: Iterable[Any],
+    init_box: Any,
+    warmup: bool = True,
+    on_frame: Callable[[int, np.ndarray, np.ndarray, float], None] | None = None,
+) -> TrackResult:
+    """Tracks every frame of `frames` (any iterable: a video is read once, in order)
+    from `init_box` (x, y, w, h, or its text) in the first one.
+
+    A bad initial box fails on the first frame, before anything compiles.
+    `on_frame(i, frame, box, score)` is called after every frame.
+    """
     init_box = np.asarray(F.parse_box(init_box) if isinstance(init_box, str) else init_box)
-    boxes = np.zeros((num_frames, 4), np.float64)
-    scores = np.ones(num_frames, np.float64)
-    times = np.zeros(num_frames, np.float64)
-    boxes[0] = init_box.astype(np.float64).reshape(4)
-    frame = F.prepare_frame(load(0))
-    first_shape = frame.shape
-    if warmup:
-        tracker.warmup(frame.shape)
-    t0 = time.perf_counter()
-    state = tracker.init(frame, init_box)
-    jax.block_until_ready(state)
-    times[0] = time.perf_counter() - t0
-    if on_frame is not None:
-        on_frame(0, frame, boxes[0], 1.0)
-    for i in range(1, num_frames):
-        frame = F.prepare_frame(load(i))
+    boxes = [init_box.astype(np.float64).reshape(4)]  # [4] per frame
+    scores = [1.0]
+    times = []
+    state = None
+    first_shape = None
+    for i, raw in enumerate(frames):
+        frame = F.prepare_frame(raw)
+        if i == 0:
+            F.check_init_box(init_box, frame.shape[:2])  # fails before compiling
+            first_shape = frame.shape
         if warmup:
-            tracker.warmup(frame.shape)
+            tracker.warmup(frame.shape)  # compiles once per frame size, outside the timing
         t0 = time.perf_counter()
-        state, box, score = tracker.track_device(state, frame)
-        box, score = np.asarray(box), float(score)  # waits for the step
-        times[i] = time.perf_counter() - t0
-        boxes[i], scores[i] = box, score
+        if i == 0:
+            state = tracker.init(frame, init_box)
+            jax.block_until_ready(state)
+            times.append(time.perf_counter() - t0)
+        else:
+            state, box, score = tracker.track_device(state, frame)
+            box, score = np.asarray(box, np.float64), float(score)  # waits for the step
+            times.append(time.perf_counter() - t0)
+            boxes.append(box)
+            scores.append(score)
         if on_frame is not None:
-            on_frame(i, frame, boxes[i], score)
-    return TrackResult(boxes, scores, times, (first_shape[1], first_shape[0]))
+            on_frame(i, frame, boxes[i], scores[i])
+    if first_shape is None:
+        raise F.TrackingInputError("cannot track a sequence with no frames")
+    return TrackResult(
+        np.stack(boxes),  # [N, 4]
+        np.asarray(scores, np.float64),  # [N]
+        np.asarray(times, np.float64),  # [N]
+        (first_shape[1], first_shape[0]),
+    )
 
 
 def run_sequence(tracker: Tracker, sequence, warmup: bool = True) -> TrackResult:
     """Tracks a `data_pipelines.sequences.Sequence` from its first annotated box."""
     return run_frames(tracker, sequence.load_frame, len(sequence), sequence.boxes[0], warmup)
+
+
+class StepTracker:
+    """A `Tracker` behind the one-target `init(frame, box)` / `update(frame) -> box`
+    interface (the VOT reset protocol's, `dsiam_jax.evaluation.vot`).
+
+    Compiles outside the timed calls like `track_frames` (`Tracker.warmup` per frame size).
+    """
+
+    def __init__(self, tracker: Tracker, warmup: bool = True):
+        self.tracker = tracker
+        self.warmup = warmup
+        self.state = None
+
+    def init(self, frame: Any, box: Any) -> None:
+        """(Re)starts tracking `box` (x, y, w, h) in `frame`."""
+        frame = F.prepare_frame(frame)
+        if self.warmup:
+            self.tracker.warmup(frame.shape)
+        self.state = self.tracker.init(frame, box)
+        jax.block_until_ready(self.state)
+
+    def update(self, frame: Any) -> np.ndarray:
+        """Tracks into `frame`; returns its box `[4]` float64 (x, y, w, h)."""
+        if self.state is None:
+            raise F.TrackingInputError("StepTracker.update before init")
+        frame = F.prepare_frame(frame)
+        if self.warmup:
+            self.tracker.warmup(frame.shape)
+        self.state, box, _ = self.tracker.track(self.state, frame)
+        return box

@@ -19,48 +19,47 @@ SPEC section 2) on our continuous crop geometry:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import STRIDE, response_size
-from dsiam_jax.config_sections import dataclass_from_section
-from dsiam_jax.crops import context_side, crop_jax
+from dsiam_jax.crops import crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.tracking import state as S
+from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
 from dsiam_jax.tracking.network import CropGeometry
 
 
 @dataclasses.dataclass(frozen=True)
-class SiamFCConfig:
-    """SiamFC tracking hyper-parameters (defaults: SPEC section 2 / `config.tracker.siamfc`)."""
+class SiamFCConfig(TrackerSettings):
+    """SiamFC tracking hyper-parameters: the `config.tracker.siamfc` section, whose
+    defaults these are (SPEC section 2)."""
 
+    kind: ClassVar[str] = "siamfc"
     template_size: int = 127
     search_size: int = 255
-    context: float = 0.5
-    num_scales: int = 3
+    context: float = 0.5  # template side sqrt((w+p)(h+p)), p = context * (w+h)
+    num_scales: int = 3  # odd; scale factors scale_step^(-n//2 .. n//2)
     scale_step: float = 1.0375
-    scale_penalty: float = 0.9745
-    scale_lr: float = 0.59
-    window_influence: float = 0.176
-    response_up: int = 16
-    min_size: float = 10.0  # px; the size never shrinks below min(this, initial size)
+    scale_penalty: float = 0.9745  # multiplies the side scales' responses
+    scale_lr: float = 0.59  # damping of the size change toward the chosen scale
+    window_influence: float = 0.176  # Hann window weight on the normalised response
+    response_up: int = 16  # bicubic upsampling of the 17x17 response
+    min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
 
-    @classmethod
-    def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamFCConfig:
-        cfg = dataclass_from_section(cls, m, "config.tracker.siamfc")
-        if cfg.num_scales < 1 or cfg.num_scales % 2 == 0:
-            raise ConfigError(f"tracker.siamfc.num_scales={cfg.num_scales}: expected odd >= 1")
-        if cfg.response_up < 1:
-            raise ConfigError(f"tracker.siamfc.response_up={cfg.response_up}: expected >= 1")
-        return cfg
+    def check(self) -> None:
+        """An odd number of scales >= 1 and an upsampling factor >= 1."""
+        if self.num_scales < 1 or self.num_scales % 2 == 0:
+            raise ConfigError(f"tracker.siamfc.num_scales={self.num_scales}: expected odd >= 1")
+        if self.response_up < 1:
+            raise ConfigError(f"tracker.siamfc.response_up={self.response_up}: expected >= 1")
 
 
-class SiamFCTracking:
+class SiamFCTracking(CropTracking):
     """Crops and post-processing of the SiamFC tracker (pure JAX functions)."""
 
     kind = "siamfc"
@@ -72,25 +71,9 @@ class SiamFCTracking:
         self.up_size = up = r * c.response_up
         half = c.num_scales // 2
         self.scale_factors = (c.scale_step ** np.arange(-half, half + 1)).astype(np.float32)
-        penalties = np.full(c.num_scales, c.scale_penalty, np.float32)
-        penalties[half] = 1.0
-        self.penalties = penalties  # [S]
         self.upsample = S.cubic_resize_matrix(r, up)  # [U, R]
         window = S.hann_window(up)
         self.window = (window / window.sum()).astype(np.float32)  # [U, U]
-
-    def search_side(self, size: jax.Array) -> jax.Array:
-        """Search crop side s_x for a target size `[2]` (scale 1)."""
-        c = self.config
-        return context_side(size[0], size[1], c.context) * (c.search_size / c.template_size)
-
-    def template_crop(self, frame: jax.Array, box: jax.Array):
-        """`(z [1, T, T, 3], state without kernels)` for an initial box `[4]`."""
-        c = self.config
-        state = S.initial_state(frame, box, c.min_size)
-        side = context_side(state.size[0], state.size[1], c.context)
-        z = crop_jax(frame, state.center, side, c.template_size, state.fill)
-        return z[None], state
 
     def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
         """The scale pyramid `[S, X, X, 3]` around the current centre."""
@@ -104,7 +87,11 @@ class SiamFCTracking:
         up_m = jnp.asarray(self.upsample)
         responses = outputs["response"].astype(jnp.float32)  # [S, R, R]
         up = jnp.einsum("ij,sjk,lk->sil", up_m, responses, up_m)  # [S, U, U]
-        penalised = up * jnp.asarray(self.penalties)[:, None, None]
+        # The side scales' penalty, computed here so that `scale_penalty` may be a traced
+        # value (`dsiam_jax.tracking.tunable`).
+        middle = jnp.arange(c.num_scales) == c.num_scales // 2
+        penalties = jnp.where(middle, 1.0, c.scale_penalty).astype(jnp.float32)  # [S]
+        penalised = up * penalties[:, None, None]
         best = jnp.argmax(jnp.max(penalised, axis=(1, 2)))
         chosen = penalised[best]  # [U, U]
         chosen = chosen - jnp.min(chosen)

@@ -18,57 +18,51 @@ pysot rounds crop sides to whole pixels; here they stay continuous.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import anchors_for, decode, split_rpn_maps
-from dsiam_jax.config_sections import dataclass_from_section
 from dsiam_jax.crops import context_side, crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.tracking import state as S
+from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
 from dsiam_jax.tracking.network import CropGeometry
 
 MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
 
 
 @dataclasses.dataclass(frozen=True)
-class SiamRPNConfig:
-    """SiamRPN tracking hyper-parameters (defaults: SPEC section 2 / `config.tracker.siamrpn`)."""
+class SiamRPNConfig(TrackerSettings):
+    """SiamRPN tracking hyper-parameters: the `config.tracker.siamrpn` section, whose
+    defaults these are (SPEC section 2)."""
 
+    kind: ClassVar[str] = "siamrpn"
     template_size: int = 127
     search_size: int = 271
-    context: float = 0.5
-    penalty_k: float = 0.055
+    context: float = 0.5  # template side sqrt((w+p)(h+p)), p = context * (w+h)
+    penalty_k: float = 0.055  # scale / aspect-ratio change penalty
     window_influence: float = 0.42
-    lr: float = 0.295
-    min_size: float = 10.0  # px; the size never shrinks below min(this, initial size)
+    lr: float = 0.295  # size learning rate (times penalty * score)
+    min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
 
-    @classmethod
-    def from_mapping(cls, m: Mapping[str, Any] | None) -> SiamRPNConfig:
-        cfg = dataclass_from_section(cls, m, "config.tracker.siamrpn")
-        if cfg.search_size <= cfg.template_size:
+    def check(self) -> None:
+        """A search crop larger than the template."""
+        if self.search_size <= self.template_size:
             raise ConfigError(
-                f"tracker.siamrpn.search_size={cfg.search_size} must exceed "
-                f"template_size={cfg.template_size}"
+                f"tracker.siamrpn.search_size={self.search_size} must exceed "
+                f"template_size={self.template_size}"
             )
-        return cfg
 
 
 def _change(r: jax.Array) -> jax.Array:
     return jnp.maximum(r, 1.0 / r)
 
 
-def _padded_side(w: jax.Array, h: jax.Array) -> jax.Array:
-    pad = (w + h) * 0.5
-    return jnp.sqrt((w + pad) * (h + pad))
-
-
-class SiamRPNTracking:
+class SiamRPNTracking(CropTracking):
     """Crops and post-processing of the SiamRPN tracker (pure JAX functions)."""
 
     kind = "siamrpn"
@@ -80,17 +74,6 @@ class SiamRPNTracking:
         self.anchors = anchors_for(spec, c.template_size, c.search_size)  # [R, R, k, 4]
         r = self.anchors.shape[0]
         self.window = S.hann_window(r).astype(np.float32)[:, :, None]  # [R, R, 1]
-
-    def search_side(self, size: jax.Array) -> jax.Array:
-        c = self.config
-        return context_side(size[0], size[1], c.context) * (c.search_size / c.template_size)
-
-    def template_crop(self, frame: jax.Array, box: jax.Array):
-        """`(z [1, T, T, 3], state without kernels)` for an initial box `[4]`."""
-        c = self.config
-        state = S.initial_state(frame, box, c.min_size)
-        side = context_side(state.size[0], state.size[1], c.context)
-        return crop_jax(frame, state.center, side, c.template_size, state.fill)[None], state
 
     def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
         """One search crop `[1, X, X, 3]` around the current centre."""
@@ -112,7 +95,9 @@ class SiamRPNTracking:
         scale = c.search_size / self.search_side(state.size)  # crop px per image px
         target = state.size * scale  # current size in crop px
         wh = jnp.maximum(boxes[..., 2:], 1e-6)
-        s_c = _change(_padded_side(wh[..., 0], wh[..., 1]) / _padded_side(target[0], target[1]))
+        # pysot's scale change always pads by 0.5 (w + h), whatever `context` is
+        padded = context_side(wh[..., 0], wh[..., 1], 0.5)  # [R, R, k]
+        s_c = _change(padded / context_side(target[0], target[1], 0.5))
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
         pscore = penalty * score * (1 - c.window_influence) + self.window * c.window_influence

@@ -27,12 +27,24 @@ import numpy as np
 
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.tracking import frames as F
-from dsiam_jax.tracking.network import TrackerNetwork, make_network
+from dsiam_jax.tracking.network import CropGeometry, TrackerNetwork, make_network
 from dsiam_jax.tracking.siamfc import SiamFCConfig, SiamFCTracking
 from dsiam_jax.tracking.siamrpn import SiamRPNConfig, SiamRPNTracking
 from dsiam_jax.tracking.state import TrackState
 
 RUNTIME_KEYS = ("scales_impl",)  # tracker-config keys that pick a lowering, not a result
+
+
+def crop_geometry(kind: str, tracker_config: Mapping[str, Any] | None = None) -> CropGeometry:
+    """The crop sizes the `kind` tracker runs at, from `config.tracker` (or defaults)."""
+    section = dict(tracker_config or {}).get(kind)
+    if kind == "siamfc":
+        c = SiamFCConfig.from_mapping(section)
+        return CropGeometry(c.template_size, c.search_size, c.num_scales)
+    if kind == "siamrpn":
+        c = SiamRPNConfig.from_mapping(section)
+        return CropGeometry(c.template_size, c.search_size, 1)
+    raise ConfigError(f"no tracker for model kind {kind!r}")
 
 
 def make_algorithm(spec, tracker_config: Mapping[str, Any] | None = None):
@@ -156,7 +168,7 @@ def build_tracker(
     algorithm = make_algorithm(model.spec, tracker_config)
     cfg = dict(tracker_config or {})
     if network is None:
-        if backend == "jax":
+        if backend in ("jax", "jax_bf16"):
             options = {k: cfg[k] for k in RUNTIME_KEYS if k in cfg}
             options.update(network_options)
         else:

@@ -11,7 +11,8 @@ Modules, from the bottom up:
 - `step`: one data-parallel train step (`jax.shard_map` under `jax.jit`).
 - `toy_pairs`: on-device synthetic pairs (benchmarks, tests; needs no TensorFlow).
 - `metrics_log`: clu metric writers, `metrics.jsonl`, progress lines.
-- `trainer`: the loop (checkpoints, resume, logging) and the `train` / `distill` jobs.
+- `trainer`: the loop (checkpoints, resume, logging) over the batches it is given; the
+  `train` / `distill` jobs that build its plan and input are `dsiam_jax.jobs.train`.
 
 Nothing here imports TensorFlow at module level (only `data_pipelines` does).
 """

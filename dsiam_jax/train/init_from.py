@@ -55,7 +55,7 @@ from jax.sharding import Mesh
 from dsiam_jax import checkpoints as ckpt
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.export.fold import fold_conv
-from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.models.spec import ModelSpec, TrackerModel
 from dsiam_jax.models.structure import ConvLayer, structure
 from dsiam_jax.train import state as state_lib
 
@@ -178,7 +178,7 @@ def _at(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def _widened_layer(
     s: ConvLayer,
     t: ConvLayer,
-    source: ckpt.TrackerModel,
+    source: TrackerModel,
     target_eps: float,
     inputs: Widening,
     outputs: Widening,
@@ -210,7 +210,7 @@ def _widened_layer(
 def init_backbone(
     target_spec: ModelSpec,
     target_variables: Mapping[str, Any],
-    source: ckpt.TrackerModel,
+    source: TrackerModel,
     seed: int | Sequence[int],
     split: str = "random",
 ) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def _check_shapes(old: Mapping[str, Any], new: Mapping[str, Any], where: str) ->
             raise AssertionError(f"{where}/{key}: {value.shape} != {np.shape(old[key])}")
 
 
-def load_source(value: str) -> ckpt.TrackerModel:
+def load_source(value: str) -> TrackerModel:
     """The model `value` names: `[name@]path` (path: workdir, checkpoints/<step>, zoo name).
 
     Without a name: the checkpoint's only model, or its one model with role teacher.

@@ -1,9 +1,11 @@
 """Loss, distillation and optimiser settings as frozen dataclasses.
 
-They mirror the `loss`, `distill` and `train` sections of `configs/default.py`
-(same names, same defaults, which SPEC sections 2, 4, 5 and 6 give; a test keeps the
-two equal) so that the step can be built without ml_collections (the benchmark runs
-on machines that lack it) and so that they can be static, hashable jit arguments.
+They are the `loss` section of `configs/default.py` (built from `LossSettings`'
+defaults) and the distillation / optimiser fields of its `distill` and `train`
+sections (same names, same defaults, which SPEC sections 2, 4, 5 and 6 give;
+tests/test_config_defaults.py keeps them equal), so that the step can be built
+without ml_collections (the benchmark runs on machines that lack it) and so that
+they can be static, hashable jit arguments.
 """
 
 from __future__ import annotations
@@ -21,15 +23,19 @@ SOFT_FORMS = ("pointwise", "spatial")
 class LossSettings:
     """Ground-truth losses (config section `loss`, SPEC section 2)."""
 
-    siamfc_radius: float = 16.0  # positive radius, search-crop pixels
-    siamfc_distance: str = "euclidean"  # 'euclidean' | 'l1' (siamfc-pytorch)
+    # SiamFC: a response cell is positive within this distance of the target centre.
+    siamfc_radius: float = 16.0  # search-crop pixels (2 cells at stride 8)
+    siamfc_distance: str = "euclidean"  # euclidean (SiamFC) | l1 (siamfc-pytorch)
+    # SiamRPN anchors: IoU > pos_iou positive, < neg_iou negative, the rest ignored.
     rpn_pos_iou: float = 0.6
     rpn_neg_iou: float = 0.3
-    rpn_num_samples: int = 64
-    rpn_max_pos: int = 16
-    rpn_cls_balanced: bool = True  # pos/neg each half the weight (pysot) vs plain mean
-    rpn_loc_weight: float = 1.2
-    rpn_smooth_l1_beta: float = 1.0 / 9.0
+    rpn_num_samples: int = 64  # anchors sampled per pair ...
+    rpn_max_pos: int = 16  # ... at most this many positive (the rest negative)
+    # cls loss: positives and negatives each half the weight (pysot) or a plain mean
+    # over the sampled anchors (False, the SiamRPN paper).
+    rpn_cls_balanced: bool = True
+    rpn_loc_weight: float = 1.2  # weight of the regression loss in gt = cls + w * reg
+    rpn_smooth_l1_beta: float = 1.0 / 9.0  # smooth-L1 transition (Faster R-CNN RPN); 0 = L1
 
     def __post_init__(self):
         if self.siamfc_distance not in ("euclidean", "l1"):
@@ -48,26 +54,33 @@ class LossSettings:
 class DistillSettings:
     """Teacher-to-student and student-to-student terms (section `distill`, SPEC 4-5)."""
 
-    lambda_cls: float = 1.0  # background-suppressed soft loss
-    lambda_reg: float = 1.0  # teacher-bounded regression (RPN)
-    lambda_hint: float = 0.0  # feature hint through a 1x1 adapter (0 = off, no adapter)
-    temperature: float = 2.0
-    beta: float = 0.1  # weight of positions that are background for GT and teacher
+    lambda_cls: float = 1.0  # background-suppressed soft loss (teacher -> student)
+    lambda_reg: float = 1.0  # teacher-bounded regression (RPN only)
+    lambda_hint: float = 0.0  # feature hint through a trained 1x1 adapter; 0 = off
+    temperature: float = 2.0  # T of the soft loss (scaled by T^2)
+    beta: float = 0.1  # soft-loss weight of positions that are background for GT and teacher
     rho: float = 0.1  # teacher foreground probability below which a position is background
-    margin: float = 0.0  # bounded-regression margin m
-    # Form of the soft loss: 'pointwise' (SPEC 4: per-position KL of the sigmoid /
-    # 2-way softmax, background-suppressed weighted mean) | 'spatial' (KL between the
-    # maps as distributions over positions, softmax of the foreground logit / T; no
-    # suppression: see losses.spatial_kl).
-    soft_form: str = "pointwise"
-    # pointwise: positives of the label and its background each carry half the soft
-    # loss (as in the ground-truth loss) instead of one weight per position.
+    margin: float = 0.0  # bounded regression: penalise where e_student + margin > e_teacher
+    # Form of the soft loss: 'spatial' (each map as one distribution over positions:
+    # softmax of the foreground logit / T; blind to a constant logit offset; no
+    # suppression, beta / rho unused: see losses.spatial_kl) | 'pointwise' (the paper's,
+    # SPEC 4: per-position KL of the sigmoid / 2-way softmax, background-suppressed
+    # weighted mean). 'spatial' is the default from the distillation study
+    # (studies/distillation/README.md): SiamFC students distilled with it beat the same
+    # student from scratch by more than 2 SE, the pointwise form did not. SiamRPN configs
+    # (dstrpn.py) and the paper's ablation (ablation.py) keep 'pointwise' (not studied).
+    soft_form: str = "spatial"
+    # pointwise only: the label's positives and its background each carry half of the
+    # soft loss (as in the ground-truth loss) instead of one weight per position.
     soft_balanced: bool = False
-    share: bool = True  # student-student knowledge sharing
+    # Student-student sharing (N >= 2): share_i = sum_j c_ij (KL(sg(p_j) || p_i)
+    # + share_reg_weight * peer-bounded regression), c_ij = 1 if peer j has the lower
+    # ground-truth loss on the batch, else alpha.
+    share: bool = True
     gamma: float = 1.0  # weight of the sharing term
-    alpha: float = 0.0  # c_ij for a peer that is not better on the batch
+    alpha: float = 0.0  # c_ij of a peer that is not better on the batch
     share_temperature: float = 1.0  # temperature of the peer KL
-    share_reg_weight: float = 1.0  # weight of the peer-bounded regression (RPN)
+    share_reg_weight: float = 1.0  # peer-bounded regression inside the sharing term (RPN)
 
     def __post_init__(self):
         if self.temperature <= 0 or self.share_temperature <= 0:
@@ -84,13 +97,14 @@ class DistillSettings:
 class OptimSettings:
     """SGD recipe (section `train`, SPEC section 6)."""
 
-    num_steps: int = 1000
+    num_steps: int = 1000  # optimiser updates in the whole run (a resumed run continues to it)
+    # Learning rate: log-linear decay from lr_start (after warm-up) to lr_end at num_steps.
     lr_start: float = 1e-2
     lr_end: float = 1e-5
-    warmup_steps: int = 0
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    grad_clip: float = 0.0  # global norm; 0 = off
+    warmup_steps: int = 0  # linear warm-up from lr_start / warmup_steps; 0 = off
+    momentum: float = 0.9  # SGD momentum; 0 = plain SGD
+    weight_decay: float = 5e-4  # added to the gradient (PyTorch SGD style); 0 = off
+    grad_clip: float = 0.0  # clip the loss gradient to this global norm; 0 = off
 
     def __post_init__(self):
         if self.num_steps <= 0:

@@ -26,6 +26,7 @@ from jax.sharding import Mesh
 from dsiam_jax import anchors as anchors_lib
 from dsiam_jax import models as M
 from dsiam_jax import parallel
+from dsiam_jax.errors import ConfigError
 from dsiam_jax.train import losses, optim
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 
@@ -68,8 +69,16 @@ class TrainPlan:
     # How the networks are computed on this job's backend (speed only; config
     # model.xcorr_impl / model.conv1_split force its fields).
     lowering: M.Lowering = dataclasses.field(default_factory=M.Lowering.for_backend)
+    # Precision of the networks' convs and activations, teacher included (config
+    # train.compute_dtype); parameters, BatchNorm statistics, losses and the optimiser
+    # stay float32.
+    compute_dtype: str = "float32"
 
     def __post_init__(self):
+        if self.compute_dtype not in M.COMPUTE_DTYPES:
+            raise ConfigError(
+                f"train.compute_dtype={self.compute_dtype!r}: expected one of {M.COMPUTE_DTYPES}"
+            )
         kinds = {s.kind for s in self.specs.values()}
         if self.teacher_spec is not None:
             kinds.add(self.teacher_spec.kind)
@@ -121,15 +130,20 @@ class TrainPlan:
         two-pass batch variance: E[x^2] - E[x]^2 loses precision on raw 0..255 pixels
         (it made 1- and 4-device gradients differ by 1e-3 instead of 1e-5).
         """
+        dtype = self.compute_dtype
         if not training:
-            return M.build(self.specs[name], lowering=self.lowering)
+            return M.build(self.specs[name], lowering=self.lowering, compute_dtype=dtype)
         axis = parallel.DATA_AXIS if self.sync_batchnorm else None
         return M.build(
-            self.specs[name], bn_axis_name=axis, bn_fast_variance=False, lowering=self.lowering
+            self.specs[name],
+            bn_axis_name=axis,
+            bn_fast_variance=False,
+            lowering=self.lowering,
+            compute_dtype=dtype,
         )
 
     def teacher_model(self) -> M.SiameseNet:
-        return M.build(self.teacher_spec, lowering=self.lowering)
+        return M.build(self.teacher_spec, lowering=self.lowering, compute_dtype=self.compute_dtype)
 
     def optimizer(self):
         return optim.make_optimizer(self.optim)

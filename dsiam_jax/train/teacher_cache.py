@@ -17,7 +17,8 @@ Layout (`distill.teacher_cache` = a folder F, or 'auto'):
 The key: a SHA-256 of the teacher's spec and variables (not its path), the teacher
 outputs stored and their shapes, `train.input`, every `config.data` field except the
 speed-only ones (`NON_KEY_DATA_FIELDS`), `config.seed` (it drives the data) and the
-global batch size (a file holds one step's batch). Another teacher or other data
+global batch size (a file holds one step's batch), and the compute dtype when it is
+not float32 (`train.compute_dtype`). Another teacher or other data
 settings get another subfolder, so a stale cache is never read; the log names the
 fields in which the new key differs from the nearest existing one. The xcorr /
 conv1 lowering and the device count only change float rounding and are not keyed.
@@ -124,6 +125,8 @@ def cache_key(config: Mapping[str, Any], plan: TrainPlan, teacher_variables: Any
         "seed": int(config["seed"]),
         "batch_size": int(config["train"]["batch_size"]),
     }
+    if plan.compute_dtype != "float32":  # bfloat16 teacher outputs differ (float32 keys unchanged)
+        key["compute_dtype"] = plan.compute_dtype
     return json.loads(json.dumps(key))  # as the manifest reads back (tuples -> lists)
 
 

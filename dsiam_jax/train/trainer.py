@@ -1,7 +1,9 @@
-"""The training loop and the `train` / `distill` jobs.
+"""The training loop: checkpoints, resume, logging, the NaN guard.
 
-    python -m dsiam_jax.main --config=configs/siamfc_teacher.py --workdir=W1
-    python -m dsiam_jax.main --config=configs/dstfc.py --config.teacher.checkpoint=W1 --workdir=W2
+`train(config, workdir, plan, teacher, make_batches)` runs the steps of a
+`TrainPlan` on the batches `make_batches(mesh, start_step)` yields. The `train` /
+`distill` jobs (`dsiam_jax.jobs.train`) build the plan, load the teacher and pick
+the input (the tf.data pipeline of `data_pipelines.pairs`, or on-device toy pairs):
 
 - mode `train`: one network (`config.model`) on its ground-truth loss, saved as
   `train.model_name` (default: the kind, e.g. `siamfc`) with role `train.model_role`.
@@ -34,19 +36,17 @@ from absl import logging
 
 from dsiam_jax import checkpoints as ckpt
 from dsiam_jax import parallel
-from dsiam_jax.anchors import response_size
 from dsiam_jax.errors import ConfigError, UserError
-from dsiam_jax.models.lowering import Lowering
-from dsiam_jax.models.spec import ModelSpec, SpecError
-from dsiam_jax.train import init_from, toy_pairs
+from dsiam_jax.models.spec import ModelSpec, TrackerModel
+from dsiam_jax.train import init_from
 from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import step as step_lib
 from dsiam_jax.train import teacher_cache as teacher_cache_lib
 from dsiam_jax.train.metrics_log import MetricsLogger
-from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
 
-INPUTS = ("pipeline", "toy")
+# (mesh, first step) -> the global batches of that step on
+BatchSource = Callable[[jax.sharding.Mesh, int], Iterator[dict[str, jax.Array]]]
 
 
 class NonFiniteLossError(UserError, FloatingPointError):
@@ -67,85 +67,6 @@ def quiet_orbax_logs() -> None:
         logger.addFilter(_QuietOrbax())
 
 
-def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, ckpt.TrackerModel | None]:
-    """The plan of `config.mode` ('train' or 'distill') and the loaded teacher (or None)."""
-    common = dict(
-        loss=LossSettings.from_config(config.loss),
-        optim=OptimSettings.from_config(config.train),
-        template_size=int(config.data.template_size),
-        search_size=int(config.data.search_size),
-        seed=int(config.seed),
-        sync_batchnorm=bool(config.train.sync_batchnorm),
-        lowering=Lowering.for_backend(
-            xcorr_impl=config.model.xcorr_impl, conv1_split=config.model.conv1_split
-        ),
-    )
-    teacher = None
-    if config.mode == "train":
-        spec = ModelSpec.from_config(config.model)
-        specs = {config.train.model_name or spec.kind: spec}
-        plan = TrainPlan(specs, **common)
-    elif config.mode == "distill":
-        if not config.teacher.checkpoint:
-            raise ConfigError(
-                "config.teacher.checkpoint is empty: give the workdir of a trained teacher "
-                "(--config.teacher.checkpoint=W1)"
-            )
-        path = str(config.teacher.checkpoint)
-        teacher = ckpt.pick_model(
-            ckpt.load_models(path), config.teacher.name, path, "with --config.teacher.name"
-        )
-        if teacher.spec.kind != config.model.kind:  # e.g. a SiamFC teacher for configs/dstrpn.py
-            raise ConfigError(
-                f"config.teacher.checkpoint={path} holds a {teacher.spec.kind} teacher, but this "
-                f"config distils {config.model.kind} students (config.model.kind): give a "
-                f"{config.model.kind} teacher, or use the {teacher.spec.kind} distillation config"
-            )
-        channel_lists = list(config.distill.students)
-        if not channel_lists:
-            raise ConfigError("config.distill.students is empty: give at least one channel list")
-        specs = {}
-        for i, channels in enumerate(channel_lists):
-            try:
-                (spec,) = state_lib.student_specs(
-                    teacher.spec, [channels], config.distill.student_head_channels
-                )
-            except (SpecError, TypeError) as e:
-                raise ConfigError(f"config.distill.students[{i}]={channels}: {e}") from e
-            specs[f"student_{i}"] = spec
-        distill = DistillSettings.from_config(config.distill)
-        plan = TrainPlan(specs, distill=distill, teacher_spec=teacher.spec, **common)
-    else:
-        raise ConfigError(f"config.mode={config.mode!r} is not a training mode")
-    try:
-        response_size(plan.first_spec, plan.template_size, plan.search_size)
-    except ValueError as e:
-        raise ConfigError(f"config.data.template_size / search_size: {e}") from e
-    return plan, teacher
-
-
-def make_batches(config, mesh, start_step: int) -> Iterator[dict[str, jax.Array]]:
-    """Global batches from step `start_step` on (`train.input`: 'pipeline' or 'toy')."""
-    kwargs = dict(
-        seed=int(config.seed),
-        global_batch_size=int(config.train.batch_size),
-        mesh=mesh,
-        start_step=start_step,
-    )
-    if config.train.input == "toy":
-        return toy_pairs.toy_batches(config.data, **kwargs)
-    if config.train.input != "pipeline":
-        raise ConfigError(f"config.train.input={config.train.input!r}: expected one of {INPUTS}")
-    try:
-        from data_pipelines import pairs  # TensorFlow: imported only here
-    except ImportError as e:
-        raise ConfigError(
-            f"config.train.input='pipeline' needs data_pipelines.pairs and TensorFlow ({e}); "
-            "--config.train.input=toy trains on on-device synthetic pairs"
-        ) from e
-    return pairs.train_batches(config.data, **kwargs)
-
-
 def _train_state_item(state: TrainState) -> dict[str, Any]:
     return {"step": state.step, "opt_state": state.opt_state, "adapters": state.adapters}
 
@@ -158,7 +79,7 @@ def save_checkpoint(store, plan: TrainPlan, state: TrainState, roles, info, extr
     """
     step = int(state.step)
     models = {
-        name: ckpt.TrackerModel(
+        name: TrackerModel(
             name, plan.specs[name], jax.device_get(state.variables(name)), roles[name], info
         )
         for name in plan.names
@@ -211,17 +132,20 @@ def check_finite(step: int, metrics: Mapping[str, float], last_saved: int | None
     )
 
 
-def input_counters(config) -> Callable[[], Mapping[str, float]] | None:
-    """Cumulative input numbers logged with the metrics (the pipeline's unreadable frames)."""
-    if config.train.input != "pipeline":
-        return None
-    from data_pipelines import pairs  # TensorFlow: imported only for the pipeline input
+def train(
+    config: ml_collections.ConfigDict,
+    workdir: str,
+    plan: TrainPlan,
+    teacher: TrackerModel | None,
+    make_batches: BatchSource,
+    counters: Callable[[], Mapping[str, float]] | None = None,
+) -> TrainState:
+    """Trains (or resumes) `plan` in `workdir`; returns the final train state.
 
-    return pairs.input_counters
-
-
-def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-    """Trains (or resumes) `config.mode` in `workdir`; returns the final train state."""
+    `teacher`: the frozen teacher of mode=distill (None for mode=train);
+    `make_batches(mesh, start_step)`: the global batches from `start_step` on;
+    `counters`: cumulative input numbers logged with the metrics (or None).
+    """
     quiet_orbax_logs()
     workdir_path = pathlib.Path(workdir).resolve()
     t = config.train
@@ -238,7 +162,6 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
         )
     if t.checkpoint_every <= 0:
         raise ConfigError(f"config.train.checkpoint_every={t.checkpoint_every} must be positive")
-    plan, teacher = build_plan(config)
     if config.mode == "distill":
         roles = dict.fromkeys(plan.names, "student")
         info = {"teacher_checkpoint": teacher.info.get("path", ""), "teacher": teacher.name}
@@ -275,13 +198,27 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
             last_saved=last_saved,
             roles=roles,
             info=info,
+            make_batches=make_batches,
+            counters=counters,
         )
     finally:
         store.close()
 
 
 def _loop(
-    config, plan, state, *, workdir, teacher_vars, teacher_cache, store, last_saved, roles, info
+    config,
+    plan,
+    state,
+    *,
+    workdir,
+    teacher_vars,
+    teacher_cache,
+    store,
+    last_saved,
+    roles,
+    info,
+    make_batches,
+    counters,
 ):
     """Steps from `state.step + 1` to `train.num_steps`, with checkpoints and logging.
 
@@ -289,7 +226,7 @@ def _loop(
     `teacher_cache`: a `teacher_cache.TeacherCache` (the teacher's outputs are then
     read or computed outside the step and passed in the batch) or None;
     `last_saved`: the latest checkpoint step (None); `roles`, `info`: what the saved
-    `TrackerModel`s record.
+    `TrackerModel`s record; `make_batches`, `counters`: as in `train`.
     """
     t = config.train
     mesh = parallel.data_mesh(int(t.num_devices) or None)
@@ -305,7 +242,7 @@ def _loop(
         t.batch_size,
     )
     step_fn = step_lib.make_train_step(plan, mesh)
-    batches = make_batches(config, mesh, start)
+    batches = make_batches(mesh, start)
     if teacher_cache is not None:  # the step then runs only the students
         batches = teacher_cache_lib.with_teacher_outputs(
             batches, teacher_cache, plan, mesh, teacher_vars, start, int(t.num_steps)
@@ -317,7 +254,7 @@ def _loop(
         global_batch_size=int(t.batch_size),
         log_every=int(t.log_every),
         main_process=parallel.is_main_process(),
-        counters=input_counters(config),
+        counters=counters,
     )
     # Each step's metrics are fetched (and checked) after the next step is dispatched,
     # so the host never stalls the accelerator. On XLA:CPU, collective steps
@@ -359,8 +296,3 @@ def _loop(
     finally:
         logger.close()
     return state
-
-
-def run(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-    """The `train` and `distill` jobs (`dsiam_jax.jobs.MODES`)."""
-    return train(config, workdir)

@@ -48,7 +48,7 @@ def sample_pairs(num_pairs: int, template_size: int, search_size: int, seed: int
     return {k: np.stack([o[k] for o in out]) for k in ("template", "search", "box", "negative")}
 
 
-def responses(model: checkpoints.TrackerModel, batch: dict, chunk: int = 16) -> np.ndarray:
+def responses(model: M.TrackerModel, batch: dict, chunk: int = 16) -> np.ndarray:
     """SiamFC response logits `[N, R, R]` of a model in inference mode."""
     net = M.build(model.spec)
     fwd = jax.jit(lambda v, z, x: M.forward(net, v, z, x)["response"])

@@ -10,25 +10,28 @@ Writes `W4/tracks/<model>.txt` (x,y,w,h per frame, frame 1 = the initial box),
 
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
-import time
 
+import ml_collections
 import numpy as np
 
+from data_pipelines.sequences import parse_box_file
+from dsiam_jax.checkpoints import load_many
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.evaluation.results_io import safe_name
 from dsiam_jax.tracking import frames as F
+from dsiam_jax.tracking.runner import TrackResult, track_frames
 from dsiam_jax.tracking.tracker import build_tracker
+from dsiam_jax.tracking.tunable import tuned_tracker_config
 from dsiam_jax.tracking.video import AnnotatedWriter, FrameSource, draw_boxes
+from dsiam_jax.workdir import safe_name
 
 GROUNDTRUTH_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
 
 
 def find_init_box(source: FrameSource) -> np.ndarray:
     """First box of a groundtruth file next to (or one level above) the frames."""
-    from data_pipelines.sequences import parse_box_file  # no TensorFlow
-
     folder = source.path if source.path.is_dir() else source.path.parent
     for d in (folder, folder.parent):
         for name in GROUNDTRUTH_NAMES:
@@ -42,60 +45,48 @@ def find_init_box(source: FrameSource) -> np.ndarray:
     )
 
 
-def run(config, workdir: str) -> dict:
-    """Tracks `config.video` from `config.init_box` with every model of `config.checkpoint`."""
-    from dsiam_jax.checkpoints import load_many
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
+    """Tracks `config.video` from `config.init_box` with every model of `config.checkpoint`.
 
+    Each model runs `runner.track_frames` over the frames (decoded again per model,
+    outside the timing); the last model's pass also draws every model's boxes.
+    """
     workdir_p = pathlib.Path(workdir)
     source = FrameSource(config.video)
     init_box = F.parse_box(config.init_box) if config.init_box else find_init_box(source)
     models = load_many(config.checkpoint)
-    trackers = {n: build_tracker(m, config.tracker, config.backend) for n, m in models.items()}
+    tracker_config = tuned_tracker_config(config.tracker, config.get("tracker_from", ""))
+    trackers = {n: build_tracker(m, tracker_config, config.backend) for n, m in models.items()}
     fmt = config.output.format
     writer = None
     if fmt != "none":
         writer = AnnotatedWriter(
             workdir_p / "annotated", fmt, config.output.fps or source.fps or 25
         )
-    names = list(trackers)
-    boxes = {n: [] for n in names}
-    scores = {n: [] for n in names}
-    times = {n: [] for n in names}
-    states = {}
-    count = 0
-    for i, raw in enumerate(source):
-        if config.max_frames and i >= config.max_frames:
-            break
-        frame = F.prepare_frame(raw)
-        if i == 0:
-            F.check_init_box(init_box, frame.shape[:2])  # bad boxes fail before compiling
-        for n, tracker in trackers.items():
-            tracker.warmup(frame.shape)  # compiles once per frame size, outside the timing
-            t0 = time.perf_counter()
-            if i == 0:
-                states[n] = tracker.init(frame, init_box)
-                box, score = np.asarray(init_box, np.float64), 1.0
-            else:
-                states[n], box, score = tracker.track_device(states[n], frame)
-                box, score = np.asarray(box, np.float64), float(score)
-            times[n].append(time.perf_counter() - t0)
-            boxes[n].append(box)
-            scores[n].append(score)
-        if writer is not None:
-            labels = [f"{n} {scores[n][-1]:.2f}" for n in names]
-            writer.write(
-                draw_boxes(frame, [boxes[n][-1] for n in names], labels, config.output.max_side)
-            )
-        count += 1
-    if count == 0:
+    if next(iter(source), None) is None:
         raise F.TrackingInputError(f"no frames could be read from {config.video}")
+    names = list(trackers)
+    results: dict[str, TrackResult] = {}
+
+    def draw(i: int, frame: np.ndarray, box: np.ndarray, score: float) -> None:
+        earlier = [(results[n].boxes[i], results[n].scores[i]) for n in names[:-1]]
+        pairs = [*earlier, (box, score)]
+        labels = [f"{n} {s:.2f}" for n, (_, s) in zip(names, pairs)]
+        writer.write(draw_boxes(frame, [b for b, _ in pairs], labels, config.output.max_side))
+
+    for n, tracker in trackers.items():
+        frames = iter(source)
+        if config.max_frames:
+            frames = itertools.islice(frames, int(config.max_frames))
+        on_frame = draw if writer is not None and n == names[-1] else None
+        results[n] = track_frames(tracker, frames, init_box, on_frame=on_frame)
+    count = len(results[names[0]].boxes)
     video_path = str(writer.close()) if writer is not None else None
     out_dir = workdir_p / "tracks"
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"video": str(config.video), "frames": count, "annotated": video_path, "models": {}}
     for n in names:
-        b = np.asarray(boxes[n])
-        s = np.asarray(scores[n])
+        b, s = results[n].boxes, results[n].scores
         stem = out_dir / safe_name(n)
         np.savetxt(f"{stem}.txt", b, fmt="%.3f", delimiter=",")
         table = np.column_stack([np.arange(1, count + 1), b, s])
@@ -107,11 +98,11 @@ def run(config, workdir: str) -> dict:
             header="frame,x,y,w,h,score",
             comments="",
         )
-        t = np.asarray(times[n][1:])
+        fps = results[n].fps
         summary["models"][n] = {
             "boxes": f"{stem}.txt",
             "table": f"{stem}.csv",
-            "fps": float(len(t) / t.sum()) if len(t) and t.sum() > 0 else None,
+            "fps": fps if np.isfinite(fps) else None,
             "mean_score": float(s[1:].mean()) if count > 1 else None,
         }
         print(f"{n}: {count} frames, {summary['models'][n]['fps'] or 0:.1f} frames/s -> {stem}.txt")

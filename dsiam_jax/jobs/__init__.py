@@ -1,8 +1,12 @@
-"""`config.mode` -> the library function that runs that job.
+"""The jobs layer: `config.mode` -> the `run(config, workdir)` that does it.
 
-Every job is `run(config, workdir) -> result` in a library module; `main.py` only
-parses flags and calls `run_job`. Modules are imported lazily so that a job
-never pays for (or needs the dependencies of) another one. `run_job` runs every job
+Imports go one way: `dsiam_jax.main` -> `dsiam_jax.jobs` -> the library
+(`models`, `train`, `tracking`, `evaluation`, `export`, ...) and `data_pipelines`.
+A job turns the ml_collections config into what the library takes (settings,
+models, sequences, batch iterators); the library never imports a job or
+`data_pipelines` (tests/test_layering.py). `main.py` only parses flags and calls
+`run_job`. Modules are imported lazily so that a job never pays for (or needs the
+dependencies of) another one. `run_job` runs every job
 inside `dsiam_jax.workdir.open_run`: the workdir is locked for the run, a resume is
 checked against the saved `config.json`, then the config is recorded there.
 """
@@ -23,17 +27,19 @@ from dsiam_jax.errors import ConfigError
 
 # mode -> "module:function"
 MODES: dict[str, str] = {
-    "summary": "dsiam_jax.summary_job:run",
+    "summary": "dsiam_jax.jobs.summary:run",
     "write_synthetic": "data_pipelines.synthetic.job:run",
-    "train": "dsiam_jax.train.trainer:run",
-    "distill": "dsiam_jax.train.trainer:run",
-    "evaluate": "dsiam_jax.evaluation.benchmark_run:run",
-    "track": "dsiam_jax.tracking.track_job:run",
-    "export": "dsiam_jax.export.export_job:run",
-    "import_torch": "dsiam_jax.export.torch_import_job:run",
-    "pipeline": "dsiam_jax.experiments.pipeline:run",
-    "ablation": "dsiam_jax.experiments.ablation:run",
-    "publish": "dsiam_jax.publish_job:run",
+    "train": "dsiam_jax.jobs.train:run",
+    "distill": "dsiam_jax.jobs.train:run",
+    "evaluate": "dsiam_jax.jobs.evaluate:run",
+    "track": "dsiam_jax.jobs.track:run",
+    "export": "dsiam_jax.jobs.export:run",
+    "import_torch": "dsiam_jax.jobs.import_torch:run",
+    "pipeline": "dsiam_jax.jobs.pipeline:run",
+    "ablation": "dsiam_jax.jobs.ablation:run",
+    "student_search": "dsiam_jax.jobs.student_search:run",
+    "publish": "dsiam_jax.jobs.publish:run",
+    "tune": "dsiam_jax.jobs.tune:run",
 }
 
 

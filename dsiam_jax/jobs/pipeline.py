@@ -27,8 +27,8 @@ from absl import logging
 
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.experiments import report as report_lib
-from dsiam_jax.experiments.stages import Stage, run_folder, run_stages, stage_dirs
+from dsiam_jax.jobs import run_report
+from dsiam_jax.jobs.stages import Stage, run_folder, run_stages, stage_dirs
 
 SIZES = ("laptop", "full")
 TEACHER_CACHE_FOLDER = "teacher_cache"  # under the run's workdir
@@ -169,7 +169,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     dirs = stage_dirs(workdir, stages)
     if not parallel.is_main_process():
         return {}
-    report = report_lib.pipeline_report(config, workdir, dirs, resolved_settings(config))
+    report = run_report.pipeline_report(config, workdir, dirs, resolved_settings(config))
     logging.info("wrote %s", report["path"])
     print(f"wrote {report['path']}")
     return report

@@ -24,9 +24,9 @@ import ml_collections
 
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.experiments import pipeline
-from dsiam_jax.experiments.report import METRICS
-from dsiam_jax.experiments.stages import Stage, run_stages, stage_dirs
+from dsiam_jax.jobs import pipeline
+from dsiam_jax.jobs.run_report import METRICS
+from dsiam_jax.jobs.stages import Stage, run_stages, stage_dirs
 
 Run = dict[str, Any]
 
@@ -61,13 +61,28 @@ def make_stages(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> list[
     common.pop("train.model_name", None)
     common.pop("train.model_role", None)
     eval_base = dict(by_name["evaluate"].overrides)
+    curve_steps = curve_points(config)
     for run in runs:
         name = run_name(run)
         cache = pipeline.shared_teacher_cache(config) if run["mode"] == "distill" else {}
         overrides = {**common, **cache, "seed": run["seed"], **run["overrides"]}
         if run["mode"] == "distill":
             overrides["teacher.checkpoint"] = teacher
+        if curve_steps:
+            overrides["train.max_to_keep"] = 0  # the curve points evaluate kept checkpoints
         stages.append(Stage(name, run["mode"], overrides, f"row {run['row']}, seed {run['seed']}"))
+        for step in curve_steps:
+            stages.append(
+                Stage(
+                    f"{name}_eval_step{step}",
+                    "evaluate",
+                    {
+                        **eval_base,
+                        "checkpoint": lambda d, n=name, k=step: f"{d[n]}/checkpoints/{k}",
+                    },
+                    f"evaluate {name} at step {step}",
+                )
+            )
         stages.append(
             Stage(
                 f"{name}_eval",
@@ -77,6 +92,21 @@ def make_stages(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> list[
             )
         )
     return stages
+
+
+def curve_points(config: ml_collections.ConfigDict) -> tuple[int, ...]:
+    """`ablation.eval_steps`: the student steps (before the last) at which every run is
+    also evaluated, for learning curves; each must be a checkpoint step."""
+    steps = tuple(int(s) for s in config.ablation.get("eval_steps", ()))
+    every = int(config.train.checkpoint_every)
+    last = int(pipeline.resolved_settings(config)["student_steps"])
+    for s in steps:
+        if s <= 0 or s >= last or (every and s % every):
+            raise ConfigError(
+                f"ablation.eval_steps: {s} must lie in (0, {last}) and be a multiple of "
+                f"train.checkpoint_every={every}"
+            )
+    return tuple(sorted(set(steps)))
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:

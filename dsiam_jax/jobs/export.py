@@ -4,7 +4,7 @@
 
 Every model of `config.checkpoint` is exported from its recorded `ModelSpec`
 (kind, head, channels) with BatchNorm folded. Files, for one model in WORKDIR,
-for several in `WORKDIR/<name>/` (a `/` in a name becomes `__`):
+for several in `WORKDIR/<name>/` (`workdir.safe_name`: a `/` in a name becomes `_`):
 
     template.onnx  track.onnx              float32 (parity with JAX below 1e-4)
     template_fp16.onnx  track_fp16.onnx    fp16 weight storage (float32 compute)
@@ -21,6 +21,7 @@ after writing export.json.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from collections.abc import Mapping
@@ -31,11 +32,15 @@ import numpy as np
 import onnx
 from absl import logging
 
+from data_pipelines.sequences import read_sequences
 from dsiam_jax import checkpoints, parallel
 from dsiam_jax.errors import ConfigError, UserError
 from dsiam_jax.export import checks, onnx_graphs, quantize, samples
 from dsiam_jax.export.fold import FoldedNet, fold
 from dsiam_jax.export.runtime import OnnxNetwork
+from dsiam_jax.models import TrackerModel
+from dsiam_jax.tracking.tracker import crop_geometry
+from dsiam_jax.workdir import safe_name
 
 FORMAT = "dsiam_jax.export/1"
 VARIANTS = ("fp32", "fp16", "int8", "qdq")
@@ -53,11 +58,6 @@ def parse_variants(text: str) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"config.export.variants: unknown {bad}; expected some of {VARIANTS}")
     return tuple(v for v in VARIANTS if v in names or v == "fp32")
-
-
-def safe_name(name: str) -> str:
-    """A model name usable as a folder name."""
-    return name.replace("/", "__").replace("\\", "__")
 
 
 def graph_io(model: onnx.ModelProto) -> dict[str, list[dict[str, Any]]]:
@@ -80,10 +80,18 @@ def graph_io(model: onnx.ModelProto) -> dict[str, list[dict[str, Any]]]:
     return {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output)}
 
 
-def geometry(config: ml_collections.ConfigDict, kind: str) -> tuple[int, int, int]:
-    """(template size, search size, scales per frame) of the tracker for `kind`."""
-    t = config.tracker[kind]
-    return int(t.template_size), int(t.search_size), int(t.get("num_scales", 1))
+def synthetic_test_sequences(config: ml_collections.ConfigDict, num_sequences: int) -> list:
+    """The first `num_sequences` sequences of the synthetic test split (no TensorFlow)."""
+    s = config.data.synthetic
+    return read_sequences(
+        "synthetic",
+        "",
+        "test",
+        num_sequences=int(num_sequences),
+        sequence_length=int(s.sequence_length),
+        frame_size=tuple(s.frame_size),
+        seed=int(s.seed),
+    )
 
 
 def build_variants(
@@ -115,7 +123,7 @@ def build_variants(
 
 
 def export_model(
-    model: checkpoints.TrackerModel,
+    model: TrackerModel,
     out_dir: pathlib.Path,
     config: ml_collections.ConfigDict,
 ) -> dict[str, Any]:
@@ -132,7 +140,7 @@ def export_model(
     """
     ex = config.export
     spec = model.spec
-    sizes = geometry(config, spec.kind)
+    sizes = dataclasses.astuple(crop_geometry(spec.kind, config.tracker))
     z_size, x_size, scales = sizes
     net = fold(spec, model.variables)
     real = []
@@ -182,8 +190,9 @@ def export_model(
         from dsiam_jax.export import tracking_check
 
         backends = [tracking_check.BACKEND_OF_VARIANT[v] for v in protos]
+        sequences = synthetic_test_sequences(config, int(ex.eval_sequences))
         entry["tracking"] = tracking_check.compare_backends(
-            model, config, backends, int(ex.eval_sequences)
+            model, config.tracker, backends, sequences
         )
     if ex.tflite:
         from dsiam_jax.export import tflite_export

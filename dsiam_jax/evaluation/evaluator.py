@@ -1,9 +1,6 @@
-"""One-pass benchmark evaluation of one or more trackers (mode=evaluate).
+"""One-pass benchmark evaluation of one or more trackers (run by `dsiam_jax.jobs.evaluate`).
 
-    python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=W2 \\
-        --config.eval.layout=got10k --config.eval.root=/data/GOT-10k/val --workdir=W3
-
-From Python (the pipeline calls this):
+From Python:
 
     report = evaluate(models, sequences, tracker_config, workdir)
 
@@ -31,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from dsiam_jax.errors import ConfigError, UserError
+from dsiam_jax.errors import UserError
 from dsiam_jax.evaluation import metrics as metrics_lib
-from dsiam_jax.evaluation import report as report_lib
-from dsiam_jax.evaluation import results_io
+from dsiam_jax.evaluation import results_io, tables_plots
 from dsiam_jax.evaluation.sequence_checks import CheckedSequence, initial_box_problem
 from dsiam_jax.tracking.batched import track_batched
-from dsiam_jax.tracking.runner import run_sequence
+from dsiam_jax.tracking.runner import frames_per_second, run_sequence
 from dsiam_jax.tracking.tracker import build_tracker
+from dsiam_jax.workdir import safe_name
 
 CONVENTIONS = {
     "success_auc": "OTB: mean over 21 IoU thresholds linspace(0,1,21) of the fraction of "
@@ -87,24 +84,28 @@ def _visible(seq) -> np.ndarray:
 
 
 def evaluate_tracker_results(
-    result_dir: str | pathlib.Path, sequences: list, image_sizes: Mapping[str, tuple] | None = None
+    result_dir: str | pathlib.Path,
+    sequences: list,
+    image_sizes: Mapping[str, tuple] | None = None,
+    convention: str = "got10k",
 ) -> dict:
-    """Metrics of result files already in `result_dir` (`<seq>.txt`, optional `_time.txt`)."""
+    """Metrics of result files already in `result_dir` (`<seq>.txt`, optional `_time.txt`),
+    OTB-style numbers by `convention` (`metrics.CONVENTIONS`)."""
     result_dir = pathlib.Path(result_dir)
     per_seq: dict[str, dict] = {}
     times = []
     for seq in sequences:
-        name = results_io.safe_name(seq.name)
+        name = safe_name(seq.name)
         pred = results_io.read_boxes(result_dir / f"{name}.txt")
         size = (image_sizes or {}).get(seq.name) or getattr(seq, "image_size", None)
-        per_seq[seq.name] = metrics_lib.sequence_metrics(pred, seq.boxes, _visible(seq), size)
+        per_seq[seq.name] = metrics_lib.sequence_metrics(
+            pred, seq.boxes, _visible(seq), size, convention, getattr(seq, "dataset", "")
+        )
         time_file = result_dir / f"{name}_time.txt"
         if time_file.is_file():
             times.append(results_io.read_values(time_file)[1:])
-    overall = metrics_lib.aggregate(list(per_seq.values()))
-    t = np.concatenate(times) if times else np.zeros(0)
-    t = t[np.isfinite(t) & (t > 0)]
-    overall["fps"] = float(len(t) / t.sum()) if len(t) else float("nan")
+    overall = metrics_lib.aggregate(list(per_seq.values()), convention)
+    overall["fps"] = frames_per_second(np.concatenate(times) if times else np.zeros(0))
     return {"overall": overall, "sequences": per_seq}
 
 
@@ -122,6 +123,7 @@ def evaluate(
     network_repeats: int = 10,
     plots: bool = True,
     log: Callable[[str], None] = print,
+    convention: str = "got10k",
 ) -> dict:
     """Tracks every sequence with every model, writes results and reports; returns eval.json.
 
@@ -133,6 +135,7 @@ def evaluate(
       workdir: output folder.
       backend: network backend (`dsiam_jax.tracking.network.BACKENDS`).
       batched: many sequences at once (`track_batched`) instead of one by one.
+      convention: whose rules score the OTB-style numbers (`metrics.CONVENTIONS`).
 
     A sequence whose initial box cannot start a tracker is *skipped*; one whose frames
     cannot be read, or whose initial box lies outside frame 1, *fails*
@@ -198,6 +201,7 @@ def evaluate(
     report: dict[str, Any] = {
         "trackers": {},
         "conventions": CONVENTIONS,
+        "convention": convention,
         "skipped": skipped,
         "failed": failed,
         "warnings": warnings,
@@ -206,7 +210,7 @@ def evaluate(
         for seq_name in failed:  # no stale result of a sequence that failed now
             results_io.remove_sequence(run["out_dir"], seq_name)
         if scored:
-            report["trackers"][name] = _tracker_scores(run, scored, batched)
+            report["trackers"][name] = _tracker_scores(run, scored, batched, convention)
             o = report["trackers"][name]
             log(
                 f"  {name}: AUC {o['success_auc']:.3f}  P@20 {o['precision_20']:.3f}  "
@@ -221,11 +225,13 @@ def evaluate(
     return _clean(report)
 
 
-def _tracker_scores(run: Mapping[str, Any], scored: list, batched: bool) -> dict[str, Any]:
+def _tracker_scores(
+    run: Mapping[str, Any], scored: list, batched: bool, convention: str = "got10k"
+) -> dict[str, Any]:
     """One tracker's entry of eval.json, over the sequences that did not fail."""
     results = run["results"]
     sizes = {c.name: results[c.name].image_size for c in scored}
-    scores = evaluate_tracker_results(run["out_dir"], scored, sizes)
+    scores = evaluate_tracker_results(run["out_dir"], scored, sizes, convention)
     overall = scores["overall"]
     model = run["model"]
     overall["network_fps"] = run["network_fps"]
@@ -249,47 +255,9 @@ def write_report(report: dict, workdir: pathlib.Path, plots: bool = True) -> Non
     trackers = report["trackers"]
     not_scored = {**report.get("skipped", {}), **report.get("failed", {})}
     (workdir / "eval.json").write_text(json.dumps(_clean(report), indent=2) + "\n")
-    (workdir / "eval_summary.md").write_text(report_lib.summary_table(trackers, not_scored))
+    (workdir / "eval_summary.md").write_text(tables_plots.summary_table(trackers, not_scored))
     per_seq = {t: v["sequences"] for t, v in trackers.items()}
-    (workdir / "eval_sequences.md").write_text(report_lib.sequence_table(per_seq))
+    (workdir / "eval_sequences.md").write_text(tables_plots.sequence_table(per_seq))
     if plots:
-        report_lib.plot_success(trackers, workdir / "success_plot.png")
-        report_lib.plot_precision(trackers, workdir / "precision_plot.png")
-
-
-def run(config, workdir: str) -> dict:
-    """mode=evaluate: loads `config.checkpoint` models and `config.eval` sequences."""
-    from data_pipelines.sequences import read_sequences  # no TensorFlow
-    from dsiam_jax import parallel
-    from dsiam_jax.checkpoints import load_many
-
-    e = config.eval
-    if e.max_sequences < 0:
-        raise ConfigError(f"config.eval.max_sequences={e.max_sequences}: must be >= 0 (0 = all)")
-    models = load_many(config.checkpoint)
-    if e.layout == "synthetic":  # generated in memory from config.data.synthetic, 'val' scenes
-        options = dict(config.data.get("synthetic", {}))  # its seed picks the scenes
-        if e.max_sequences:
-            options["num_sequences"] = e.max_sequences
-        sequences = read_sequences("synthetic", "", e.split or "val", **options)
-    else:
-        sequences = read_sequences(e.layout, e.root, e.split)
-    if e.max_sequences:
-        sequences = sequences[: e.max_sequences]
-    report = evaluate(
-        models,
-        sequences,
-        config.tracker,
-        workdir,
-        backend=config.backend,
-        batched=e.batched,
-        batch_size=e.batch_size,
-        chunk=e.chunk,
-        batch_impl=e.batch_impl,
-        network_repeats=e.network_repeats,
-        plots=e.plots and parallel.is_main_process(),
-    )
-    not_scored = {**report["skipped"], **report["failed"]}
-    print(report_lib.summary_table(report["trackers"], not_scored), end="")
-    print(f"wrote {pathlib.Path(workdir) / 'eval.json'}")
-    return report
+        tables_plots.plot_success(trackers, workdir / "success_plot.png")
+        tables_plots.plot_precision(trackers, workdir / "precision_plot.png")

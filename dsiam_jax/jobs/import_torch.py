@@ -21,6 +21,7 @@ import ml_collections
 from dsiam_jax import checkpoints, models, parallel
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.export import torch_import
+from dsiam_jax.models import TrackerModel
 
 CHANNEL_ORDER = {
     "pysot_alexnet": "pysot reads BGR: conv1 input channels reversed, so inputs are RGB",
@@ -46,7 +47,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     name = config.torch_name or config.torch_role
     source = str(pathlib.Path(config.torch_checkpoint).expanduser().resolve())
     info = {"source": source, "torch_format": fmt, "channel_order": CHANNEL_ORDER[fmt]}
-    model = checkpoints.TrackerModel(name, spec, variables, role=config.torch_role, info=info)
+    model = TrackerModel(name, spec, variables, role=config.torch_role, info=info)
     store = checkpoints.CheckpointStore(workdir)
     try:
         store.save(int(config.torch_step), {name: model}, extra_meta={"imported_from": info})

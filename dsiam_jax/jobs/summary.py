@@ -9,19 +9,14 @@ import ml_collections
 
 from dsiam_jax import model_summary, parallel
 from dsiam_jax.models.spec import ModelSpec
-
-
-def tracking_geometry(config: ml_collections.ConfigDict, kind: str) -> tuple[int, int, int]:
-    """(template size, search size, scales per frame) the tracker of `kind` runs at."""
-    t = config.tracker[kind]
-    return t.template_size, t.search_size, t.get("num_scales", 1)
+from dsiam_jax.tracking.tracker import crop_geometry
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Summarises `config.model` at the tracker's crop sizes; writes summary.json."""
     spec = ModelSpec.from_config(config.model)
-    template, search, scales = tracking_geometry(config, spec.kind)
-    summary = model_summary.summarize(spec, template, search, scales)
+    g = crop_geometry(spec.kind, config.tracker)
+    summary = model_summary.summarize(spec, g.template_size, g.search_size, g.num_scales)
     if parallel.is_main_process():
         print(model_summary.format_table(summary))
         path = pathlib.Path(workdir) / "summary.json"

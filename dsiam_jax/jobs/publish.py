@@ -16,6 +16,7 @@ import ml_collections
 
 from dsiam_jax import checkpoints, parallel
 from dsiam_jax.errors import ConfigError
+from dsiam_jax.workdir import safe_name
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
@@ -23,7 +24,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     models = checkpoints.load_many(config.checkpoint)
     out: dict[str, str] = {}
     for name, model in models.items():
-        new = config.publish.prefix + name.replace("/", "_")
+        new = config.publish.prefix + safe_name(name)
         if not new.replace("_", "").replace("-", "").isalnum():
             raise ConfigError(f"publish: {new!r} is not a usable zoo name (letters, digits, _ -)")
         folder = pathlib.Path(workdir) / new

@@ -22,8 +22,7 @@ from absl import logging
 
 from dsiam_jax import jobs, parallel
 from dsiam_jax.errors import ConfigError
-
-DONE_FILE = "DONE.json"
+from dsiam_jax.workdir import DONE_FILE
 
 
 @dataclasses.dataclass

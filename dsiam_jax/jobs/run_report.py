@@ -1,4 +1,4 @@
-"""Results reports of multi-stage runs: report.md, its table and its figures.
+"""The report of a multi-stage run (pipeline, ablation): report.md, its table and figures.
 
 The numbers come from what the stages wrote (checkpoints for sizes, `eval.json`
 for accuracy and speed, `DONE.json` for wall time), so a report can be rebuilt at
@@ -21,7 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from dsiam_jax import checkpoints, model_summary  # noqa: E402
-from dsiam_jax.experiments.stages import stage_seconds  # noqa: E402
+from dsiam_jax.jobs.stages import stage_seconds  # noqa: E402
+from dsiam_jax.tracking.tracker import crop_geometry  # noqa: E402
 
 METRICS = ("success_auc", "precision_20", "ao")
 
@@ -34,8 +35,8 @@ def model_rows(
     rows = []
     for name, model in models.items():
         spec = model.spec
-        t = tracker[spec.kind]
-        size = model_summary.summarize(spec, t.template_size, t.search_size, t.get("num_scales", 1))
+        g = crop_geometry(spec.kind, tracker)
+        size = model_summary.summarize(spec, g.template_size, g.search_size, g.num_scales)
         scores = eval_report.get("trackers", {}).get(name, {})
         rows.append(
             {

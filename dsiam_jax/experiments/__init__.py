@@ -1,1 +1,0 @@
-"""Multi-job experiments: the default pipeline, ablation sweeps, their reports."""
