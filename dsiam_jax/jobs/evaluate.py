@@ -15,6 +15,8 @@ layout that test server takes (W3/<tracker>_<server>.zip; `evaluation.server_zip
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Mapping
+from typing import Any
 
 import ml_collections
 
@@ -67,6 +69,39 @@ def eval_sequences(config: ml_collections.ConfigDict, split: str) -> list:
     return sequences[: e.max_sequences] if e.max_sequences else sequences
 
 
+def score(
+    config: ml_collections.ConfigDict,
+    models: Mapping[str, Any],
+    sequences: list,
+    tracker_config: Mapping[str, Any],
+    out: str | pathlib.Path,
+    network_repeats: int,
+    plots: bool,
+) -> dict:
+    """Tracks `sequences` with every model under `config.eval`'s protocol (ope: `evaluate`,
+    vot: `evaluate_vot`) and convention, writing results and eval.json under `out`."""
+    e = config.eval
+    if e.get("protocol", "ope") == "vot":
+        interval = eao_interval(e.get("eao_interval", ""))
+        return evaluate_vot(
+            models, sequences, tracker_config, out, backend=config.backend, interval=interval
+        )
+    return evaluate(
+        models,
+        sequences,
+        tracker_config,
+        out,
+        backend=config.backend,
+        batched=e.batched,
+        batch_size=e.batch_size,
+        chunk=e.chunk,
+        batch_impl=e.batch_impl,
+        network_repeats=network_repeats,
+        plots=plots,
+        convention=e.get("convention", "got10k"),
+    )
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Loads `config.checkpoint` models and `config.eval` sequences; returns eval.json."""
     e = config.eval
@@ -79,7 +114,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
         raise ConfigError(
             f"config.eval.convention={convention!r}: expected one of {tuple(CONVENTIONS)}"
         )
-    interval = eao_interval(e.get("eao_interval", ""))
+    eao_interval(e.get("eao_interval", ""))  # a bad interval fails before any tracking
     package = e.get("package", "")
     if package and (package not in SERVERS or protocol == "vot"):
         raise ConfigError(
@@ -94,27 +129,12 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     tracker_config = tuned_tracker_config(config.tracker, config.get("tracker_from", ""))
     models = load_many(config.checkpoint)
     sequences = eval_sequences(config, e.split)
+    plots = e.plots and parallel.is_main_process()
+    report = score(config, models, sequences, tracker_config, workdir, e.network_repeats, plots)
     if protocol == "vot":
-        report = evaluate_vot(
-            models, sequences, tracker_config, workdir, backend=config.backend, interval=interval
-        )
         print(summary_table(report), end="")
         print(f"wrote {pathlib.Path(workdir) / 'eval.json'}")
         return report
-    report = evaluate(
-        models,
-        sequences,
-        tracker_config,
-        workdir,
-        backend=config.backend,
-        batched=e.batched,
-        batch_size=e.batch_size,
-        chunk=e.chunk,
-        batch_impl=e.batch_impl,
-        network_repeats=e.network_repeats,
-        plots=e.plots and parallel.is_main_process(),
-        convention=convention,
-    )
     not_scored = {**report["skipped"], **report["failed"]}
     print(tables_plots.summary_table(report["trackers"], not_scored), end="")
     print(f"wrote {pathlib.Path(workdir) / 'eval.json'}")

@@ -44,10 +44,9 @@ from dsiam_jax.checkpoints import load_many
 from dsiam_jax.errors import ConfigError, UserError
 from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation import vot as vot_lib
-from dsiam_jax.evaluation.evaluator import evaluate
 from dsiam_jax.evaluation.sequence_checks import initial_box_problem
-from dsiam_jax.evaluation.vot_evaluator import evaluate_vot, sequence_regions
-from dsiam_jax.jobs.evaluate import PROTOCOLS, eao_interval, eval_sequences
+from dsiam_jax.evaluation.vot_evaluator import sequence_regions
+from dsiam_jax.jobs.evaluate import PROTOCOLS, eao_interval, eval_sequences, score
 from dsiam_jax.tracking.batched import track_batched
 from dsiam_jax.tracking.runner import StepTracker, run_sequence
 from dsiam_jax.tracking.tracker import build_tracker
@@ -237,33 +236,11 @@ def evaluate_on_test(
     test_split = str(config.eval.get("test_split", "")).strip()
     if not test_split:
         return None
-    e = config.eval
     sequences = eval_sequences(config, test_split)
-    if e.get("protocol", "ope") == "vot":
-        report = evaluate_vot(
-            {name: model},
-            sequences,
-            tracker_config,
-            out,
-            backend=config.backend,
-            interval=eao_interval(e.get("eao_interval", "")),
-        )
+    report = score(config, {name: model}, sequences, tracker_config, out, 0, config.eval.plots)
+    if config.eval.get("protocol", "ope") == "vot":
         keys = ("eao", "accuracy", "robustness", "failures")
     else:
-        report = evaluate(
-            {name: model},
-            sequences,
-            tracker_config,
-            out,
-            backend=config.backend,
-            batched=e.batched,
-            batch_size=e.batch_size,
-            chunk=e.chunk,
-            batch_impl=e.batch_impl,
-            network_repeats=0,
-            plots=e.plots,
-            convention=e.get("convention", "got10k"),
-        )
         keys = ("success_auc", "precision_20", "norm_precision", "ao", "sr50", "sr75")
     scores = report["trackers"].get(name, {})
     return {
