@@ -166,18 +166,25 @@ def run(setup: Setup, num_devices: int, cache: pathlib.Path | None, teacher: str
     return jax.device_get(state), history
 
 
-def assert_same_run(a, b):
-    """Bitwise equal metrics of every step and final train state."""
+def assert_same_run(a, b, rtol: float = 0.0):
+    """Equal metrics of every step and final train state: bitwise (rtol 0) or to rtol."""
     (state_a, hist_a), (state_b, hist_b) = a, b
+
+    def check(x, y, msg=""):
+        if rtol:
+            np.testing.assert_allclose(y, x, rtol=rtol, atol=1e-6, err_msg=msg)
+        else:
+            np.testing.assert_array_equal(y, x, err_msg=msg)
+
     for step, (ma, mb) in enumerate(zip(hist_a, hist_b, strict=True), 1):
         assert set(ma) == set(mb)
         for k in ma:
-            np.testing.assert_array_equal(mb[k], ma[k], err_msg=f"step {step} {k}")
+            check(ma[k], mb[k], f"step {step} {k}")
     leaves_a, tree_a = jax.tree_util.tree_flatten(state_a)
     leaves_b, tree_b = jax.tree_util.tree_flatten(state_b)
     assert tree_a == tree_b
     for x, y in zip(leaves_a, leaves_b, strict=True):
-        np.testing.assert_array_equal(y, x)
+        check(x, y)
 
 
 def files(cache_root: pathlib.Path) -> dict[str, tuple[int, int]]:
@@ -197,11 +204,12 @@ def test_built_read_and_in_step_teacher_runs_are_equal(setups, tmp_path, kind, n
     read = run(setup, num_devices, tmp_path)
     assert files(tmp_path) == stored  # every batch read, none computed again
     assert_same_run(built, read)
-    # The teacher's forward in its own program gives the same float32 values as inside
-    # the step (on XLA:CPU it is an independent subgraph there, fused the same way), so
-    # teacher_cache=off equals the cached run exactly, not just to rounding.
+    # The teacher run inside the step: the same float32 teacher values, but the step is
+    # another program, whose reductions of the (spatial) soft loss XLA may order
+    # differently: equal to rounding (measured: 8e-7 relative in a gradient norm, 1.3e-7
+    # absolute in the response bias after 3 steps).
     in_step = run(setup, num_devices, None)
-    assert_same_run(built, in_step)
+    assert_same_run(built, in_step, rtol=1e-5)
 
     metrics = built[1][0]
     assert "student_0/soft" in metrics

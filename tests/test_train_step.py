@@ -36,7 +36,7 @@ def tiny_plan():
         optim=OptimSettings(num_steps=10, lr_start=1e-2, lr_end=1e-3),
         template_size=TEMPLATE,
         search_size=SEARCH,
-        distill=DistillSettings(lambda_hint=1e-3, alpha=0.5),
+        distill=DistillSettings(lambda_hint=1e-3, alpha=0.5, soft_form="pointwise"),  # dstrpn.py
         teacher_spec=teacher,
     )
     init = jax.jit(lambda: M.init_variables(M.build(teacher), jax.random.key(7), 103, 103))
