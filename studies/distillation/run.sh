@@ -27,4 +27,8 @@ python -m studies.distillation.analyze --sweep=$RUNS/pilot --out=studies/distill
 #    and the same with two students sharing.
 python -m dsiam_jax.main --config=configs/distill_study.py:main \
     --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/main
+# the teacher on the same 48 scenes (the pilot's teacher_eval holds the same numbers)
+python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
+    --config.eval.layout=got10k --config.eval.root=$RUNS/main/data/synthetic_got10k/test \
+    --config.eval.split= --workdir=$RUNS/main/teacher_eval
 python -m studies.distillation.analyze --sweep=$RUNS/main --out=studies/distillation/results/main
