@@ -35,31 +35,28 @@ def _finite(x) -> float:
     return x if isinstance(x, float) and math.isfinite(x) else -1.0
 
 
-def plot_success(overall: Mapping[str, dict], path: str | pathlib.Path) -> pathlib.Path:
-    """Success plot (OTB one-pass): fraction of frames above each IoU threshold."""
-    order = sorted(overall, key=lambda n: -_finite(overall[n]["success_auc"]))
-    curves = [
+def _ranked_curves(overall: Mapping[str, dict], score: str, curve: str) -> list[tuple]:
+    """`(label, thresholds, curve)` per tracker, best `score` first, the score in the label."""
+    order = sorted(overall, key=lambda n: -_finite(overall[n][score]))
+    return [
         (
-            f"{n} [{overall[n]['success_auc']:.3f}]",
-            overall[n]["success_thresholds"],
-            overall[n]["success_curve"],
+            f"{n} [{overall[n][score]:.3f}]",
+            overall[n][f"{curve}_thresholds"],
+            overall[n][f"{curve}_curve"],
         )
         for n in order
     ]
+
+
+def plot_success(overall: Mapping[str, dict], path: str | pathlib.Path) -> pathlib.Path:
+    """Success plot (OTB one-pass): fraction of frames above each IoU threshold."""
+    curves = _ranked_curves(overall, "success_auc", "success")
     return _plot(curves, "Overlap threshold", "Success rate", "Success plots of OPE", (0, 1), path)
 
 
 def plot_precision(overall: Mapping[str, dict], path: str | pathlib.Path) -> pathlib.Path:
     """Precision plot: fraction of frames within each centre-error threshold (px)."""
-    order = sorted(overall, key=lambda n: -_finite(overall[n]["precision_20"]))
-    curves = [
-        (
-            f"{n} [{overall[n]['precision_20']:.3f}]",
-            overall[n]["precision_thresholds"],
-            overall[n]["precision_curve"],
-        )
-        for n in order
-    ]
+    curves = _ranked_curves(overall, "precision_20", "precision")
     return _plot(
         curves,
         "Location error threshold (px)",

@@ -46,6 +46,8 @@ BACKENDS: dict[str, str] = {
     "onnx_int8": "dsiam_jax.export.onnx_backend:onnx_int8_network",
     "onnx_qdq": "dsiam_jax.export.onnx_backend:onnx_qdq_network",
 }
+# The backends built by `jax_network`: they take its lowering options (RUNTIME_KEYS).
+JAX_BACKENDS = ("jax", "jax_bf16")
 
 
 @dataclasses.dataclass(frozen=True)
