@@ -48,6 +48,40 @@ def test_rpn_cls_loss_balanced_and_plain():
     )
 
 
+def test_rpn_rank_loss_by_hand():
+    rng = np.random.default_rng(5)
+    f = rng.normal(size=(3, 2, 3, 2)) * 3  # [B, R, R, k] foreground log-odds
+    iou = rng.uniform(size=f.shape)
+    iou[2] = 0.0  # a negative pair: no positive
+    pos, neg = iou > 0.6, iou < 0.3
+    got = L.rpn_rank_loss(jnp.asarray(f, jnp.float32), jnp.asarray(pos), jnp.asarray(neg))
+    want = []
+    for b in range(3):
+        num = sum(np.exp(v) for v, p in zip(f[b].ravel(), pos[b].ravel()) if p)
+        den = sum(
+            np.exp(v) for v, p, n in zip(f[b].ravel(), pos[b].ravel(), neg[b].ravel()) if p or n
+        )
+        want.append(-np.log(num / den) if num else 0.0)
+    assert want[0] > 0 and want[2] == 0.0
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    # in the objective: gt = cls + 1.2 reg + w * rank, with rank over every anchor by IoU
+    cls = np.stack([np.zeros_like(f), f], -1)  # log-odds f
+    channels = np.concatenate([cls[..., 0], cls[..., 1]], -1)  # channel = class * k + anchor
+    outputs = {"s": {
+        "cls": jnp.asarray(channels, jnp.float32),
+        "reg": jnp.zeros((3, 2, 3, 8)), "features": jnp.zeros((3, 4, 4, 1)),
+    }}  # fmt: skip
+    targets = {
+        "pos": jnp.asarray(pos), "neg": jnp.asarray(neg),
+        "delta": jnp.zeros((*f.shape, 4)), "iou": jnp.asarray(iou, jnp.float32),
+    }  # fmt: skip
+    _, terms = O.objective(outputs, targets, num_anchors=2, loss=LossSettings(rpn_rank_weight=0.5))
+    np.testing.assert_allclose(terms["s/gt_rank"], np.mean(want), rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["s/gt"], terms["s/gt_cls"] + 1.2 * terms["s/gt_reg"] + 0.5 * np.mean(want), rtol=1e-5
+    )
+
+
 def test_rpn_reg_loss_smooth_l1():
     reg = jnp.zeros((1, 1, 2, 1, 4))
     delta = jnp.asarray([[[[[0.05, -0.5, 2.0, 0.0]], [[9.0, 9.0, 9.0, 9.0]]]]])

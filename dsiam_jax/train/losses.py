@@ -7,6 +7,7 @@ Ground truth:
 - `siamfc_gt_loss`: balanced logistic loss of the response map.
 - `rpn_cls_loss`, `rpn_reg_loss`: softmax cross-entropy on the sampled anchors and
   smooth-L1 on the positives' normalised offsets.
+- `rpn_rank_loss`: -log of the positives' share of a softmax over the whole map.
 Distillation:
 - `soft_loss` (with `binary_kl` / `categorical_kl` and `background_weights`):
   T^2 * sum_u w_u KL(p_teacher,u || p_student,u) / sum_u w_u.
@@ -51,6 +52,24 @@ def rpn_cls_loss(cls: jax.Array, pos: jax.Array, neg: jax.Array, balanced: bool 
     else:
         weights = targets_lib.uniform_weights(pos | neg)
     return jnp.sum(weights * ce, _example_axes(ce))
+
+
+def rpn_rank_loss(fg_logit: jax.Array, pos: jax.Array, neg: jax.Array) -> jax.Array:
+    """Ranking loss `[B]`: -log(sum_P e^f / sum_{P or N} e^f) over every anchor.
+
+    `fg_logit`: `[B, R, R, k]` foreground log-odds; `pos` / `neg`: the labelled
+    positive / negative anchors (all of them, not a sample; the ignored band stays out).
+    Low only when the target's anchors outscore every negative, the distractors'
+    included, which a loss on sampled anchors rarely sees. 0 for an example
+    without positives (a negative pair).
+    """
+    b = fg_logit.shape[0]
+    f = fg_logit.reshape(b, -1)
+    pos, neg = pos.reshape(b, -1), neg.reshape(b, -1)
+    lse_all = jax.nn.logsumexp(jnp.where(pos | neg, f, -jnp.inf), axis=-1)
+    lse_pos = jax.nn.logsumexp(jnp.where(pos, f, -jnp.inf), axis=-1)
+    has_pos = jnp.any(pos, -1)
+    return jnp.where(has_pos, lse_all - jnp.where(has_pos, lse_pos, 0.0), 0.0)
 
 
 def smooth_l1(x: jax.Array, beta: float) -> jax.Array:

@@ -5,7 +5,7 @@ For each trained model `name` (a teacher trained alone, or student i):
     total = gt + lambda_cls * soft + lambda_reg * bound + lambda_hint * hint + gamma * share
 
 with the terms logged unweighted as `<name>/gt` (RPN: also `gt_cls`, `gt_reg`,
-gt = gt_cls + loc_weight * gt_reg), `<name>/soft`, `<name>/bound` (RPN),
+gt = gt_cls + loc_weight * gt_reg [+ rank_weight * gt_rank]), `<name>/soft`, `<name>/bound` (RPN),
 `<name>/hint`, `<name>/share` and `<name>/total`. A term whose weight is 0 (or,
 for `share`, with fewer than two students or `distill.share=False`) is neither
 computed nor logged, so each can be switched off for an ablation.
@@ -64,12 +64,21 @@ def prediction(outputs: Mapping[str, jax.Array], num_anchors: int) -> Prediction
 
 
 def gt_terms(pred: Prediction, targets: Mapping[str, jax.Array], loss: LossSettings):
-    """Ground-truth loss per example: `{'gt'}` (SiamFC) or `{'gt', 'gt_cls', 'gt_reg'}`."""
+    """Ground-truth loss per example: `{'gt'}` (SiamFC) or `{'gt', 'gt_cls', 'gt_reg'}`
+    (and `gt_rank` when `loss.rpn_rank_weight` is not 0)."""
     if pred.reg is None:
         return {"gt": losses.siamfc_gt_loss(pred.logits, targets["pos"])}
     cls = losses.rpn_cls_loss(pred.logits, targets["pos"], targets["neg"], loss.rpn_cls_balanced)
     reg = losses.rpn_reg_loss(pred.reg, targets["delta"], targets["pos"], loss.rpn_smooth_l1_beta)
-    return {"gt": cls + loss.rpn_loc_weight * reg, "gt_cls": cls, "gt_reg": reg}
+    terms = {"gt": cls + loss.rpn_loc_weight * reg, "gt_cls": cls, "gt_reg": reg}
+    if loss.rpn_rank_weight:
+        iou = targets["iou"]  # every anchor, not the sampled ones
+        rank = losses.rpn_rank_loss(
+            foreground_logit(pred), iou > loss.rpn_pos_iou, iou < loss.rpn_neg_iou
+        )
+        terms["gt"] = terms["gt"] + loss.rpn_rank_weight * rank
+        terms["gt_rank"] = rank
+    return terms
 
 
 def kl_map(teacher: Prediction, student: Prediction, temperature: float) -> jax.Array:

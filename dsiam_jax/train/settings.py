@@ -36,6 +36,10 @@ class LossSettings:
     rpn_cls_balanced: bool = True
     rpn_loc_weight: float = 1.2  # weight of the regression loss in gt = cls + w * reg
     rpn_smooth_l1_beta: float = 1.0 / 9.0  # smooth-L1 transition (Faster R-CNN RPN); 0 = L1
+    # Weight of the ranking term (0 = off): cross-entropy of a softmax over the whole
+    # map's foreground log-odds against the positive anchors, so the target must
+    # outscore every negative anchor, distractors included (studies/siamrpn).
+    rpn_rank_weight: float = 0.0
 
     def __post_init__(self):
         if self.siamfc_distance not in ("euclidean", "l1"):
@@ -44,6 +48,8 @@ class LossSettings:
             raise ValueError("need 0 <= rpn_neg_iou <= rpn_pos_iou <= 1")
         if not 0 <= self.rpn_max_pos <= self.rpn_num_samples:
             raise ValueError("need 0 <= rpn_max_pos <= rpn_num_samples")
+        if self.rpn_rank_weight < 0:
+            raise ValueError("need rpn_rank_weight >= 0")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> LossSettings:
