@@ -32,6 +32,7 @@ from dsiam_jax.jobs import train as train_job
 from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import step as step_lib
 from dsiam_jax.train import teacher_cache as TC
+from dsiam_jax.train.settings import RunSettings
 
 STEPS = 4
 FAST = "jax_disable_most_optimizations"
@@ -155,7 +156,9 @@ def run(setup: Setup, num_devices: int, cache: pathlib.Path | None, teacher: str
     batches = iter([jax.device_put(b, sharding) for b in setup.batches])
     if cache is not None:
         config = setup.config(str(cache), teacher)
-        tc = TC.open_for_run(config, setup.root, setup.plan, setup.teachers[teacher])
+        tc = TC.open_for_run(
+            RunSettings.from_config(config), setup.root, setup.plan, setup.teachers[teacher]
+        )
         batches = TC.with_teacher_outputs(batches, tc, setup.plan, mesh, teacher_vars, 0, STEPS)
         teacher_vars = {}
     step = setup.step(num_devices)
@@ -243,13 +246,15 @@ def test_another_teacher_gets_its_own_cache(setups, tmp_path):
 def test_key_covers_teacher_data_seed_and_batch(setups, tmp_path, caplog):
     setup = setups("siamfc")
     base = setup.config()
-    key = TC.cache_key(base, setup.plan, setup.teachers["a"])
-    assert key == TC.cache_key(base, setup.plan, setup.teachers["a"])
+    key = TC.cache_key(RunSettings.from_config(base), setup.plan, setup.teachers["a"])
+    assert key == TC.cache_key(RunSettings.from_config(base), setup.plan, setup.teachers["a"])
 
     def changed(edit) -> list[str]:
         config = setup.config()
         teacher = edit(config) or setup.teachers["a"]
-        return TC.differing_fields(key, TC.cache_key(config, setup.plan, teacher))
+        return TC.differing_fields(
+            key, TC.cache_key(RunSettings.from_config(config), setup.plan, teacher)
+        )
 
     one_weight = jax.tree_util.tree_map(np.copy, setup.teachers["a"])
     one_weight["params"]["backbone"]["conv1"]["kernel"][0, 0, 0, 0] += 1e-3
@@ -266,7 +271,9 @@ def test_key_covers_teacher_data_seed_and_batch(setups, tmp_path, caplog):
 
     TC.TeacherCache.open(tmp_path, key)
     other = TC.cache_key(
-        make_config_with(setup, "data.negative_prob", 0.5), setup.plan, setup.teachers["a"]
+        RunSettings.from_config(make_config_with(setup, "data.negative_prob", 0.5)),
+        setup.plan,
+        setup.teachers["a"],
     )
     with caplog.at_level("INFO", logger="absl"):  # the absl logger's own level may be raised
         opened = TC.TeacherCache.open(tmp_path, other)
@@ -371,23 +378,32 @@ def test_resume_reuses_the_partial_cache_and_equals_an_uninterrupted_run(setups,
 def test_off_auto_and_folder(tmp_path):
     config = default.get_config()
     assert config.distill.teacher_cache == "auto"
-    assert TC.resolve_folder(config, tmp_path) == tmp_path / "teacher_cache"
+    assert TC.resolve_folder(config.distill.teacher_cache, tmp_path) == tmp_path / "teacher_cache"
     config.distill.teacher_cache = "off"
-    assert TC.resolve_folder(config, tmp_path) is None
+    assert TC.resolve_folder(config.distill.teacher_cache, tmp_path) is None
     config.distill.teacher_cache = str(tmp_path / "shared")
-    assert TC.resolve_folder(config, pathlib.Path("/elsewhere")) == tmp_path / "shared"
+    assert (
+        TC.resolve_folder(config.distill.teacher_cache, pathlib.Path("/elsewhere"))
+        == tmp_path / "shared"
+    )
     config.distill.teacher_cache = ""
     with pytest.raises(ConfigError, match="teacher_cache is empty"):
-        TC.resolve_folder(config, tmp_path)
+        TC.resolve_folder(config.distill.teacher_cache, tmp_path)
 
 
 def test_auto_skips_a_cache_that_would_be_huge(setups, tmp_path):
     setup = setups("siamfc")
     config = setup.config("auto")
     config.train.num_steps = 10**9  # 0.2 kB x 4 per step: 0.8 TB
-    assert TC.open_for_run(config, tmp_path, setup.plan, setup.teachers["a"]) is None
+    assert (
+        TC.open_for_run(RunSettings.from_config(config), tmp_path, setup.plan, setup.teachers["a"])
+        is None
+    )
     config.distill.teacher_cache = str(tmp_path / "forced")
-    assert TC.open_for_run(config, tmp_path, setup.plan, setup.teachers["a"]) is not None
+    assert (
+        TC.open_for_run(RunSettings.from_config(config), tmp_path, setup.plan, setup.teachers["a"])
+        is not None
+    )
 
 
 def test_pipeline_and_ablation_share_one_cache_folder(tmp_path):

@@ -24,7 +24,7 @@ from dsiam_jax.models.spec import ModelSpec, SpecError, TrackerModel
 from dsiam_jax.student_search import fragment
 from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import toy_pairs, trainer
-from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings, RunSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
 
 INPUTS = ("pipeline", "toy")
@@ -128,7 +128,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
     """The `train` and `distill` jobs: trains (or resumes) in `workdir`; the final state."""
     plan, teacher = build_plan(config)
     return trainer.train(
-        config,
+        RunSettings.from_config(config),
         workdir,
         plan,
         teacher,

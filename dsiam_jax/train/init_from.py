@@ -47,7 +47,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
-import ml_collections
 import numpy as np
 from absl import logging
 from jax.sharding import Mesh
@@ -58,6 +57,7 @@ from dsiam_jax.export.fold import fold_conv
 from dsiam_jax.models.spec import ModelSpec, TrackerModel
 from dsiam_jax.models.structure import ConvLayer, structure
 from dsiam_jax.train import state as state_lib
+from dsiam_jax.train.settings import RunSettings
 
 SPLITS = ("random", "equal")
 FIELD = "model.init_from"
@@ -276,7 +276,7 @@ def load_source(value: str) -> TrackerModel:
 
 
 def init_train_state(
-    config: ml_collections.ConfigDict,
+    run: RunSettings,
     plan: state_lib.TrainPlan,
     state: state_lib.TrainState,
     mesh: Mesh,
@@ -284,22 +284,22 @@ def init_train_state(
     """The trainer's fresh-start hook: every trained model's backbone from `model.init_from`.
 
     Returns `state` unchanged when the field is empty, and (with a warning) in any
-    mode but 'train'. Model i's widening is drawn from `(config.seed, i)`; the
+    mode but 'train'. Model i's widening is drawn from `(run.seed, i)`; the
     optimiser state does not depend on the parameter values, so it is kept.
     """
-    value = str(config.model.get("init_from", "") or "")
+    value = run.init_from
     if not value:
         return state
-    if config.mode != "train":
+    if run.mode != "train":
         logging.warning(
-            "%s=%r is used by mode=train only: mode=%s ignores it", FIELD, value, config.mode
+            "%s=%r is used by mode=train only: mode=%s ignores it", FIELD, value, run.mode
         )
         return state
     source = load_source(value)
     params, stats = dict(state.params), dict(state.batch_stats)
     for i, name in enumerate(plan.names):
         variables = init_backbone(
-            plan.specs[name], state.variables(name), source, seed=(int(config.seed), i)
+            plan.specs[name], state.variables(name), source, seed=(run.seed, i)
         )
         params[name] = {
             **state.params[name],

@@ -123,3 +123,48 @@ class OptimSettings:
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> OptimSettings:
         return dataclass_from_section(cls, section, "config.train")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """How `trainer.train` drives a run: the loop fields of config section `train`,
+    plus `mode`, `seed`, `model.init_from`, `distill.teacher_cache` and the data
+    section the teacher cache is keyed by. Built by the jobs layer (`from_config`);
+    the defaults live in configs/default.py alone, so every field is required here.
+    """
+
+    mode: str  # 'train' | 'distill'
+    seed: int  # drives the data and the initialisation
+    num_steps: int
+    batch_size: int  # global pairs per step
+    checkpoint_every: int
+    log_every: int
+    max_to_keep: int  # 0 = all
+    num_devices: int  # 0 = all
+    exit_after_steps: int  # 0 = run to num_steps
+    model_role: str  # what mode=train's saved model records as its role
+    init_from: str  # mode=train: backbone source ('' = random)
+    teacher_cache: str  # mode=distill: 'off' | 'auto' | a folder
+    input: str  # 'pipeline' | 'toy' (part of the teacher-cache key)
+    data: Mapping[str, Any]  # config.data as a plain dict (part of the teacher-cache key)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RunSettings:
+        """From a whole config (`config.train`, `mode`, `seed`, `model`, `distill`, `data`)."""
+        t, data = config["train"], config["data"]
+        return cls(
+            mode=str(config["mode"]),
+            seed=int(config["seed"]),
+            num_steps=int(t["num_steps"]),
+            batch_size=int(t["batch_size"]),
+            checkpoint_every=int(t["checkpoint_every"]),
+            log_every=int(t["log_every"]),
+            max_to_keep=int(t["max_to_keep"]),
+            num_devices=int(t["num_devices"]),
+            exit_after_steps=int(t["exit_after_steps"]),
+            model_role=str(t["model_role"]),
+            init_from=str(config["model"]["init_from"] or ""),
+            teacher_cache=str(config["distill"]["teacher_cache"]),
+            input=str(t["input"]),
+            data=data.to_dict() if hasattr(data, "to_dict") else dict(data),
+        )

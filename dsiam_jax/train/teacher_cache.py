@@ -64,6 +64,7 @@ from dsiam_jax import models as M
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError, UserError
 from dsiam_jax.train import step as step_lib
+from dsiam_jax.train.settings import RunSettings
 from dsiam_jax.train.state import TrainPlan
 
 FORMAT = 1
@@ -114,19 +115,18 @@ def output_shapes(plan: TrainPlan) -> dict[str, list[int]]:
     return {n: list(out[n].shape[1:]) for n in step_lib.teacher_output_names(plan)}
 
 
-def cache_key(config: Mapping[str, Any], plan: TrainPlan, teacher_variables: Any) -> dict[str, Any]:
+def cache_key(run: RunSettings, plan: TrainPlan, teacher_variables: Any) -> dict[str, Any]:
     """Everything the cached values depend on, JSON-ready (see the module docstring)."""
-    data = config["data"]
-    data = _flatten(data.to_dict() if hasattr(data, "to_dict") else data)
+    data = _flatten(run.data)
     key = {
         "format": FORMAT,
         "teacher_sha256": teacher_digest(plan.teacher_spec, teacher_variables),
         "teacher_spec": plan.teacher_spec.to_dict(),
         "outputs": output_shapes(plan),
-        "input": str(config["train"]["input"]),
+        "input": run.input,
         "data": {k: v for k, v in sorted(data.items()) if k not in NON_KEY_DATA_FIELDS},
-        "seed": int(config["seed"]),
-        "batch_size": int(config["train"]["batch_size"]),
+        "seed": run.seed,
+        "batch_size": run.batch_size,
     }
     if plan.compute_dtype != "float32":  # bfloat16 teacher outputs differ (float32 keys unchanged)
         key["compute_dtype"] = plan.compute_dtype
@@ -282,9 +282,10 @@ def _log_nearest(root: pathlib.Path, key: Mapping[str, Any]) -> None:
         )
 
 
-def resolve_folder(config: Mapping[str, Any], workdir: pathlib.Path) -> pathlib.Path | None:
-    """The cache root of `distill.teacher_cache` ('off': None; 'auto': WORKDIR/teacher_cache)."""
-    value = str(config["distill"]["teacher_cache"]).strip()
+def resolve_folder(value: str, workdir: pathlib.Path) -> pathlib.Path | None:
+    """The cache root of `distill.teacher_cache` = `value` ('off': None; 'auto':
+    WORKDIR/teacher_cache; else the folder)."""
+    value = value.strip()
     if value == OFF:
         return None
     if not value:
@@ -295,16 +296,16 @@ def resolve_folder(config: Mapping[str, Any], workdir: pathlib.Path) -> pathlib.
 
 
 def open_for_run(
-    config: Mapping[str, Any], workdir: pathlib.Path, plan: TrainPlan, teacher_variables: Any
+    run: RunSettings, workdir: pathlib.Path, plan: TrainPlan, teacher_variables: Any
 ) -> TeacherCache | None:
     """The cache a `mode=distill` run uses, or None (off, or 'auto' above AUTO_MAX_BYTES)."""
-    root = resolve_folder(config, workdir)
+    root = resolve_folder(run.teacher_cache, workdir)
     if root is None or plan.teacher_spec is None:
         return None
-    key = cache_key(config, plan, teacher_variables)
+    key = cache_key(run, plan, teacher_variables)
     per_example = 4 * sum(int(np.prod(s)) for s in key["outputs"].values())
-    total = per_example * key["batch_size"] * int(config["train"]["num_steps"])
-    if str(config["distill"]["teacher_cache"]).strip() == AUTO and total > AUTO_MAX_BYTES:
+    total = per_example * key["batch_size"] * run.num_steps
+    if run.teacher_cache.strip() == AUTO and total > AUTO_MAX_BYTES:
         logging.warning(
             "teacher cache off: this run's teacher outputs would take %.1f GB "
             "(distill.teacher_cache='auto' caches up to %.0f GB; give a folder to cache anyway)",

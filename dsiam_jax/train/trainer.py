@@ -1,6 +1,6 @@
 """The training loop: checkpoints, resume, logging, the NaN guard.
 
-`train(config, workdir, plan, teacher, make_batches)` runs the steps of a
+`train(run, workdir, plan, teacher, make_batches)` runs the steps of a
 `TrainPlan` on the batches `make_batches(mesh, start_step)` yields. The `train` /
 `distill` jobs (`dsiam_jax.jobs.train`) build the plan, load the teacher and pick
 the input (the tf.data pipeline of `data_pipelines.pairs`, or on-device toy pairs):
@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
-import ml_collections
 from absl import logging
 
 from dsiam_jax import checkpoints as ckpt
@@ -43,6 +42,7 @@ from dsiam_jax.train import state as state_lib
 from dsiam_jax.train import step as step_lib
 from dsiam_jax.train import teacher_cache as teacher_cache_lib
 from dsiam_jax.train.metrics_log import MetricsLogger
+from dsiam_jax.train.settings import RunSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
 
 # (mesh, first step) -> the global batches of that step on
@@ -133,7 +133,7 @@ def check_finite(step: int, metrics: Mapping[str, float], last_saved: int | None
 
 
 def train(
-    config: ml_collections.ConfigDict,
+    run: RunSettings,
     workdir: str,
     plan: TrainPlan,
     teacher: TrackerModel | None,
@@ -142,37 +142,37 @@ def train(
 ) -> TrainState:
     """Trains (or resumes) `plan` in `workdir`; returns the final train state.
 
+    `run`: the loop settings (`RunSettings.from_config(config)`);
     `teacher`: the frozen teacher of mode=distill (None for mode=train);
     `make_batches(mesh, start_step)`: the global batches from `start_step` on;
     `counters`: cumulative input numbers logged with the metrics (or None).
     """
     quiet_orbax_logs()
     workdir_path = pathlib.Path(workdir).resolve()
-    t = config.train
     try:
-        mesh = parallel.data_mesh(int(t.num_devices) or None)
+        mesh = parallel.data_mesh(run.num_devices or None)
     except ValueError as e:
-        raise ConfigError(f"config.train.num_devices={t.num_devices}: {e}") from None
-    if t.batch_size <= 0:
-        raise ConfigError(f"config.train.batch_size={t.batch_size} must be positive")
-    if t.batch_size % mesh.size or t.batch_size % jax.process_count():
+        raise ConfigError(f"config.train.num_devices={run.num_devices}: {e}") from None
+    if run.batch_size <= 0:
+        raise ConfigError(f"config.train.batch_size={run.batch_size} must be positive")
+    if run.batch_size % mesh.size or run.batch_size % jax.process_count():
         raise ConfigError(
-            f"config.train.batch_size={t.batch_size} (global) must be divisible by the "
+            f"config.train.batch_size={run.batch_size} (global) must be divisible by the "
             f"{mesh.size} devices and {jax.process_count()} processes"
         )
-    if t.checkpoint_every <= 0:
-        raise ConfigError(f"config.train.checkpoint_every={t.checkpoint_every} must be positive")
-    if config.mode == "distill":
+    if run.checkpoint_every <= 0:
+        raise ConfigError(f"config.train.checkpoint_every={run.checkpoint_every} must be positive")
+    if run.mode == "distill":
         roles = dict.fromkeys(plan.names, "student")
         info = {"teacher_checkpoint": teacher.info.get("path", ""), "teacher": teacher.name}
         teacher_vars = state_lib.put_replicated(teacher.variables, mesh)
-        cache = teacher_cache_lib.open_for_run(config, workdir_path, plan, teacher.variables)
+        cache = teacher_cache_lib.open_for_run(run, workdir_path, plan, teacher.variables)
     else:
-        roles = dict.fromkeys(plan.names, t.model_role)
+        roles = dict.fromkeys(plan.names, run.model_role)
         info, teacher_vars, cache = {}, {}, None
 
-    state = state_lib.init_state_on_mesh(plan, int(config.seed), mesh)
-    store = ckpt.CheckpointStore(workdir_path, max_to_keep=int(t.max_to_keep) or None)
+    state = state_lib.init_state_on_mesh(plan, run.seed, mesh)
+    store = ckpt.CheckpointStore(workdir_path, max_to_keep=run.max_to_keep or None)
     try:
         # The newest checkpoint that restores; damaged newer ones are set aside, warned.
         resumed = ckpt.restore_newest_intact(
@@ -183,12 +183,14 @@ def train(
             last_saved, state = resumed
             logging.info("resuming from the checkpoint at step %d", last_saved)
         else:  # a fresh start: model.init_from fills the backbone (mode=train)
-            state = init_from.init_train_state(config, plan, state, mesh)
-        if int(state.step) >= t.num_steps:
-            logging.info("step %d >= train.num_steps=%d: nothing to train", state.step, t.num_steps)
+            state = init_from.init_train_state(run, plan, state, mesh)
+        if int(state.step) >= run.num_steps:
+            logging.info(
+                "step %d >= train.num_steps=%d: nothing to train", state.step, run.num_steps
+            )
             return state
         return _loop(
-            config,
+            run,
             plan,
             state,
             workdir=workdir_path,
@@ -206,7 +208,7 @@ def train(
 
 
 def _loop(
-    config,
+    run,
     plan,
     state,
     *,
@@ -228,31 +230,30 @@ def _loop(
     `last_saved`: the latest checkpoint step (None); `roles`, `info`: what the saved
     `TrackerModel`s record; `make_batches`, `counters`: as in `train`.
     """
-    t = config.train
-    mesh = parallel.data_mesh(int(t.num_devices) or None)
+    mesh = parallel.data_mesh(run.num_devices or None)
     start = int(state.step)
-    extra_meta = {"mode": config.mode, "seed": int(config.seed)}
+    extra_meta = {"mode": run.mode, "seed": run.seed}
     logging.info(
         "training %s for steps %d..%d on %d devices (%d processes), global batch %d",
         ", ".join(plan.names),
         start + 1,
-        t.num_steps,
+        run.num_steps,
         mesh.size,
         jax.process_count(),
-        t.batch_size,
+        run.batch_size,
     )
     step_fn = step_lib.make_train_step(plan, mesh)
     batches = make_batches(mesh, start)
     if teacher_cache is not None:  # the step then runs only the students
         batches = teacher_cache_lib.with_teacher_outputs(
-            batches, teacher_cache, plan, mesh, teacher_vars, start, int(t.num_steps)
+            batches, teacher_cache, plan, mesh, teacher_vars, start, run.num_steps
         )
         teacher_vars = {}
     logger = MetricsLogger(
         workdir,
-        num_steps=int(t.num_steps),
-        global_batch_size=int(t.batch_size),
-        log_every=int(t.log_every),
+        num_steps=run.num_steps,
+        global_batch_size=run.batch_size,
+        log_every=run.log_every,
         main_process=parallel.is_main_process(),
         counters=counters,
     )
@@ -269,7 +270,7 @@ def _loop(
         logger.add(step, host)
 
     try:
-        for step in range(start + 1, int(t.num_steps) + 1):
+        for step in range(start + 1, run.num_steps + 1):
             state, metrics = step_fn(state, next(batches), teacher_vars)
             if pending is not None:
                 finish(pending)
@@ -278,13 +279,13 @@ def _loop(
                 pending = (step, metrics)
             else:
                 finish((step, metrics))
-            if step % t.checkpoint_every == 0 or step == t.num_steps:
+            if step % run.checkpoint_every == 0 or step == run.num_steps:
                 if pending is not None:  # never save a state whose loss was not checked
                     finish(pending)
                     pending = None
                 save_checkpoint(store, plan, state, roles, info, extra_meta)
                 last_saved = step
-            if t.exit_after_steps and step - start >= t.exit_after_steps:
+            if run.exit_after_steps and step - start >= run.exit_after_steps:
                 logging.info(
                     "stopping after %d steps of this run (train.exit_after_steps), "
                     "without a final checkpoint",
