@@ -212,9 +212,11 @@ def evaluate(
         if scored:
             report["trackers"][name] = _tracker_scores(run, scored, batched, convention)
             o = report["trackers"][name]
+            network = o["network_fps"]  # not measured (nan / None) with network_repeats=0
+            network = f" (network {network:.1f} fps)" if network and math.isfinite(network) else ""
             log(
                 f"  {name}: AUC {o['success_auc']:.3f}  P@20 {o['precision_20']:.3f}  "
-                f"AO {o['ao']:.3f}  {o['fps']:.1f} fps (network {o['network_fps']:.1f} fps)"
+                f"AO {o['ao']:.3f}  {o['fps']:.1f} fps{network}"
             )
     write_report(report, workdir, plots)
     if not scored:
