@@ -91,6 +91,11 @@ def data_config() -> ml_collections.ConfigDict:
     # Decode a JPEG at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) when both its crops
     # shrink it at least that much: 2-3x faster on large frames, and antialiased.
     d.decode_reduce = True
+    # How pairs are made: 'graph' (TensorFlow ops: stateless draws, tf.io.decode_jpeg;
+    # its makers run without the GIL), 'python' (NumPy sampler in tf.numpy_function;
+    # the only one for in-memory frames, layout synthetic) or 'auto' (graph when every
+    # frame is a file). The two draw different random numbers: same seed, other pairs.
+    d.pipeline = "auto"
     d.num_parallel_calls = -1  # parallel pair makers; -1 = tf.data.AUTOTUNE
     d.num_threads = 0  # tf.data private thread pool size; 0 = TensorFlow's default
     d.prefetch = 2  # batches prepared ahead; -1 = AUTOTUNE

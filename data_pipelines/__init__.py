@@ -11,6 +11,7 @@ NumPy/PIL only (usable where TensorFlow is not installed, e.g. for evaluation):
 
 TensorFlow (imported only by these modules):
 - `pairs`: the tf.data pipeline and `train_batches` (global jax arrays);
+- `graph_pairs`: its graph path (sampling and decoding as TensorFlow ops);
 - `crop_ops`, `augment`: the crop and photometric augmentation ops;
 - `tfds_builders`, `prepare_tfds`: TFDS records of the dataset folders.
 """

@@ -6,11 +6,16 @@
         batch["box"]       # float32 [B, 4] target (x, y, w, h) in search-crop pixels
         batch["negative"]  # bool [B] search crop centred on something else
 
+Two ways to make an example (`data.pipeline`, `resolve_pipeline`): "python"
+(`pair_map_fn`: `sampling.PairSampler` in `tf.numpy_function`, the only one for
+frames made in memory) and "graph" (`graph_pairs`: TensorFlow ops only, for frames
+stored as files); both end in `finish_example` (crop, flip, photometric).
+
 Exact resumability: global example `g = step * B + b` is a pure function of
-(seed, g, data config) (`sampling.PairSampler`, stateless generators keyed by g),
-and the map is deterministic, so batch k is the same whether the run started at 0
-or was restarted with `start_step=k`, and whatever the number of processes.
-Sampling i.i.d. per example replaces a shuffle buffer.
+(seed, g, data config) (stateless random draws keyed by g), and the map is
+deterministic, so batch k is the same whether the run started at 0 or was restarted
+with `start_step=k`, and whatever the number of processes. Sampling i.i.d. per
+example replaces a shuffle buffer.
 
 Per process: process p builds the examples `b in [p B/P, (p+1) B/P)` of every step;
 `jax.make_array_from_process_local_data` assembles the global batch.
@@ -46,6 +51,7 @@ with contextlib.suppress(RuntimeError, ValueError):  # keep TensorFlow off accel
     tf.config.set_visible_devices([], "GPU")
 
 MAX_EXAMPLES = 2**62
+PIPELINES = ("auto", "graph", "python")  # data.pipeline
 _OPEN_ITERATORS: weakref.WeakSet = weakref.WeakSet()  # live local_batches generators
 
 
@@ -122,7 +128,6 @@ def pair_map_fn(sampler: sampling.PairSampler, errors: PipelineErrors | None = N
     raised into TensorFlow.
     """
     cfg = sampler.config
-    photometric_on = cfg.color > 0 or cfg.blur_prob > 0 or cfg.gray_prob > 0
 
     def sample(index):
         try:
@@ -150,26 +155,69 @@ def pair_map_fn(sampler: sampling.PairSampler, errors: PipelineErrors | None = N
             [tf.uint8, tf.uint8, tf.float32, tf.float32, tf.bool, tf.float32, tf.float32],
             stateful=False,
         )
-        t_img.set_shape([None, None, 3])
-        s_img.set_shape([None, None, 3])
-        template = crop_ops.crop_tf(t_img, geom[0:2], geom[2], cfg.template_size)
-        search = crop_ops.crop_tf(s_img, geom[3:5], geom[5], cfg.search_size)
-        flip, negative, gray, failed = flags[0], flags[1], flags[2], flags[3]
-        template = tf.where(flip, tf.reverse(template, [1]), template)
-        search = tf.where(flip, tf.reverse(search, [1]), search)
-        if photometric_on:
-            template = augment.photometric(template, photo_t, gray)
-            search = augment.photometric(search, photo_s, gray)
-        to_uint8 = lambda x: tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
-        return {
-            "template": tf.ensure_shape(to_uint8(template), [cfg.template_size] * 2 + [3]),
-            "search": tf.ensure_shape(to_uint8(search), [cfg.search_size] * 2 + [3]),
-            "box": tf.ensure_shape(box, [4]),
-            "negative": tf.ensure_shape(negative, []),
-            "failed": tf.ensure_shape(failed, []),
-        }
+        return finish_example(cfg, t_img, s_img, geom, box, flags, photo_t, photo_s)
 
     return make_example
+
+
+def finish_example(
+    cfg: sampling.PairConfig,
+    template_image: tf.Tensor,
+    search_image: tf.Tensor,
+    geometry: tf.Tensor,
+    box: tf.Tensor,
+    flags: tf.Tensor,
+    template_photometric: tf.Tensor,
+    search_photometric: tf.Tensor,
+) -> dict[str, tf.Tensor]:
+    """The part of an example after decoding, shared by both paths: crop, flip, augment.
+
+    Images: decoded frames, uint8 `[H, W, 3]`; `geometry` `[6]`: template (cx, cy,
+    side) and search (cx, cy, side) in those images' pixels; `box` `[4]` float32: the
+    target in search-crop pixels, flip already applied; `flags` bool `[4]`: flip,
+    negative, gray, failed; photometric `[4]` each (`sampling.PHOTOMETRIC_FIELDS`).
+    """
+    template_image = tf.ensure_shape(template_image, [None, None, 3])
+    search_image = tf.ensure_shape(search_image, [None, None, 3])
+    geometry = tf.cast(geometry, tf.float32)
+    template = crop_ops.crop_tf(template_image, geometry[0:2], geometry[2], cfg.template_size)
+    search = crop_ops.crop_tf(search_image, geometry[3:5], geometry[5], cfg.search_size)
+    flip, negative, gray, failed = flags[0], flags[1], flags[2], flags[3]
+    template = tf.where(flip, tf.reverse(template, [1]), template)
+    search = tf.where(flip, tf.reverse(search, [1]), search)
+    if cfg.color > 0 or cfg.blur_prob > 0 or cfg.gray_prob > 0:
+        template = augment.photometric(template, template_photometric, gray)
+        search = augment.photometric(search, search_photometric, gray)
+    to_uint8 = lambda x: tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+    return {
+        "template": tf.ensure_shape(to_uint8(template), [cfg.template_size] * 2 + [3]),
+        "search": tf.ensure_shape(to_uint8(search), [cfg.search_size] * 2 + [3]),
+        "box": tf.ensure_shape(tf.cast(box, tf.float32), [4]),
+        "negative": tf.ensure_shape(negative, []),
+        "failed": tf.ensure_shape(failed, []),
+    }
+
+
+def resolve_pipeline(choice: str, sampler: sampling.PairSampler) -> str:
+    """`data.pipeline` -> "graph" or "python" for the sampler's datasets.
+
+    "auto" is "graph" when every sampled frame is a file, "python" when some are made
+    in memory (layout synthetic); "graph" on in-memory frames is a ConfigError.
+    """
+    if choice not in PIPELINES:
+        raise ConfigError(f"data.pipeline={choice!r}: expected one of {PIPELINES}")
+    in_memory = sorted(
+        {seq.dataset or seq.name for src in sampler.usable for seq, _ in src if seq.loader}
+    )
+    if choice == "graph" and in_memory:
+        raise ConfigError(
+            f"data.pipeline='graph' reads frames from files, but {in_memory} generates them "
+            "in memory: use data.pipeline=auto (or python), or write the data as a folder "
+            "with mode=write_synthetic and train from it"
+        )
+    if choice == "auto":
+        return "python" if in_memory else "graph"
+    return choice
 
 
 def make_dataset(
@@ -183,11 +231,15 @@ def make_dataset(
     prefetch: int = 2,
     num_threads: int = 0,
     errors: PipelineErrors | None = None,
+    pipeline: str = "auto",
 ) -> tf.data.Dataset:
     """This process's local batches (dicts of `[B / P, ...]` tensors), deterministic.
 
     Besides `template`, `search`, `box` and `negative`, a batch holds `failed` (bool
-    `[B / P]`): examples whose sampling raised, recorded in `errors` (`pair_map_fn`).
+    `[B / P]`): examples that could not be made (sampling raised, or no readable pair
+    in `max_attempts`), recorded in `errors`. `pipeline` (`data.pipeline`, see
+    `resolve_pipeline`): "python" samples and decodes in `pair_map_fn`, "graph" in
+    TensorFlow ops (`graph_pairs`); the two draw different random numbers.
     """
     if global_batch_size % process_count:
         raise ConfigError(
@@ -196,7 +248,12 @@ def make_dataset(
     local = global_batch_size // process_count
     calls = tf.data.AUTOTUNE if num_parallel_calls < 0 else max(1, num_parallel_calls)
     ds = example_indices(start_step, global_batch_size, process_index, process_count)
-    ds = ds.map(pair_map_fn(sampler, errors), num_parallel_calls=calls, deterministic=True)
+    if resolve_pipeline(pipeline, sampler) == "graph":
+        from data_pipelines import graph_pairs  # imports this module
+
+        ds = graph_pairs.GraphPairs(sampler, errors).examples(ds, calls)
+    else:
+        ds = ds.map(pair_map_fn(sampler, errors), num_parallel_calls=calls, deterministic=True)
     ds = ds.batch(local, drop_remainder=True)
     ds = ds.prefetch(tf.data.AUTOTUNE if prefetch < 0 else prefetch)
     options = tf.data.Options()
@@ -244,6 +301,7 @@ def _local_batches(
         prefetch=int(data["prefetch"]),
         num_threads=int(data["num_threads"]),
         errors=errors,
+        pipeline=str(data.get("pipeline", "auto")),
     )
     iterator = ds.as_numpy_iterator()
     failure: BaseException | None = None

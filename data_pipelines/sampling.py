@@ -151,6 +151,12 @@ class PairSampler:
         self.weights = np.asarray(weights) / sum(weights)
         self.names = [s.name for s in sources]
 
+    @property
+    def usable(self) -> list[list[tuple[Sequence, np.ndarray]]]:
+        """Per source (in `names` order): its sequences that have a frame to sample, each
+        with the indices of those frames (visible, sane box), as `draw` samples them."""
+        return self._seqs
+
     def _pick_sequence(self, rng: np.random.Generator) -> tuple[Sequence, np.ndarray]:
         src = self._seqs[int(rng.choice(len(self._seqs), p=self.weights))]
         return src[int(rng.integers(len(src)))]

@@ -257,9 +257,27 @@ def resumable_state(workdir: pathlib.Path) -> list[pathlib.Path]:
     return sorted(found)
 
 
+# Fields added after runs were saved whose default changes what an older run did: a
+# resumed run that predates one continues with the value its run used (set on `config`).
+PREDATED_VALUES = {
+    "data.pipeline": "python",  # before the graph path, every layout read frames in Python
+}
+
+
+def _set_field(config: ml_collections.ConfigDict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    section = config
+    for name in parents:
+        section = section[name]
+    section[leaf] = value
+
+
 def check_resume(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> None:
     """Raises `IncompatibleConfigError` when `workdir` holds resumable state of a run
-    whose saved config differs from `config` in a field that changes the result."""
+    whose saved config differs from `config` in a field that changes the result.
+
+    A field the saved config predates is taken as unchanged, except those of
+    `PREDATED_VALUES`, which `config` gets at the value the saved run used."""
     saved_file = workdir / CONFIG_FILE
     if not saved_file.is_file():
         return
@@ -284,6 +302,12 @@ def check_resume(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> No
             f"for mode={current['mode']}"
         )
     missing = sorted(set(_flatten(current)) - set(_flatten(saved)))
+    for field in (f for f in missing if f in PREDATED_VALUES):
+        value = PREDATED_VALUES[field]
+        logging.warning("%s predates %s: resuming with the value its run used, %r",
+                        saved_file, field, value)  # fmt: skip
+        _set_field(config, field, value)
+    missing = [f for f in missing if f not in PREDATED_VALUES]
     if missing:
         logging.warning("%s predates the fields %s: taken as unchanged", saved_file, missing)
     diffs = config_differences(saved, current)

@@ -66,7 +66,9 @@ def test_tf_pipeline_equals_numpy_reference():
 def test_box_maps_back_onto_ground_truth(tmp_path, zoom):
     seqs = {k: v * zoom for k, v in write_got10k(tmp_path / "probe", "train").items()}
     write_got10k(tmp_path, "train", seqs, size=(64 * zoom, 48 * zoom))
+    # The Python path: its batches are `sampler.sample`'s pairs (test_graph_pairs: graph path).
     d = no_photometric(small_config(layout="got10k", root=str(tmp_path), max_gap=2))
+    d.pipeline = "python"
     d.augment.flip_prob = 0.5
     sampler = pairs.make_sampler(d, seed=1)
     (batch,) = take(d, 1, seed=1, global_batch_size=8, sampler=sampler)

@@ -1,0 +1,39 @@
+"""Resuming a workdir whose saved config predates a field (dsiam_jax.workdir.check_resume)."""
+
+import json
+
+import pytest
+
+from configs import default
+from dsiam_jax import workdir as W
+
+
+def saved_run(tmp_path, config, drop: str | None = None):
+    """A workdir with `config` saved (without the dotted field `drop`) and a checkpoint."""
+    saved = W.config_as_json(config)
+    if drop:
+        *parents, leaf = drop.split(".")
+        section = saved
+        for name in parents:
+            section = section[name]
+        del section[leaf]
+    (tmp_path / W.CONFIG_FILE).write_text(json.dumps(saved))
+    (tmp_path / "checkpoints" / "200").mkdir(parents=True)
+    return tmp_path
+
+
+def test_a_run_before_the_graph_pipeline_resumes_on_the_python_path(tmp_path):
+    config = default.get_config()
+    config.mode = "train"
+    assert config.data.pipeline == "auto"
+    W.check_resume(config, saved_run(tmp_path, config, drop="data.pipeline"))
+    assert config.data.pipeline == "python"  # what the saved run read its frames with
+
+
+def test_a_changed_field_is_still_refused(tmp_path):
+    config = default.get_config()
+    config.mode = "train"
+    workdir = saved_run(tmp_path, config, drop="data.pipeline")
+    config.data.negative_prob = 0.5
+    with pytest.raises(W.IncompatibleConfigError, match="data.negative_prob"):
+        W.check_resume(config, workdir)
