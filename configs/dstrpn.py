@@ -25,6 +25,7 @@ def get_config():
     # The paper's per-anchor soft loss: the spatial form (the SiamFC default) is not
     # studied for RPN maps yet.
     config.distill.soft_form = "pointwise"
+    config.loss.rpn_rank_weight = 1.0  # as configs/siamrpn_teacher.py
     config.train.num_steps = 100_000
     config.train.warmup_steps = 1_000
     config.train.grad_clip = 10.0

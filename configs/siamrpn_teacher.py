@@ -42,6 +42,9 @@ def get_config():
     config.model = default.model_config("siamrpn", "upchannel")
     config.model.init_from = ""  # e.g. --config.model.init_from=siamfc_teacher
     config.data.negative_prob = 0.2
+    # The ranking term (studies/siamrpn/README.md section 6): without it the classifier
+    # learns a template-blind objectness map; with it, +0.056 success AUC (2 seeds).
+    config.loss.rpn_rank_weight = 1.0
     t = config.train
     t.num_steps = 100_000
     t.lr_start = 5e-3

@@ -1,0 +1,85 @@
+"""Paired comparison of RPN training recipes: success AUC per sequence, seed by seed.
+
+    python -m studies.siamrpn.compare --out=studies/siamrpn/results/recipes.json \
+        --runs="A:0=W/A_dw/eval,A:1=W/A_dw_seed1/eval,E:0=W/E_dw_rank/eval,..." \
+        --pairs="E-A"
+
+Each run is `variant:seed=<mode=evaluate workdir>` (its eval.json, one tracker). A pair
+`X-Y` is X minus Y on the seeds both have, averaged over seeds per sequence; its
+standard error is over sequences (`studies.distillation.analyze.paired`).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import statistics
+from collections.abc import Sequence
+
+from absl import app, flags
+
+from studies.distillation.analyze import paired
+
+RUNS = flags.DEFINE_string("runs", "", "variant:seed=eval_workdir, comma-separated")
+PAIRS = flags.DEFINE_string("pairs", "", "X-Y pairs (X minus Y), comma-separated")
+OUT = flags.DEFINE_string("out", "", "JSON to write (a .md table is written next to it)")
+
+
+def load_eval(folder: str | pathlib.Path) -> dict:
+    """`{'auc', 'sequences': {name: auc}}` of the single tracker in `folder/eval.json`."""
+    report = json.loads((pathlib.Path(folder) / "eval.json").read_text())
+    (tracker,) = report["trackers"].values()
+    seqs = {k: v["success_auc"] for k, v in tracker["sequences"].items()}
+    return {"auc": statistics.fmean(seqs.values()), "sequences": seqs}
+
+
+def compare(runs: dict[str, dict[int, str]], pairs: Sequence[tuple[str, str]]) -> dict:
+    """Per-variant mean AUC over seeds and the paired differences."""
+    loaded = {v: {s: load_eval(p) for s, p in seeds.items()} for v, seeds in runs.items()}
+    variants = {
+        v: {"seeds": sorted(e), "auc": {s: e[s]["auc"] for s in sorted(e)}}
+        for v, e in loaded.items()
+    }
+    for v in variants.values():
+        v["mean_auc"] = statistics.fmean(v["auc"].values())
+    diffs = [{"a": a, "b": b, **(paired(loaded[a], loaded[b]) or {})} for a, b in pairs]
+    return {"variants": variants, "pairs": diffs}
+
+
+def markdown(result: dict) -> str:
+    lines = ["| variant | seeds | success AUC per seed | mean |", "|---|---|---|---|"]
+    for name, v in result["variants"].items():
+        per = ", ".join(f"{a:.3f}" for a in v["auc"].values())
+        lines.append(f"| {name} | {len(v['seeds'])} | {per} | {v['mean_auc']:.3f} |")
+    lines += ["", "| pair | seeds | sequences | difference | SE (sequences) | > 2 SE |"]
+    lines.append("|---|---|---|---|---|---|")
+    for p in result["pairs"]:
+        if "diff" not in p:
+            continue
+        lines.append(
+            f"| {p['a']} - {p['b']} | {len(p['seeds'])} | {p['num_sequences']} | "
+            f"{p['diff']:+.3f} | {p['se_sequences']:.3f} | {'yes' if p['significant'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    runs: dict[str, dict[int, str]] = {}
+    for item in filter(None, RUNS.value.split(",")):
+        name, path = item.split("=", 1)
+        variant, seed = name.split(":")
+        runs.setdefault(variant, {})[int(seed)] = path
+    pairs = [tuple(p.split("-", 1)) for p in filter(None, PAIRS.value.split(","))]
+    result = compare(runs, pairs)
+    text = markdown(result)
+    print(text)
+    if OUT.value:
+        out = pathlib.Path(OUT.value)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        out.with_suffix(".md").write_text(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
