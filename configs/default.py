@@ -309,10 +309,12 @@ def get_config() -> ml_collections.ConfigDict:
     # A best_tracker.json written by mode=tune: its settings replace those of
     # config.tracker for evaluate / track ('' = config.tracker as it is).
     c.tracker_from = ""
-    # Tracking network backend (mode=evaluate / track): jax | jax_bf16 (convs in
-    # bfloat16) | onnx | onnx_fp16 | onnx_int8 (weight-only) | onnx_qdq (int8 weights
-    # and activations); see dsiam_jax/export.
-    c.backend = "jax"
+    # Tracking network backend (mode=evaluate / track / tune): auto (the fastest float32
+    # one installed: onnx on CPU when onnxruntime is there, else jax; jax where the job
+    # traces the network: tune, eval.batched; dsiam_jax/tracking/network.py) | jax |
+    # jax_bf16 (convs in bfloat16) | onnx | onnx_fp16 | onnx_int8 (weight-only) |
+    # onnx_qdq (int8 weights and activations); see dsiam_jax/export.
+    c.backend = "auto"
     c.distributed = distributed_config()
     c.pipeline = pipeline_config()
     return c

@@ -70,3 +70,21 @@ def test_quantized_backend_tracks(sequences):
     assert np.isfinite(b.boxes).all() and b.boxes.shape == a.boxes.shape
     centres = lambda r: r.boxes[:, :2] + r.boxes[:, 2:] / 2
     assert np.abs(centres(a) - centres(b)).max() < 0.25 * a.boxes[0, 2:].max()
+
+
+def test_auto_backend_picks_onnx_on_cpu_and_falls_back(monkeypatch):
+    from dsiam_jax.tracking import network
+
+    assert network.resolve_backend("auto", "cpu") == "onnx"  # onnxruntime is in requirements
+    assert network.resolve_backend("auto", "gpu") == "jax"
+    assert network.resolve_backend("auto", "tpu") == "jax"
+    assert network.resolve_backend("auto", "cpu", jittable=True) == "jax"  # tune, batched
+    assert network.resolve_backend("onnx_qdq", "cpu") == "onnx_qdq"  # named: as given
+    model = TrackerModel("fc", SPECS["siamfc"], numpy_variables(SPECS["siamfc"], seed=1))
+    assert build_tracker(model, None, "auto").network.name == "onnx"
+
+    real = network.importlib.util.find_spec
+    missing = lambda name, *a, **k: None if name == "onnxruntime" else real(name, *a, **k)
+    monkeypatch.setattr(network.importlib.util, "find_spec", missing)
+    assert network.resolve_backend("auto", "cpu") == "jax"
+    assert build_tracker(model, None, "auto").network.name == "jax"

@@ -33,6 +33,7 @@ from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation import results_io, tables_plots
 from dsiam_jax.evaluation.sequence_checks import CheckedSequence, initial_box_problem
 from dsiam_jax.tracking.batched import track_batched
+from dsiam_jax.tracking.network import resolve_backend
 from dsiam_jax.tracking.runner import frames_per_second, run_sequence
 from dsiam_jax.tracking.tracker import build_tracker
 from dsiam_jax.workdir import safe_name
@@ -174,9 +175,10 @@ def evaluate(
         todo = [c for c in checked if c.failure is None]
         if not todo:
             break
-        tracker = build_tracker(model, tracker_config, backend)
+        chosen = resolve_backend(backend, jittable=batched)  # batched runs trace the network
+        tracker = build_tracker(model, tracker_config, chosen)
         out_dir = results_io.tracker_dir(workdir, name)
-        log(f"tracking {len(todo)} sequences with {name} ({model.spec.kind}, {backend})")
+        log(f"tracking {len(todo)} sequences with {name} ({model.spec.kind}, {chosen})")
         t0 = time.perf_counter()
         if batched:
             results = track_batched(tracker, todo, None, batch_size, chunk, batch_impl)

@@ -48,6 +48,7 @@ from dsiam_jax.evaluation.sequence_checks import initial_box_problem
 from dsiam_jax.evaluation.vot_evaluator import sequence_regions
 from dsiam_jax.jobs.evaluate import PROTOCOLS, eao_interval, eval_sequences, score
 from dsiam_jax.tracking.batched import track_batched
+from dsiam_jax.tracking.network import resolve_backend
 from dsiam_jax.tracking.runner import StepTracker, run_sequence
 from dsiam_jax.tracking.tracker import build_tracker
 from dsiam_jax.tracking.tunable import TUNABLE_SETTINGS, TunableTracker, tuned_tracker_config
@@ -277,7 +278,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     kind = model.spec.kind
     space = search_space(config, kind)
     base_config = tuned_tracker_config(config.tracker, config.get("tracker_from", ""))
-    tracker = TunableTracker(build_tracker(model, base_config, config.backend))
+    backend = resolve_backend(config.backend, jittable=True)  # settings are traced
+    tracker = TunableTracker(build_tracker(model, base_config, backend))
     baseline = {k: float(getattr(tracker.base_config, k)) for k in space}
     sequences = [s for s in eval_sequences(config, e.split) if initial_box_problem(s) is None]
     if not sequences:

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
 import jax
+from absl import logging
 from jax import lax
 
 from dsiam_jax import models as M
@@ -48,6 +50,37 @@ BACKENDS: dict[str, str] = {
 }
 # The backends built by `jax_network`: they take its lowering options (RUNTIME_KEYS).
 JAX_BACKENDS = ("jax", "jax_bf16")
+# `config.backend='auto'`: the fastest float32 backend installed for the platform.
+# On CPU that is onnxruntime (benchmarks/results/deploy.json: the float32 graphs run the
+# whole tracking step 1.3x (teacher) to 2x (quarter-width student) faster than XLA:CPU,
+# with the JAX tracker's boxes); elsewhere JAX. Quantised backends change the boxes, so
+# auto never picks them. Jobs that need a jittable network (tuning, batched evaluation)
+# ask for JAX.
+AUTO = "auto"
+_LOGGED_AUTO: set[tuple[str, str]] = set()
+
+
+def resolve_backend(backend: str, platform: str | None = None, jittable: bool = False) -> str:
+    """`config.backend` -> a key of `BACKENDS` ('auto' resolved as above, logged once).
+
+    `platform`: JAX's default backend ('cpu', 'gpu', 'tpu'; None = this process's);
+    `jittable`: the caller needs a traceable network (JAX backends only).
+    """
+    if backend != AUTO:
+        return backend
+    platform = platform or jax.default_backend()
+    chosen, why = "jax", f"JAX on {platform}"
+    if jittable:
+        why = "a jittable network is needed"
+    elif platform == "cpu":
+        if importlib.util.find_spec("onnxruntime") is not None:
+            chosen, why = "onnx", "onnxruntime is installed and faster on CPU"
+        else:
+            why = "onnxruntime is not installed"
+    if (chosen, why) not in _LOGGED_AUTO:
+        _LOGGED_AUTO.add((chosen, why))
+        logging.info("config.backend=auto: %s (%s)", chosen, why)
+    return chosen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,9 +152,11 @@ def jax_bf16_network(model, geometry: CropGeometry, **options) -> TrackerNetwork
 
 
 def make_network(model, geometry: CropGeometry, backend: str = "jax", **options) -> TrackerNetwork:
-    """The network of `model` for `backend` (a key of `BACKENDS`)."""
+    """The network of `model` for `backend` (a key of `BACKENDS`, or 'auto')."""
+    backend = resolve_backend(backend)
     if backend not in BACKENDS:
-        raise ConfigError(f"config.backend={backend!r}: expected one of {sorted(BACKENDS)}")
+        choices = sorted([*BACKENDS, AUTO])
+        raise ConfigError(f"config.backend={backend!r}: expected one of {choices}")
     module, _, func = BACKENDS[backend].partition(":")
     try:
         factory = getattr(importlib.import_module(module), func)

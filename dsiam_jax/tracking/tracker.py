@@ -27,7 +27,13 @@ import numpy as np
 
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.tracking import frames as F
-from dsiam_jax.tracking.network import JAX_BACKENDS, CropGeometry, TrackerNetwork, make_network
+from dsiam_jax.tracking.network import (
+    JAX_BACKENDS,
+    CropGeometry,
+    TrackerNetwork,
+    make_network,
+    resolve_backend,
+)
 from dsiam_jax.tracking.siamfc import SiamFCConfig, SiamFCTracking
 from dsiam_jax.tracking.siamrpn import SiamRPNConfig, SiamRPNTracking
 from dsiam_jax.tracking.state import TrackState
@@ -168,6 +174,7 @@ def build_tracker(
     algorithm = make_algorithm(model.spec, tracker_config)
     cfg = dict(tracker_config or {})
     if network is None:
+        backend = resolve_backend(backend)
         if backend in JAX_BACKENDS:
             options = {k: cfg[k] for k in RUNTIME_KEYS if k in cfg}
             options.update(network_options)
