@@ -11,6 +11,7 @@ from conftest import REPO_ROOT
 
 ALLOWED = (
     "data_pipelines.pairs",
+    "data_pipelines.graph_pairs",
     "data_pipelines.augment",
     "data_pipelines.crop_ops",
     "data_pipelines.tfds_builders",
