@@ -301,7 +301,7 @@ def _local_batches(
         prefetch=int(data["prefetch"]),
         num_threads=int(data["num_threads"]),
         errors=errors,
-        pipeline=str(data.get("pipeline", "auto")),
+        pipeline=str(data["pipeline"]),
     )
     iterator = ds.as_numpy_iterator()
     failure: BaseException | None = None
