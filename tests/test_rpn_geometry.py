@@ -18,6 +18,7 @@ import pytest
 
 from dsiam_jax import anchors as A
 from dsiam_jax import models as M
+from dsiam_jax.errors import ConfigError
 from dsiam_jax.tracking import state as S
 from dsiam_jax.tracking.siamrpn import SiamRPNConfig, SiamRPNTracking
 from dsiam_jax.train import losses
@@ -210,6 +211,44 @@ def test_tracker_update_decodes_the_best_anchor_by_hand():
     np.testing.assert_allclose(new.center, want_center, rtol=1e-5)
     np.testing.assert_allclose(new.size, want_size, rtol=1e-5)
     np.testing.assert_allclose(out_box, [*(want_center - want_size / 2), *want_size], rtol=1e-5)
+
+
+@pytest.mark.parametrize("center", ["anchor", "peak"])
+def test_tracker_center_from_the_anchor_or_the_log_odds_peak(center):
+    """`center=anchor` ignores the reg centre offsets; `center=peak` moves the best
+    anchor's centre to the vertex of the parabolas through the foreground log-odds of its
+    cell and the neighbours (hand-computed: logits 1 / 3 / 2 along x -> +1/6 cell, 0.5 / 3
+    / 0.5 along y -> 0). Sizes still come from the regression (here: none, lr cancels)."""
+    spec = M.teacher_spec("siamrpn")
+    alg = SiamRPNTracking(spec, SiamRPNConfig(center=center, window_influence=0.0))
+    k, r = 5, 19
+    center_px, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
+    scale = 271 / (padded_side(*size) * 271 / 127)
+    cls = np.zeros((1, r, r, 2 * k), np.float32)
+    cls[..., k:] = -10.0  # foreground logits; background 0
+    cls[0, 9, 11, k + 1] = 3.0  # best anchor (i, j, a) = (9, 11, 1), centre (151.5, 135.5)
+    cls[0, 9, 10, k + 2] = 1.0  # left neighbour (another anchor: max over anchors)
+    cls[0, 9, 12, k + 0] = 2.0  # right neighbour
+    cls[0, 8, 11, k + 3] = 0.5  # above
+    cls[0, 10, 11, k + 4] = 0.5  # below
+    reg = np.zeros((1, r, r, 4 * k), np.float32)
+    reg[0, 9, 11, 0 * k + 1] = 0.25  # a centre offset (dx) that only 'regression' uses
+    reg[0, 9, 11, 2 * k + 1] = math.log(60.0 * scale / 88.0)  # the current size: no change
+    reg[0, 9, 11, 3 * k + 1] = math.log(40.0 * scale / 40.0)
+    state = S.TrackState(
+        jnp.asarray(center_px, jnp.float32), jnp.asarray(size, jnp.float32),
+        jnp.full(2, 10.0), jnp.zeros(3), None,
+    )  # fmt: skip
+    new, _, _ = jax.jit(alg.update, static_argnums=2)(state, {"cls": cls, "reg": reg}, (480, 640))
+    shift_x = {"anchor": 0.0, "peak": 0.5 * (1.0 - 2.0) / (1.0 - 6.0 + 2.0) * 8}[center]
+    want = center_px + (np.array([151.5 + shift_x, 135.5]) - 135.5) / scale
+    np.testing.assert_allclose(new.center, want, rtol=1e-5)
+    np.testing.assert_allclose(new.size, size, rtol=1e-4)
+
+
+def test_tracker_center_rejects_an_unknown_source():
+    with pytest.raises(ConfigError, match="tracker.siamrpn.center='middle'"):
+        SiamRPNConfig(center="middle").check()
 
 
 def test_training_and_tracking_pair_the_same_cls_channels():

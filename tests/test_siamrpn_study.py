@@ -35,3 +35,21 @@ def test_paired_difference_by_hand(tmp_path):
     assert pair["significant"] == bool(per_seq.mean() > 2 * per_seq.std(ddof=1) / np.sqrt(3))
     table = compare.markdown(result)
     assert "| E - A | 2 | 3 | +0.150 |" in table
+
+
+def test_motion_gain_by_hand():
+    """A target moving 2 px a frame (size 10), followed by a box that moves 1 px a frame:
+    needed steps 2, 3, 4 (the lag grows), taken 1 each -> slope 9 / 29; a box lost from
+    the start (centre 100 px away) is left out; a box that follows exactly gains 1."""
+    from studies.siamrpn import motion
+
+    frames = np.arange(4.0)
+    gt = np.stack([2 * frames, np.zeros(4), np.full(4, 10.0), np.full(4, 10.0)], 1)
+    half = gt.copy()
+    half[:, 0] = frames
+    lost = gt.copy()
+    lost[:, 0] += 100
+    assert np.isclose(motion.motion_gain([half, lost], [gt, gt]), (2 + 3 + 4) / (4 + 9 + 16))
+    assert np.isclose(motion.motion_gain([gt], [gt]), 1.0)
+    iou = motion.box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 10, 10]]))
+    assert np.isclose(iou[0], 50 / 150)

@@ -13,6 +13,14 @@ Follows pysot's `SiamRPNTracker` (SPEC section 2) on our continuous crop geometr
   lr = penalty * score * size learning rate.
 - score: the best anchor's foreground probability (pysot's `best_score`).
 pysot rounds crop sides to whole pixels; here they stay continuous.
+
+`center` picks where the box centre comes from: 'regression' (pysot: the best anchor
+decoded with its reg offsets), 'anchor' (the best anchor's own centre), or 'peak' (the
+best anchor's centre moved by a parabola fitted through the foreground log-odds of its
+cell and the 4 neighbouring cells, max over anchors, clipped to half a cell per axis:
+SiamFC's sub-cell localisation from the map's shape, for networks whose centre
+offsets are not learned; studies/siamrpn/README.md section 7). Sizes always come from
+the regression.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dsiam_jax.anchors import anchors_for, decode, split_rpn_maps
+from dsiam_jax.anchors import STRIDE, anchors_for, decode, split_rpn_maps
 from dsiam_jax.crops import context_side, crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
@@ -33,6 +41,7 @@ from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
 from dsiam_jax.tracking.network import CropGeometry
 
 MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
+CENTERS = ("regression", "anchor", "peak")  # sources of the box centre (`center`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +57,14 @@ class SiamRPNConfig(TrackerSettings):
     window_influence: float = 0.42
     lr: float = 0.295  # size learning rate (times penalty * score)
     min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
+    center: str = "regression"  # 'regression' (pysot) | 'anchor' | 'peak' (module docstring)
 
     def check(self) -> None:
-        """A search crop larger than the template."""
+        """A search crop larger than the template; a known `center`."""
+        if self.center not in CENTERS:
+            raise ConfigError(
+                f"tracker.siamrpn.center={self.center!r}: expected one of {', '.join(CENTERS)}"
+            )
         if self.search_size <= self.template_size:
             raise ConfigError(
                 f"tracker.siamrpn.search_size={self.search_size} must exceed "
@@ -60,6 +74,24 @@ class SiamRPNConfig(TrackerSettings):
 
 def _change(r: jax.Array) -> jax.Array:
     return jnp.maximum(r, 1.0 / r)
+
+
+def peak_offset(logit: jax.Array, row: jax.Array, col: jax.Array) -> jax.Array:
+    """Sub-cell offset `[2]` (x, y), in cells, of the peak of `logit [R, R]` near cell
+    (row, col): per axis the vertex of the parabola through the cell and its two
+    neighbours (edge cells repeat themselves), 0 where that parabola is not concave,
+    clipped to +-0.5."""
+    r = logit.shape[0]
+    at = lambda i, j: logit[jnp.clip(i, 0, r - 1), jnp.clip(j, 0, r - 1)]
+    mid = at(row, col)
+
+    def vertex(before, after):
+        curvature = before - 2 * mid + after
+        safe = jnp.where(curvature < 0, curvature, -1.0)
+        return jnp.where(curvature < 0, jnp.clip(0.5 * (before - after) / safe, -0.5, 0.5), 0.0)
+
+    return jnp.stack([vertex(at(row, col - 1), at(row, col + 1)),
+                      vertex(at(row - 1, col), at(row + 1, col))])  # fmt: skip
 
 
 class SiamRPNTracking(CropTracking):
@@ -88,8 +120,9 @@ class SiamRPNTracking(CropTracking):
         )  # [1, R, R, k, 2], [1, R, R, k, 4]
         score = jax.nn.softmax(cls[0], axis=-1)[..., 1]  # [R, R, k]
         deltas = reg[0]
+        shift = deltas[..., :2] if c.center == "regression" else jnp.zeros_like(deltas[..., :2])
         deltas = jnp.concatenate(
-            [deltas[..., :2], jnp.clip(deltas[..., 2:], -MAX_LOG_SCALE, MAX_LOG_SCALE)], -1
+            [shift, jnp.clip(deltas[..., 2:], -MAX_LOG_SCALE, MAX_LOG_SCALE)], -1
         )
         boxes = decode(deltas, jnp.asarray(self.anchors))  # [R, R, k, 4] crop px (cx, cy, w, h)
         scale = c.search_size / self.search_side(state.size)  # crop px per image px
@@ -103,6 +136,9 @@ class SiamRPNTracking(CropTracking):
         pscore = penalty * score * (1 - c.window_influence) + self.window * c.window_influence
         best = jnp.unravel_index(jnp.argmax(pscore), pscore.shape)
         box = boxes[best]  # [4] crop px
+        if c.center == "peak":
+            logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
+            box = box.at[:2].add(peak_offset(logit, best[0], best[1]) * STRIDE)
         lr = penalty[best] * score[best] * c.lr
         offset = (box[:2] - c.search_size / 2) / scale  # image px
         size = state.size * (1 - lr) + box[2:] / scale * lr
