@@ -51,5 +51,3 @@ def test_motion_gain_by_hand():
     lost[:, 0] += 100
     assert np.isclose(motion.motion_gain([half, lost], [gt, gt]), (2 + 3 + 4) / (4 + 9 + 16))
     assert np.isclose(motion.motion_gain([gt], [gt]), 1.0)
-    iou = motion.box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 10, 10]]))
-    assert np.isclose(iou[0], 50 / 150)

@@ -21,7 +21,13 @@ import json
 import pathlib
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 import numpy as np
+
+from dsiam_jax import anchors as anchors_lib
+from dsiam_jax.evaluation.metrics import center_error, rect_iou
+from dsiam_jax.train import targets
+from studies.siamrpn import diagnose
 
 
 def motion_gain(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray], near: float = 0.3):
@@ -43,23 +49,14 @@ def motion_gain(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray], ne
     return float(t @ n / (n @ n))
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU `[N]` of x, y, w, h boxes `[N, 4]`."""
-    lo, hi = np.maximum(a[:, :2], b[:, :2]), np.minimum(a[:, :2] + a[:, 2:], b[:, :2] + b[:, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
-
-
 def tracking_stats(folder: str, sequences: Sequence) -> dict:
     """Motion gain and on-target statistics of one `mode=evaluate` folder."""
     (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
     pred = [np.loadtxt(tracker / f"{s.name}.txt", delimiter=",") for s in sequences]
     gt = [np.asarray(s.boxes, np.float64) for s in sequences]
     p, g = np.concatenate([x[1:] for x in pred]), np.concatenate([x[1:] for x in gt])
-    size = np.sqrt(g[:, 2] * g[:, 3])
-    err = np.linalg.norm(p[:, :2] + p[:, 2:] / 2 - g[:, :2] - g[:, 2:] / 2, axis=1)
-    near = err < 0.25 * size
-    iou = box_iou(p, g)
+    near = center_error(p, g) < 0.25 * np.sqrt(g[:, 2] * g[:, 3])
+    iou = rect_iou(p, g)
     return {
         "motion_gain": round(motion_gain(pred, gt), 3),
         "frames_centre_within_0.25_size": round(float(near.mean()), 3),
@@ -70,12 +67,6 @@ def tracking_stats(folder: str, sequences: Sequence) -> dict:
 
 def regression_stats(model, pairs: int, seed: int, split: str, batch_bn: bool) -> dict:
     """Correlation of predicted and target reg coordinates at the positive anchors."""
-    import jax.numpy as jnp
-
-    from dsiam_jax import anchors as anchors_lib
-    from dsiam_jax.train import targets
-    from studies.siamrpn import diagnose
-
     batch = diagnose.held_out_pairs(pairs, diagnose.TRAIN_SEARCH, seed, split)
     anchors = anchors_lib.anchors_for(model.spec, diagnose.TEMPLATE, diagnose.TRAIN_SEARCH)
     out = diagnose.network_outputs(model, batch, train=batch_bn)
@@ -110,16 +101,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     out_file = pathlib.Path(a.out)
     result = json.loads(out_file.read_text()) if out_file.is_file() else {}
     if a.evals:
-        from studies.siamrpn import diagnose
-
         sequences = diagnose.synthetic_test_sequences(a.sequences)
         for item in a.evals.split(","):
             label, folder = item.split("=", 1)
             result.setdefault("tracking", {})[label] = tracking_stats(folder, sequences)
             print(label, result["tracking"][label], flush=True)
     for name in filter(None, a.models.split(",")):
-        from studies.siamrpn import diagnose
-
         for label, model in diagnose.load_labelled(name).items():
             rows = [regression_stats(model, a.pairs, a.seed, "test", False)]
             if a.train_pairs:
