@@ -8,8 +8,11 @@ network, post-processing, box fetch), and the aggregate frames/s of
 `track_batched` over B sequences (lax.map over sequences on CPU, vmap on
 accelerators, `--batch-impl` to force one). Frames are synthetic 640x360 RGB
 with a moving textured target; weights are random (speed does not depend on
-them). Plus, for the SiamFC teacher, the step's parts (crops, network,
-post-processing) and the 3-scale network as one batch vs a `lax.map` loop.
+them). Plus, for the SiamFC teacher (JAX), the step's parts (`step_parts`: frame
+upload, crops, network, post-processing, whole step) and the 3-scale network as one
+batch vs a `lax.map` loop; and the zoo models as a user gets them (`default_trackers`:
+`config.backend=auto`, which picks int8 onnxruntime for a model whose recorded
+accuracy change allows it), whole step and parts.
 
 Network, single-sequence and batched runs are measured in `--rounds`
 interleaved rounds and the best round of each is reported (all rounds are in
@@ -28,10 +31,13 @@ import jax
 import numpy as np
 
 from benchmarks.timing import time_fn, write_json
+from dsiam_jax import checkpoints
 from dsiam_jax import models as M
 from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_frames, track_batched
 
+# Zoo models timed as a user runs them (backend=auto, default tracker settings).
+DEFAULT_MODELS = ("siamfc_student_0", "siamfc_teacher", "siamrpn_student_0")
 REFERENCES = {
     "siamfc_teacher": {"whole_fps": 9.7, "source": "siamfc-pytorch, AlexNet groups, 3 scales"},
     "pysot_siamrpn_alexnet": {
@@ -145,29 +151,71 @@ def measure(name, spec, tracker_cfg, frames, batch, batch_impl, repeats, rounds)
     return row
 
 
-def siamfc_breakdown(repeats: int) -> dict:
-    """The SiamFC teacher's step in parts, and its 3 scales as one batch vs lax.map."""
-    spec = M.teacher_spec("siamfc")
-    model = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
-    out = {}
+def step_parts(tracker, repeats: int) -> dict[str, float]:
+    """Milliseconds of each part of one tracking step (median of `repeats`), on a 640x360
+    frame: frame upload, the search crops, their fetch to the host (non-jittable
+    networks), the network, its outputs' upload, the post-processing (upsampling, window,
+    penalties, box update), and the whole step `Tracker.track` (box fetched)."""
     clip = SyntheticClip(2)
-    frame = jax.device_put(clip.load_frame(1))
-    for impl in ("map", "batch"):
-        tracker = build_tracker(model, {"scales_impl": impl})
-        out[f"network_ms_scales_{impl}"] = 1e3 * tracker.network_seconds(repeats)
-    tracker = build_tracker(model, {"scales_impl": "map"})
+    host_frame = clip.load_frame(1)
     state = tracker.init(clip.load_frame(0), clip.boxes[0])
-    x = tracker._search_crops(state, frame)
-    outputs = tracker.network.search(tracker.params, state.kernels, x)
+    frame = jax.device_put(host_frame)
     hw = tuple(frame.shape[:2])
     t = lambda f: 1e3 * time_fn(f, repeats)["median_s"]
-    out["crops_ms"] = t(lambda: tracker._search_crops(state, frame))
-    out["postprocess_ms"] = t(lambda: tracker._update(state, outputs, hw))
-    out["whole_step_ms_frame_on_device"] = t(
-        lambda: tracker.track_jit(tracker.params, state, frame)
-    )
-    print("siamfc teacher breakdown:", {k: round(v, 2) for k, v in out.items()}, flush=True)
-    return out
+    parts = {"upload_frame_ms": t(lambda: jax.device_put(host_frame))}
+    parts["crops_ms"] = t(lambda: tracker._search_crops(state, frame))
+    x = tracker._search_crops(state, frame)
+    if tracker.network.jittable:
+        search = jax.jit(tracker.network.search)
+        outputs = search(tracker.params, state.kernels, x)
+        parts["network_ms"] = t(lambda: search(tracker.params, state.kernels, x))
+    else:
+        parts["fetch_crops_ms"] = t(lambda: np.asarray(x))
+        x = np.asarray(x)
+        parts["network_ms"] = t(lambda: tracker.network.search(tracker.params, state.kernels, x))
+        host = tracker.network.search(tracker.params, state.kernels, x)
+        parts["upload_outputs_ms"] = t(lambda: jax.device_put(host))
+        outputs = jax.device_put(host)
+    parts["postprocess_ms"] = t(lambda: tracker._update(state, outputs, hw))
+    parts["whole_step_ms"] = t(lambda: tracker.track(state, host_frame)[1])
+    parts["overhead_ms"] = parts["whole_step_ms"] - parts["network_ms"]
+    return parts
+
+
+def siamfc_scales(repeats: int) -> dict:
+    """The SiamFC teacher's 3 scales as one batch vs a lax.map loop (JAX network)."""
+    spec = M.teacher_spec("siamfc")
+    model = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
+    return {
+        f"network_ms_scales_{impl}": 1e3
+        * build_tracker(model, {"scales_impl": impl}).network_seconds(repeats)
+        for impl in ("map", "batch")
+    }
+
+
+def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
+    """The zoo's models as a user gets them (`config.backend=auto`, default settings):
+    whole-step frames/s on the synthetic clip (best of `rounds`) and the step's parts."""
+    rows = []
+    for name in DEFAULT_MODELS:
+        model = checkpoints.load_models(name)[name]
+        tracker = build_tracker(model, None, "auto")
+        clip = SyntheticClip(frames)
+        run_frames(tracker, clip.load_frame, min(frames, 3), clip.boxes[0])  # compile, warm
+        fps = max(
+            run_frames(tracker, clip.load_frame, frames, clip.boxes[0]).fps for _ in range(rounds)
+        )
+        row = {
+            "name": name,
+            "channels": list(model.spec.channels),
+            "backend": tracker.network.name,
+            "backend_check": model.info.get("backend_check", {}),
+            "whole_fps": fps,
+            "parts_ms": step_parts(tracker, repeats),
+        }
+        rows.append(row)
+        print(f"default tracker {name:<20} {row['backend']:<9} {fps:6.1f} fps", row["parts_ms"])
+    return rows
 
 
 def main() -> None:
@@ -193,10 +241,23 @@ def main() -> None:
         ratios["siamrpn_student_speedup_single"] = (
             by["siamrpn_student_quarter"]["single_fps"] / by["siamrpn_teacher"]["single_fps"]
         )
-    breakdown = siamfc_breakdown(args.repeats)
+    spec = M.teacher_spec("siamfc")
+    teacher = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
+    breakdown = {**siamfc_scales(args.repeats), **step_parts(build_tracker(teacher), args.repeats)}
+    print("siamfc teacher (JAX) step:", {k: round(v, 2) for k, v in breakdown.items()})
+    defaults = default_trackers(args.frames, args.repeats, args.rounds)
+    by_default = {r["name"]: r for r in defaults}
+    ratios["default_siamfc_student_over_teacher"] = (
+        by_default["siamfc_student_0"]["whole_fps"] / by_default["siamfc_teacher"]["whole_fps"]
+    )
     path = write_json(
         "tracking",
-        {"models": rows, "ratios": ratios, "siamfc_teacher_breakdown": breakdown},
+        {
+            "models": rows,
+            "ratios": ratios,
+            "siamfc_teacher_breakdown": breakdown,
+            "default_trackers": defaults,
+        },
         args.out,
     )
     print(f"ratios {ratios}\nwrote {path}")

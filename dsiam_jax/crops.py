@@ -93,19 +93,31 @@ def _axis_weights(pos: jax.Array, length: int):
 
 
 def crop_jax(image: jax.Array, center: jax.Array, side, out_size: int, fill=None) -> jax.Array:
-    """Crop on device: separable bilinear gathers; same result as `crop_numpy`.
+    """Crop on device; same result as `crop_numpy` (float32 rounding).
 
     image `[H, W, C]` (any dtype); center `[2]` (cx, cy); side scalar; returns float32
     `[out_size, out_size, C]`. jit/vmap friendly (`out_size` static).
+
+    Each output pixel gathers its 4 bilinear taps straight from the image in its own
+    dtype (uint8 frames stay uint8 until gathered): on XLA:CPU this is about 2x faster
+    than gathering whole rows first (`benchmarks/tracking.py` crop timings). Taps
+    outside the image get weight 0 and the missing weight goes to the fill colour.
     """
-    img = image.astype(jnp.float32)
-    h, w, _ = img.shape
-    fill = jnp.mean(img, axis=(0, 1)) if fill is None else jnp.asarray(fill, jnp.float32)
-    centered = img - fill
+    h, w, c = image.shape
+    if fill is None:
+        fill = jnp.mean(image.astype(jnp.float32), axis=(0, 1))
+    fill = jnp.asarray(fill, jnp.float32)
     ys = sample_positions(center[1], side, out_size, jnp)
     xs = sample_positions(center[0], side, out_size, jnp)
     y0, y1, wy0, wy1 = _axis_weights(ys, h)
     x0, x1, wx0, wx1 = _axis_weights(xs, w)
-    rows = centered[y0] * wy0[:, None, None] + centered[y1] * wy1[:, None, None]  # [o, W, C]
-    out = rows[:, x0] * wx0[None, :, None] + rows[:, x1] * wx1[None, :, None]  # [o, o, C]
-    return out + fill
+    pixels = image.reshape(h * w, c)
+
+    def tap(yi, xi, wy, wx):  # [o, o, C]
+        taps = pixels[yi[:, None] * w + xi[None, :]].astype(jnp.float32)
+        return taps * (wy[:, None] * wx[None, :])[:, :, None]
+
+    out = tap(y0, x0, wy0, wx0) + tap(y0, x1, wy0, wx1) + tap(y1, x0, wy1, wx0)
+    out = out + tap(y1, x1, wy1, wx1)
+    inside = (wy0 + wy1)[:, None, None] * (wx0 + wx1)[None, :, None]  # [o, o, 1]
+    return out + fill * (1.0 - inside)

@@ -9,6 +9,7 @@ import pytest
 
 from data_pipelines.sequences import read_sequences
 from dsiam_jax.checkpoints import CheckpointStore
+from dsiam_jax.evaluation import metrics
 from dsiam_jax.models import TrackerModel, numpy_variables
 from dsiam_jax.tracking import build_tracker, run_sequence
 from tests.test_export import SPECS
@@ -88,3 +89,53 @@ def test_auto_backend_picks_onnx_on_cpu_and_falls_back(monkeypatch):
     monkeypatch.setattr(network.importlib.util, "find_spec", missing)
     assert network.resolve_backend("auto", "cpu") == "jax"
     assert build_tracker(model, None, "auto").network.name == "jax"
+
+
+def test_auto_backend_uses_int8_only_for_a_recorded_small_accuracy_change():
+    from dsiam_jax.tracking import network
+
+    record = lambda change: {"backend_check": {"onnx_qdq": {"success_auc_change": change}}}
+    assert network.resolve_backend("auto", "cpu", model_info=record(-0.004)) == "onnx_qdq"
+    assert network.resolve_backend("auto", "cpu", model_info=record(0.005)) == "onnx_qdq"
+    assert network.resolve_backend("auto", "cpu", model_info=record(-0.0051)) == "onnx"
+    assert network.resolve_backend("auto", "cpu", model_info=record(0.02)) == "onnx"
+    assert network.resolve_backend("auto", "cpu", model_info=record(float("nan"))) == "onnx"
+    assert network.resolve_backend("auto", "cpu", model_info={}) == "onnx"
+    assert network.resolve_backend("auto", "gpu", model_info=record(0.0)) == "jax"
+    assert network.resolve_backend("auto", "cpu", True, record(0.0)) == "jax"  # traced
+    assert network.resolve_backend("onnx", "cpu", model_info=record(0.0)) == "onnx"  # named
+
+
+def test_publish_records_the_int8_check_and_auto_follows_it(tmp_path, sequences):
+    """mode=publish tracks JAX vs int8, stores the change; auto reads it from the checkpoint."""
+    from configs import publish as publish_config
+    from dsiam_jax import checkpoints
+    from dsiam_jax.jobs import publish
+    from dsiam_jax.tracking import network
+
+    spec = SPECS["siamfc"]
+    model = TrackerModel("fc", spec, numpy_variables(spec, seed=1, random_batchnorm=True))
+    store = CheckpointStore(tmp_path / "run")
+    store.save(1, {"fc": model})
+    store.close()
+    config = publish_config.get_config()
+    config.checkpoint = str(tmp_path / "run")
+    config.publish.check_sequences = 2
+    config.data.synthetic.sequence_length = 10
+    publish.run(config, str(tmp_path / "zoo"))
+    published = checkpoints.load_models(tmp_path / "zoo" / "fc")["fc"]
+    row = published.info["backend_check"]["onnx_qdq"]
+    assert row["sequences"] == 2 and row["frames"] == 20 and row["reference"] == "jax"
+    # The stored change is what a separate run of both trackers gives.
+    auc = {}
+    for backend in ("jax", "onnx_qdq"):
+        tracker = build_tracker(published, None, backend)
+        boxes = [run_sequence(tracker, s).boxes for s in sequences]
+        per_seq = [
+            metrics.sequence_metrics(b, s.boxes, s.visible) for b, s in zip(boxes, sequences)
+        ]
+        auc[backend] = metrics.aggregate(per_seq)["success_auc"]
+    assert row["success_auc_change"] == pytest.approx(auc["onnx_qdq"] - auc["jax"], abs=1e-9)
+    within = abs(row["success_auc_change"]) <= network.QUANTIZED_AUC_TOLERANCE
+    expected = "onnx_qdq" if within else "onnx"
+    assert build_tracker(published, None, "auto").network.name == expected

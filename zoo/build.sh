@@ -27,11 +27,16 @@ run --config=configs/dstrpn.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher
 
 # Slim checkpoints (architecture + weights, no optimiser state) under their zoo names.
 # The zoo keeps the SiamFC teacher and the students; the SiamRPN teacher stays in $RUNS.
+# Each carries its int8 check (JAX vs int8 onnxruntime on 64 synthetic test sequences),
+# which config.backend=auto reads.
 run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
+    --config.publish.check_sequences=64 \
     --config.checkpoint=$RUNS/siamfc_teacher
 run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
+    --config.publish.check_sequences=64 \
     --config.checkpoint=$RUNS/dstfc --config.publish.prefix=siamfc_
 run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
+    --config.publish.check_sequences=64 \
     --config.checkpoint=$RUNS/dstrpn --config.publish.prefix=siamrpn_
 for name in siamfc_teacher siamfc_student_0 siamfc_student_1 siamrpn_student_0 siamrpn_student_1; do
   rm -rf "zoo/$name" && cp -r "$RUNS/publish/$name" "zoo/$name"

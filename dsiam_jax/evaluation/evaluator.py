@@ -175,7 +175,8 @@ def evaluate(
         todo = [c for c in checked if c.failure is None]
         if not todo:
             break
-        chosen = resolve_backend(backend, jittable=batched)  # batched runs trace the network
+        # Batched runs trace the network; the model's info may allow its int8 graphs.
+        chosen = resolve_backend(backend, jittable=batched, model_info=model.info)
         tracker = build_tracker(model, tracker_config, chosen)
         out_dir = results_io.tracker_dir(workdir, name)
         log(f"tracking {len(todo)} sequences with {name} ({model.spec.kind}, {chosen})")

@@ -6,6 +6,12 @@
 Every model of `config.checkpoint` is written to `WORKDIR/<prefix><name>/checkpoints/`
 with its architecture and variables only (no optimiser state), renamed to
 `<prefix><name>`, so `--config.checkpoint=<prefix><name>` finds it in the zoo.
+
+With `config.publish.check_sequences=N` each model is first tracked over N synthetic
+test sequences with JAX and with its int8 (QDQ) onnxruntime graphs
+(`export.tracking_check`); the scores and their change are stored in the published
+model's `info['backend_check']`, which `config.backend=auto` reads
+(`tracking.network.resolve_backend`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,23 @@ import ml_collections
 
 from dsiam_jax import checkpoints, parallel
 from dsiam_jax.errors import ConfigError
+from dsiam_jax.tracking.network import QUANTIZED
 from dsiam_jax.workdir import safe_name
+
+
+def backend_check(config: ml_collections.ConfigDict, model) -> dict:
+    """`{QUANTIZED: scores, changes against JAX, sequences}` on the synthetic test split."""
+    from dsiam_jax.export import tracking_check
+    from dsiam_jax.jobs.export import synthetic_test_sequences
+
+    n = int(config.publish.check_sequences)
+    report = tracking_check.compare_backends(
+        model, config.tracker, [QUANTIZED], synthetic_test_sequences(config, n)
+    )
+    row = dict(report[QUANTIZED])
+    row.update(reference="jax", reference_success_auc=report["jax"]["success_auc"])
+    row.update(split=report["split"], sequences=report["sequences"], frames=report["frames"])
+    return {QUANTIZED: row}
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
@@ -31,7 +53,21 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
         if (folder / "checkpoints").exists() and not config.publish.overwrite:
             raise ConfigError(f"{folder} exists: set --config.publish.overwrite=True to replace it")
         step = int(model.info.get("step", 0))
-        model.info = {"source": model.info.get("path", ""), "source_name": name, "step": step}
+        # A published model published again (e.g. to add its backend check) keeps its
+        # provenance: the training run it came from.
+        model.info = {
+            "source": model.info.get("source") or model.info.get("path", ""),
+            "source_name": model.info.get("source_name", name),
+            "step": step,
+        }
+        if int(config.publish.check_sequences) > 0:
+            model.info["backend_check"] = backend_check(config, model)
+            row = model.info["backend_check"][QUANTIZED]
+            print(
+                f"{name}: int8 success AUC {row['success_auc']:.4f} vs JAX "
+                f"{row['reference_success_auc']:.4f} ({row['success_auc_change']:+.4f}) on "
+                f"{row['sequences']} synthetic test sequences"
+            )
         model.name = new
         if parallel.is_main_process():
             store = checkpoints.CheckpointStore(folder, max_to_keep=1)

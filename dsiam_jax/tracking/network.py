@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -50,21 +51,41 @@ BACKENDS: dict[str, str] = {
 }
 # The backends built by `jax_network`: they take its lowering options (RUNTIME_KEYS).
 JAX_BACKENDS = ("jax", "jax_bf16")
-# `config.backend='auto'`: the fastest float32 backend installed for the platform.
-# On CPU that is onnxruntime (benchmarks/results/deploy.json: the float32 graphs run the
-# whole tracking step 1.3x (teacher) to 2x (quarter-width student) faster than XLA:CPU,
-# with the JAX tracker's boxes); elsewhere JAX. Quantised backends change the boxes, so
-# auto never picks them. Jobs that need a jittable network (tuning, batched evaluation)
-# ask for JAX.
+# `config.backend='auto'`: the fastest backend installed for the platform whose boxes
+# can be trusted. On CPU that is onnxruntime (benchmarks/results/deploy.json: the float32
+# graphs run the whole tracking step 1.3x (teacher) to 2x (quarter-width student) faster
+# than XLA:CPU, with the JAX tracker's boxes); elsewhere JAX. Int8 (QDQ) graphs are
+# faster still (1.5-2.3x float32 onnxruntime) but change the boxes, so auto picks them
+# only for a model whose record says they track as well: `TrackerModel.info
+# ['backend_check']` (written by mode=publish) holding a success-AUC change against the
+# JAX tracker within QUANTIZED_AUC_TOLERANCE on the synthetic test split. Jobs that
+# need a jittable network (tuning, batched evaluation) ask for JAX.
 AUTO = "auto"
+QUANTIZED = "onnx_qdq"
+QUANTIZED_AUC_TOLERANCE = 0.005
 _LOGGED_AUTO: set[tuple[str, str]] = set()
 
 
-def resolve_backend(backend: str, platform: str | None = None, jittable: bool = False) -> str:
+def quantized_auc_change(model_info: Mapping[str, Any] | None) -> float | None:
+    """The recorded success-AUC change of `QUANTIZED` against JAX (None: not recorded)."""
+    row = dict((model_info or {}).get("backend_check") or {}).get(QUANTIZED)
+    if not row or "success_auc_change" not in row:
+        return None
+    change = float(row["success_auc_change"])
+    return change if math.isfinite(change) else None
+
+
+def resolve_backend(
+    backend: str,
+    platform: str | None = None,
+    jittable: bool = False,
+    model_info: Mapping[str, Any] | None = None,
+) -> str:
     """`config.backend` -> a key of `BACKENDS` ('auto' resolved as above, logged once).
 
     `platform`: JAX's default backend ('cpu', 'gpu', 'tpu'; None = this process's);
-    `jittable`: the caller needs a traceable network (JAX backends only).
+    `jittable`: the caller needs a traceable network (JAX backends only);
+    `model_info`: the model's `TrackerModel.info` (its quantisation record, if any).
     """
     if backend != AUTO:
         return backend
@@ -75,6 +96,15 @@ def resolve_backend(backend: str, platform: str | None = None, jittable: bool = 
     elif platform == "cpu":
         if importlib.util.find_spec("onnxruntime") is not None:
             chosen, why = "onnx", "onnxruntime is installed and faster on CPU"
+            change = quantized_auc_change(model_info)
+            if change is not None and abs(change) <= QUANTIZED_AUC_TOLERANCE:
+                chosen = QUANTIZED
+                why = (
+                    f"int8 onnxruntime, recorded success-AUC change {change:+.4f} against "
+                    f"JAX (tolerance {QUANTIZED_AUC_TOLERANCE})"
+                )
+            elif change is not None:
+                why += f"; int8 not used, recorded AUC change {change:+.4f}"
         else:
             why = "onnxruntime is not installed"
     if (chosen, why) not in _LOGGED_AUTO:
@@ -153,7 +183,7 @@ def jax_bf16_network(model, geometry: CropGeometry, **options) -> TrackerNetwork
 
 def make_network(model, geometry: CropGeometry, backend: str = "jax", **options) -> TrackerNetwork:
     """The network of `model` for `backend` (a key of `BACKENDS`, or 'auto')."""
-    backend = resolve_backend(backend)
+    backend = resolve_backend(backend, model_info=getattr(model, "info", None))
     if backend not in BACKENDS:
         choices = sorted([*BACKENDS, AUTO])
         raise ConfigError(f"config.backend={backend!r}: expected one of {choices}")

@@ -52,11 +52,15 @@ class SiamFCConfig(TrackerSettings):
     min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
 
     def check(self) -> None:
-        """An odd number of scales >= 1 and an upsampling factor >= 1."""
+        """An odd number of scales >= 1, an upsampling factor >= 1, a positive scale penalty."""
         if self.num_scales < 1 or self.num_scales % 2 == 0:
             raise ConfigError(f"tracker.siamfc.num_scales={self.num_scales}: expected odd >= 1")
         if self.response_up < 1:
             raise ConfigError(f"tracker.siamfc.response_up={self.response_up}: expected >= 1")
+        if not self.scale_penalty > 0:
+            raise ConfigError(
+                f"tracker.siamfc.scale_penalty={self.scale_penalty}: expected > 0 (a factor)"
+            )
 
 
 class SiamFCTracking(CropTracking):
@@ -88,16 +92,17 @@ class SiamFCTracking(CropTracking):
         responses = outputs["response"].astype(jnp.float32)  # [S, R, R]
         up = jnp.einsum("ij,sjk,lk->sil", up_m, responses, up_m)  # [S, U, U]
         # The side scales' penalty, computed here so that `scale_penalty` may be a traced
-        # value (`dsiam_jax.tracking.tunable`).
+        # value (`dsiam_jax.tracking.tunable`). A positive factor commutes with the max
+        # and cancels in the normalisation below, so only the peaks are penalised.
         middle = jnp.arange(c.num_scales) == c.num_scales // 2
         penalties = jnp.where(middle, 1.0, c.scale_penalty).astype(jnp.float32)  # [S]
-        penalised = up * penalties[:, None, None]
-        best = jnp.argmax(jnp.max(penalised, axis=(1, 2)))
-        chosen = penalised[best]  # [U, U]
+        peaks = jnp.max(up.reshape(c.num_scales, -1), axis=1) * penalties  # [S]
+        best = S.first_argmax(peaks)
+        chosen = up[best]  # [U, U]
         chosen = chosen - jnp.min(chosen)
-        chosen = chosen / (jnp.sum(chosen) + 1e-16)
-        mixed = (1 - c.window_influence) * chosen + c.window_influence * jnp.asarray(self.window)
-        flat = jnp.argmax(mixed)
+        chosen = chosen * ((1 - c.window_influence) / (jnp.sum(chosen) + 1e-16))
+        mixed = chosen + c.window_influence * jnp.asarray(self.window)
+        flat = S.first_argmax(mixed)
         row, col = flat // self.up_size, flat % self.up_size
         score = jax.nn.sigmoid(up[best, row, col])
         # Peak displacement: upsampled px -> search-crop px -> image px.

@@ -72,6 +72,19 @@ def keep_if_finite(new: TrackState, old: TrackState) -> TrackState:
     )
 
 
+def first_argmax(x: jax.Array) -> jax.Array:
+    """Flat index of the first maximum of `x` (`jnp.argmax`'s result, NaN first included).
+
+    Two plain reductions (max, then the smallest matching index) instead of XLA's
+    variadic argmax reduction, which is 2-3x slower on CPU for response-map sizes.
+    """
+    flat = x.reshape(-1)
+    top = jnp.max(flat)
+    match = (flat == top) | jnp.isnan(flat)
+    iota = jnp.arange(flat.size, dtype=jnp.int32)
+    return jnp.min(jnp.where(match, iota, flat.size))
+
+
 def hann_window(n: int) -> np.ndarray:
     """Outer product of two Hann windows `[n, n]` (NumPy's `hanning`, as siamfc/pysot)."""
     h = np.hanning(n)

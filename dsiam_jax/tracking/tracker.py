@@ -174,7 +174,7 @@ def build_tracker(
     algorithm = make_algorithm(model.spec, tracker_config)
     cfg = dict(tracker_config or {})
     if network is None:
-        backend = resolve_backend(backend)
+        backend = resolve_backend(backend, model_info=getattr(model, "info", None))
         if backend in JAX_BACKENDS:
             options = {k: cfg[k] for k in RUNTIME_KEYS if k in cfg}
             options.update(network_options)
