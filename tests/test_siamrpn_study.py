@@ -51,3 +51,29 @@ def test_motion_gain_by_hand():
     lost[:, 0] += 100
     assert np.isclose(motion.motion_gain([half, lost], [gt, gt]), (2 + 3 + 4) / (4 + 9 + 16))
     assert np.isclose(motion.motion_gain([gt], [gt]), 1.0)
+
+
+def test_ridge_probe_recovers_a_linear_target():
+    """probe_offsets' ridge fit: a noiseless linear target is predicted on new rows."""
+    from studies.siamrpn import probe_offsets
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(6, 2))
+    x_fit, x_new = rng.normal(size=(200, 6)) * 3 + 1, rng.normal(size=(50, 6)) * 3 + 1
+    fit = probe_offsets.ridge(x_fit, x_fit @ w + 0.5, alpha=1e-6)
+    np.testing.assert_allclose(probe_offsets.predict(fit, x_new), x_new @ w + 0.5, atol=1e-4)
+
+
+def test_probe_offsets_runs_on_a_tiny_rpn(tmp_path):
+    """The probe's whole path (pairs, captured head features, positive anchors, fit)."""
+    from dsiam_jax import models as M
+    from dsiam_jax.models import TrackerModel
+    from studies.siamrpn import probe_offsets
+
+    spec = M.ModelSpec(
+        kind="siamrpn", head="depthwise", channels=(8, 16, 16, 16, 16), head_channels=8
+    )
+    model = TrackerModel("tiny", spec, M.numpy_variables(spec, seed=0))
+    out = probe_offsets.probe(model, fit_pairs=6, pairs=4, seed=1, alpha=10.0)
+    assert out["fit_positive_anchors"] > 0 and out["test_positive_anchors"] > 0
+    assert [out[s]["features"] for s in probe_offsets.SETS] == [8 + 5, 5 * 8 + 5, 10 * 8 + 5]
