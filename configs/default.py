@@ -40,6 +40,9 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     m.groups = s.groups  # conv groups per layer (SiamFC: (1, 2, 1, 2, 2))
     m.head = s.head  # 'xcorr' (siamfc) | 'upchannel' | 'depthwise' (siamrpn)
     m.head_channels = s.head_channels  # RPN head width; 0 = channels[-1]
+    # Depth-wise RPN head: kernel of the conv after the correlation (1 = pysot's 1x1;
+    # 3 = 3x3 padded, each cell sees its neighbours; studies/siamrpn section 8).
+    m.rpn_head_kernel = s.rpn_head_kernel
     m.anchor_ratios = s.anchor_ratios  # RPN anchor aspect ratios (h/w)
     m.anchor_scales = s.anchor_scales  # RPN anchor scales (x stride 8)
     m.final_bn = s.final_bn  # BatchNorm after conv5

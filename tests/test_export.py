@@ -32,6 +32,8 @@ SPECS = {
         bn_eps=1e-3,
     ),
 }
+# The depth-wise head with a padded 3x3 conv after the correlation (model.rpn_head_kernel).
+SPECS["depthwise_head3"] = SPECS["depthwise"].replace(rpn_head_kernel=3)
 
 
 def search_size(spec):

@@ -27,6 +27,9 @@ SPECS = {
     "depthwise": M.teacher_spec("siamrpn", "depthwise").replace(
         channels=(16, 32, 48, 48, 32), groups=(1, 2, 1, 2, 2), head_channels=12
     ),
+    "depthwise_head3": M.teacher_spec("siamrpn", "depthwise").replace(
+        channels=(16, 32, 48, 48, 32), head_channels=12, rpn_head_kernel=3
+    ),
 }
 
 
@@ -62,7 +65,9 @@ def traced_convs(spec: M.ModelSpec) -> dict[tuple[str, ...], dict]:
     def record(next_fun, args, kwargs, context):
         module = context.module
         if context.method_name == "__call__" and isinstance(module, nn.Conv | alexnet.Conv):
+            pad = getattr(module, "padding", "VALID")
             calls[tuple(module.path)] = {
+                "padding": 0 if pad == "VALID" else pad[0][0],
                 "stride": tuple(module.strides),
                 "groups": module.feature_group_count,
                 "in_channels": args[0].shape[-1],
@@ -89,6 +94,7 @@ def test_description_matches_flax_params(name):
         got = calls[conv.path]
         assert got["stride"] == (conv.stride, conv.stride), conv.name
         assert got["groups"] == conv.groups, conv.name
+        assert got["padding"] == conv.padding, conv.name
         assert got["in_channels"] == conv.in_channels, conv.name
 
 

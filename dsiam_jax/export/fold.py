@@ -32,12 +32,14 @@ from dsiam_jax.models.structure import ConvLayer, NetStructure, structure
 
 @dataclasses.dataclass
 class FoldedConv:
-    """One VALID conv with bias: weight `[O, I/groups, kh, kw]`, bias `[O]`."""
+    """One conv with bias: weight `[O, I/groups, kh, kw]`, bias `[O]`, zero `padding` on
+    every side (0: VALID)."""
 
     weight: np.ndarray
     bias: np.ndarray
     stride: int = 1
     groups: int = 1
+    padding: int = 0
 
     @property
     def out_channels(self) -> int:
@@ -84,6 +86,7 @@ def fold_conv(
     stride: int = 1,
     groups: int = 1,
     output_scale: float = 1.0,
+    padding: int = 0,
 ) -> FoldedConv:
     """Flax conv params (`kernel` HWIO, optional `bias`) + optional BatchNorm -> OIHW.
 
@@ -100,7 +103,7 @@ def fold_conv(
         kernel = kernel * s
         bias = (bias - _np(stats["mean"])) * s + _np(bn["bias"])
     weight = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1), np.float32)
-    return FoldedConv(weight, bias.astype(np.float32), stride, groups)
+    return FoldedConv(weight, bias.astype(np.float32), stride, groups, padding)
 
 
 def _at(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -125,6 +128,7 @@ def fold(spec: ModelSpec, variables: Mapping[str, Any]) -> FoldedNet:
             stride=layer.stride,
             groups=layer.groups,
             output_scale=layer.output_scale,
+            padding=layer.padding,
         )
     biases = [_at(params, b.response_bias) for b in layers.branches if b.response_bias]
     return FoldedNet(spec, convs, float(np.asarray(biases[0])) if biases else 0.0)

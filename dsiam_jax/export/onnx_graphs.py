@@ -118,6 +118,7 @@ class _GraphBuilder:
             hint=name,
             kernel_shape=[int(kh), int(kw)],
             strides=[conv.stride, conv.stride],
+            pads=[conv.padding] * 4,
             group=conv.groups,
         )
         return self.op("Relu", [y], hint=f"{name}_relu") if relu else y

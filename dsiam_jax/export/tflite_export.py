@@ -39,8 +39,11 @@ def _import_tf():
 
 
 def _conv(tf, x, conv: FoldedConv, relu: bool = False):
-    """NHWC VALID conv (grouped convs as per-group convs + concat)."""
+    """NHWC conv, zero-padded by `conv.padding` (grouped convs as per-group convs + concat)."""
     w = conv.weight.transpose(2, 3, 1, 0)  # OIHW -> HWIO (I = in / groups)
+    if conv.padding:
+        p = conv.padding
+        x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
     g = conv.groups
     if g == 1:
         y = tf.nn.conv2d(x, w, conv.stride, "VALID")

@@ -37,7 +37,7 @@ def _conv(layer: ConvLayer, dtype) -> nn.Conv:
         layer.out_channels,
         (layer.kernel, layer.kernel),
         strides=(layer.stride, layer.stride),
-        padding="VALID",
+        padding=[(layer.padding, layer.padding)] * 2,
         feature_group_count=layer.groups,
         use_bias=layer.bias,
         kernel_init=conv_init,

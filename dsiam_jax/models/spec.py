@@ -38,6 +38,11 @@ class ModelSpec:
       groups: conv groups of the five convs (SiamFC uses (1, 2, 1, 2, 2)).
       head: 'xcorr' for SiamFC; 'upchannel' (SiamRPN) or 'depthwise' (SiamRPN++).
       head_channels: width of the RPN head's feature convs; 0 means channels[-1].
+      rpn_head_kernel: kernel of the depth-wise RPN head's conv after the correlation:
+        1 (pysot's 1x1: each cell's outputs see only that cell) or an odd k > 1 (k x k,
+        zero-padded to keep the map size, as SiamBAN / SiamCAR heads: each cell also
+        sees its neighbours, where the sub-cell offset of the target is readable;
+        studies/siamrpn section 8).
       anchor_ratios: anchor aspect ratios h/w (RPN only; k = ratios x scales).
       anchor_scales: anchor scales in units of the stride 8 (RPN only).
       final_bn: BatchNorm after conv5 (SiamFC: no; SiamRPN/pysot: yes).
@@ -50,6 +55,7 @@ class ModelSpec:
     groups: tuple[int, ...] = SIAMFC_ALEXNET_GROUPS
     head: str = "xcorr"
     head_channels: int = 0
+    rpn_head_kernel: int = 1
     anchor_ratios: tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
     anchor_scales: tuple[float, ...] = (8.0,)
     final_bn: bool = False
@@ -97,6 +103,13 @@ class ModelSpec:
                 )
         if self.head_channels < 0:
             raise SpecError(f"model.head_channels={self.head_channels} must be >= 0")
+        if self.rpn_head_kernel < 1 or self.rpn_head_kernel % 2 == 0:
+            raise SpecError(f"model.rpn_head_kernel={self.rpn_head_kernel}: expected odd >= 1")
+        if self.rpn_head_kernel != 1 and self.head != "depthwise":
+            raise SpecError(
+                f"model.rpn_head_kernel={self.rpn_head_kernel} needs model.head='depthwise' "
+                f"(got {self.head!r})"
+            )
         if self.kind == "siamrpn" and (
             self.num_anchors <= 0 or min(self.anchor_ratios + self.anchor_scales) <= 0
         ):

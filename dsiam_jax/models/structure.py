@@ -41,13 +41,15 @@ POOL = (3, 2)  # max-pool window and stride (VALID)
 
 @dataclasses.dataclass(frozen=True)
 class ConvLayer:
-    """A VALID conv and what follows it, in this order: BatchNorm, ReLU, max-pool.
+    """A conv (VALID unless `padding`) and what follows it, in this order: BatchNorm,
+    ReLU, max-pool.
 
     Attributes:
       path: params path of the conv, e.g. ('backbone', 'conv1'), ('head', 'cls', 'head1').
       kernel: square kernel size.
       in_channels, out_channels: channels (in_channels is the full input width).
       stride: conv stride.
+      padding: zero padding on every side (0: VALID; kernel // 2: the map keeps its size).
       groups: conv groups.
       bias: the conv has a bias.
       bn: name of the BatchNorm module beside the conv (same parent), or None.
@@ -66,6 +68,7 @@ class ConvLayer:
     out_channels: int
     stride: int = 1
     groups: int = 1
+    padding: int = 0
     bias: bool = True
     bn: str | None = None
     relu: bool = False
@@ -90,7 +93,7 @@ class ConvLayer:
 
     def conv_size(self, size: int) -> int:
         """Spatial size after the conv (before any pool) for an input of `size`."""
-        return (size - self.kernel) // self.stride + 1
+        return (size + 2 * self.padding - self.kernel) // self.stride + 1
 
     def output_size(self, size: int) -> int:
         """Spatial size after the conv and its pool."""
@@ -274,8 +277,10 @@ def _upchannel_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
 
 def _depthwise_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
     """SiamRPN++ (pysot's DepthwiseXCorr per output): 3x3 conv + BN + ReLU on each
-    side, depthwise correlation, 1x1 conv + BN + ReLU, 1x1 conv to 2k / 4k maps."""
+    side, depthwise correlation, 1x1 conv + BN + ReLU (k x k, padded, for
+    `spec.rpn_head_kernel=k`), 1x1 conv to 2k / 4k maps."""
     h, k, cin = spec.rpn_channels, spec.num_anchors, spec.channels[-1]
+    kh = spec.rpn_head_kernel
 
     def branch(name: str, out: int) -> HeadBranch:
         p = ("head", name)
@@ -290,7 +295,9 @@ def _depthwise_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
                 ConvLayer((*p, "conv_search"), 3, cin, h, bias=False, bn="bn_search", relu=True),
             ),
             after=(
-                ConvLayer((*p, "head1"), 1, h, h, bias=False, bn="bn_head", relu=True),
+                ConvLayer(
+                    (*p, "head1"), kh, h, h, padding=kh // 2, bias=False, bn="bn_head", relu=True
+                ),
                 ConvLayer((*p, "head2"), 1, h, out),
             ),
         )
