@@ -15,8 +15,6 @@ milliseconds, GFLOP/s and the JAX / onnxruntime time ratios; max-pools are left 
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 import onnx
@@ -24,7 +22,7 @@ import onnxruntime as ort
 from jax import lax
 from onnx import TensorProto, helper
 
-from benchmarks.timing import time_fn, write_json
+from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import models as M
 from dsiam_jax.export.runtime import session_options
 from dsiam_jax.models.structure import structure
@@ -116,10 +114,7 @@ def layer_rows(name: str, spec: M.ModelSpec, repeats: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--repeats", type=int, default=10)
-    args = parser.parse_args()
+    args = arguments(__doc__).parse_args()
     teacher = M.teacher_spec("siamfc")
     student = teacher.replace(channels=(24, 64, 96, 96, 64))
     rows = layer_rows("siamfc_teacher", teacher, args.repeats)

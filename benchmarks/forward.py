@@ -8,14 +8,13 @@ trap where some widths are several times slower than wider ones.
 
 from __future__ import annotations
 
-import argparse
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.timing import time_fn, write_json
+from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import model_summary
 from dsiam_jax import models as M
 
@@ -78,10 +77,7 @@ def first_conv_sweep(widths, repeats: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--repeats", type=int, default=10)
-    args = parser.parse_args()
+    args = arguments(__doc__).parse_args()
 
     fc = M.teacher_spec("siamfc")
     rpn = M.teacher_spec("siamrpn")

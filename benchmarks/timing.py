@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pathlib
@@ -54,3 +55,12 @@ def write_json(name: str, payload: dict[str, Any], out: str | None = None) -> pa
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"environment": environment(), **payload}, indent=2) + "\n")
     return path
+
+
+def arguments(description: str | None, repeats: int = 10) -> argparse.ArgumentParser:
+    """The flags every benchmark takes: `--out FILE` (default results/<name>.json) and
+    `--repeats N` (timed calls per median)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed calls per median")
+    return parser
