@@ -15,9 +15,7 @@ JSON gives each backend's ratio to them (goal: 1.5x).
 
 from __future__ import annotations
 
-import argparse
-
-from benchmarks.timing import write_json
+from benchmarks.timing import arguments, write_json
 from dsiam_jax import models as M
 from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_sequence
@@ -93,10 +91,8 @@ def measure(name, spec, search, reference, backends, sequence, repeats) -> list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=None)
+    parser = arguments(__doc__)  # --repeats: network-only timed calls
     parser.add_argument("--frames", type=int, default=30, help="frames of the sequence")
-    parser.add_argument("--repeats", type=int, default=10, help="network-only timed calls")
     parser.add_argument("--backends", default="jax,onnx,onnx_qdq")
     parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args()

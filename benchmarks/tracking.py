@@ -25,12 +25,10 @@ Needs JAX and Flax only (no TensorFlow, no ml_collections): runs on a GPU box to
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 
-from benchmarks.timing import time_fn, write_json
+from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import checkpoints
 from dsiam_jax import models as M
 from dsiam_jax.models import TrackerModel
@@ -182,10 +180,8 @@ def step_parts(tracker, repeats: int) -> dict[str, float]:
     return parts
 
 
-def siamfc_scales(repeats: int) -> dict:
-    """The SiamFC teacher's 3 scales as one batch vs a lax.map loop (JAX network)."""
-    spec = M.teacher_spec("siamfc")
-    model = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
+def siamfc_scales(model: TrackerModel, repeats: int) -> dict:
+    """A SiamFC model's 3 scales as one batch vs a lax.map loop (JAX network)."""
     return {
         f"network_ms_scales_{impl}": 1e3
         * build_tracker(model, {"scales_impl": impl}).network_seconds(repeats)
@@ -219,12 +215,10 @@ def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=None)
+    parser = arguments(__doc__, repeats=7)
     parser.add_argument("--frames", type=int, default=12, help="frames per sequence")
     parser.add_argument("--batch", type=int, default=4, help="sequences per batched run")
     parser.add_argument("--batch-impl", default="auto", choices=("auto", "map", "vmap"))
-    parser.add_argument("--repeats", type=int, default=7, help="network calls per median")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; best kept")
     parser.add_argument("--quick", action="store_true", help="skip the 90 M-param RPN teacher")
     args = parser.parse_args()
@@ -243,7 +237,10 @@ def main() -> None:
         )
     spec = M.teacher_spec("siamfc")
     teacher = TrackerModel("siamfc_teacher", spec, M.numpy_variables(spec))
-    breakdown = {**siamfc_scales(args.repeats), **step_parts(build_tracker(teacher), args.repeats)}
+    breakdown = {
+        **siamfc_scales(teacher, args.repeats),
+        **step_parts(build_tracker(teacher), args.repeats),
+    }
     print("siamfc teacher (JAX) step:", {k: round(v, 2) for k, v in breakdown.items()})
     defaults = default_trackers(args.frames, args.repeats, args.rounds)
     by_default = {r["name"]: r for r in defaults}

@@ -26,7 +26,6 @@ device's peak.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import statistics
@@ -34,7 +33,7 @@ import time
 
 import jax
 
-from benchmarks.timing import write_json
+from benchmarks.timing import arguments, write_json
 from dsiam_jax import model_summary, parallel
 from dsiam_jax import models as M
 from dsiam_jax.train import state as S
@@ -236,14 +235,12 @@ def benchmark_kind(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
     on_cpu = jax.default_backend() == "cpu"
+    parser = arguments(__doc__, repeats=3 if on_cpu else 20)
     parser.add_argument("--kinds", default="siamfc" if on_cpu else "siamfc,siamrpn")
     parser.add_argument("--batch-per-device", type=int, default=8)
     parser.add_argument("--template", type=int, default=127)
     parser.add_argument("--search", type=int, default=255)
-    parser.add_argument("--repeats", type=int, default=3 if on_cpu else 20)
-    parser.add_argument("--out", default=None)
     parser.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 rows")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]  # other processes on the machine skew every row

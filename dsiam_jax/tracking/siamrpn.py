@@ -134,7 +134,7 @@ class SiamRPNTracking(CropTracking):
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
         pscore = penalty * score * (1 - c.window_influence) + self.window * c.window_influence
-        best = jnp.unravel_index(jnp.argmax(pscore), pscore.shape)
+        best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
         box = boxes[best]  # [4] crop px
         if c.center == "peak":
             logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
