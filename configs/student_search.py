@@ -58,6 +58,13 @@ def search_config() -> ml_collections.ConfigDict:
     s.min_fps = 0.0
     # Uniform-width students of equal size, proxied for comparison: best | pareto | off.
     s.compare_uniform = "pareto"
+    # The paper's ablation (g), after the search: the best candidate and the uniform
+    # student of its size, distilled alike (config.distill) for compare_steps steps per
+    # seed (compare_seeds; 0 = no report), success AUC on compare_sequences sequences of
+    # the test split (config.eval.root, or the synthetic test split) -> report.md.
+    s.compare_seeds = 3
+    s.compare_steps = 1500
+    s.compare_sequences = 48
     # Train a teacher of config.model for this many steps when teacher.checkpoint is ''.
     s.teacher_steps = 0
     # Stop after this many iterations of this process, as if killed (0 = off; tests).
@@ -76,6 +83,7 @@ def get_config(size: str = "default"):
         s.iterations, s.candidates_per_iteration = 2, 2
         s.proxy_steps, s.val_sequences, s.teacher_steps = 4, 2, 4
         s.compare_uniform = "best"
+        s.compare_seeds, s.compare_steps, s.compare_sequences = 1, 4, 2
         config.train.input = "toy"  # on-device synthetic pairs (no TensorFlow)
         config.model.channels = (16, 32, 32, 32, 32)
         config.data.template_size, config.data.search_size = 103, 151

@@ -16,6 +16,7 @@ from configs import dstfc, student_search
 from dsiam_jax import checkpoints as C
 from dsiam_jax import models as M
 from dsiam_jax.errors import ConfigError
+from dsiam_jax.jobs import search_comparison
 from dsiam_jax.jobs import student_search as job
 from dsiam_jax.jobs import train as train_job
 from dsiam_jax.student_search import fragment, plots, space
@@ -137,6 +138,35 @@ def test_policy_finds_the_best_widths_of_a_toy_reward():
     np.testing.assert_array_equal(policy.sample(restored, 4), policy.sample(state, 4))
 
 
+def test_comparison_verdict_and_pairing_by_hand():
+    a = {
+        "sequences": {
+            "s1": {"success_auc": 0.5},
+            "s2": {"success_auc": 0.7},
+            "s3": {"success_auc": None},
+        }
+    }
+    b = {
+        "sequences": {
+            "s1": {"success_auc": 0.4},
+            "s2": {"success_auc": 0.4},
+            "s3": {"success_auc": 0.1},
+        }
+    }
+    mean, se, n = search_comparison.paired_by_sequence(a, b)
+    assert n == 2 and mean == pytest.approx(0.2)  # (0.1 + 0.3) / 2
+    assert se == pytest.approx(np.std([0.1, 0.3], ddof=1) / np.sqrt(2))  # 0.1
+    assert "**better**" in search_comparison.verdict(
+        {"mean": 0.3, "standard_error": 0.1, "basis": "x"}
+    )
+    assert "not distinguishable" in search_comparison.verdict(
+        {"mean": 0.2, "standard_error": 0.1, "basis": "x"}
+    )
+    assert "too few" in search_comparison.verdict(
+        {"mean": 0.2, "standard_error": float("nan"), "basis": "x"}
+    )
+
+
 def test_pareto_front():
     # (size, accuracy): (3, 0.5) is beaten by (2, 0.6); (1, 0.2) and (4, 0.9) are extremes
     points = [(1, 0.2), (2, 0.6), (3, 0.5), (4, 0.9), (4, 0.8)]
@@ -213,4 +243,25 @@ def test_tiny_search_from_the_cli_resumes_to_the_same_result(fast_subprocesses, 
     plan, _ = train_job.build_plan(config)
     assert plan.specs["student_0"].channels == best.channels
     assert (work / "reward_plot.png").stat().st_size > 1000
+
+    # ablation (g): the best candidate against the uniform student of its size, on test
+    comparison = json.loads((work / "comparison.json").read_text())
+    assert comparison["searched"]["channels"] == resumed["best"]["channels"]
+    uniform = comparison["uniform"]["channels"]
+    ratio = uniform[1] / TINY_TEACHER.channels[1]  # one ratio for every layer
+    assert uniform == [max(2, round(w * ratio / 2) * 2) for w in TINY_TEACHER.channels]
+    evals = {
+        role: json.loads((work / "compare" / f"{role}_seed0_eval" / "eval.json").read_text())
+        for role in search_comparison.ROLES
+    }
+    seqs = {r: next(iter(e["trackers"].values()))["sequences"] for r, e in evals.items()}
+    diffs = [
+        seqs["searched"][n]["success_auc"] - seqs["uniform"][n]["success_auc"]
+        for n in seqs["searched"]
+    ]
+    assert comparison["difference"]["mean"] == pytest.approx(np.mean(diffs))
+    report = (work / "report.md").read_text()
+    assert "| searched | " + "-".join(map(str, best.channels)) in report
+    eval_config = json.loads((work / "compare" / "uniform_seed0_eval" / "config.json").read_text())
+    assert eval_config["eval"]["root"].endswith("synthetic_got10k/test")  # never the val split
     assert (work / "accuracy_vs_size.png").stat().st_size > 1000

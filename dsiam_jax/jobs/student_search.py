@@ -17,11 +17,13 @@ AUC, reward, wall time; the iterations), W5/student.py (the best candidate, for
 `--config.distill.students_from`), reward_plot.png and accuracy_vs_size.png (with the
 Pareto front and the uniform-width students of equal size). The policy state is saved
 after each iteration (W5/policy.msgpack), so a killed search continues where it was.
+Then, unless `search.compare_seeds=0`, the paper's ablation (g) (`search_comparison`):
+the best candidate and the uniform student of its size distilled alike over seeds and
+evaluated on a test split, in W5/report.md and W5/comparison.json.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import pathlib
 import time
@@ -31,16 +33,14 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from dsiam_jax import checkpoints as ckpt
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.jobs.stages import Stage, run_stages
+from dsiam_jax.jobs import search_comparison
+from dsiam_jax.jobs.search_stages import RUNTIMES, proxy_result, setup_stages
 from dsiam_jax.student_search import fragment, plots, space
 from dsiam_jax.student_search import reward as reward_lib
 from dsiam_jax.student_search.policy import Policy
-from dsiam_jax.train.trainer import NonFiniteLossError
 
-RUNTIMES = {"jax": "jax", "onnx": "onnx", "onnx_qdq": "onnx_qdq"}  # search.runtime -> backend
 COMPARE = ("best", "pareto", "off")
 POLICY_FILE, STATE_FILE = "policy.msgpack", "search_state.json"
 
@@ -68,6 +68,13 @@ def _check(config: ml_collections.ConfigDict) -> None:
     for name in ("iterations", "candidates_per_iteration", "proxy_steps", "val_sequences"):
         if int(s[name]) <= 0:
             raise ConfigError(f"search.{name}={s[name]} must be positive")
+    if int(s.compare_seeds) < 0:
+        raise ConfigError(f"search.compare_seeds={s.compare_seeds} must be >= 0 (0 = no report)")
+    if int(s.compare_seeds) and min(int(s.compare_steps), int(s.compare_sequences)) <= 0:
+        raise ConfigError(
+            f"search.compare_steps={s.compare_steps}, search.compare_sequences="
+            f"{s.compare_sequences}: both must be positive when search.compare_seeds > 0"
+        )
     if "test" in str(s.val_split).lower():
         raise ConfigError(f"search.val_split={s.val_split!r}: the search never sees a test split")
     if not config.teacher.checkpoint and not s.teacher_steps:
@@ -75,105 +82,6 @@ def _check(config: ml_collections.ConfigDict) -> None:
             "config.teacher.checkpoint is empty: give a trained teacher "
             "(--config.teacher.checkpoint=W1), or search.teacher_steps > 0 to train one"
         )
-
-
-def stage_base(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """The base config of the search's stages: the search's config without its
-    `search` section, which they do not read (a changed search setting then does not
-    block resuming a proxy run)."""
-    base = copy.deepcopy(config)
-    base.unlock()
-    del base["search"]
-    base.lock()
-    return base
-
-
-def setup_stages(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> dict[str, Any]:
-    """Runs (once) the teacher (when none is given), the validation split and the
-    teacher's evaluation; returns the teacher path, its model and its proxy numbers."""
-    s = config.search
-    stages, teacher_path = [], str(config.teacher.checkpoint)
-    if not teacher_path:
-        n = int(s.teacher_steps)
-        overrides = {"train.num_steps": n, "train.checkpoint_every": n}
-        overrides |= {"train.model_name": "teacher", "train.model_role": "teacher"}
-        stages.append(Stage("teacher", "train", overrides, f"teacher, {n} steps"))
-        teacher_path = str(workdir / "teacher")
-    if s.val_root:
-        val = {"eval.layout": s.val_layout, "eval.root": s.val_root, "eval.split": s.val_split}
-    else:  # the synthetic validation split, written once as a GOT-10k folder
-        num = max(int(config.data.synthetic.num_sequences), 8 * int(s.val_sequences))
-        data = {"data.synthetic.write_splits": ("val",), "data.synthetic.num_sequences": num}
-        stages.append(Stage("val_data", "write_synthetic", data, "synthetic validation split"))
-        root = str(workdir / "val_data" / "synthetic_got10k" / "val")
-        val = {"eval.layout": "got10k", "eval.root": root, "eval.split": ""}
-    val |= {
-        "eval.max_sequences": int(s.val_sequences),
-        "eval.network_repeats": 0,
-        "eval.plots": False,
-        "backend": RUNTIMES[s.runtime],
-    }
-    stages.append(Stage("teacher_eval", "evaluate", {**val, "checkpoint": teacher_path}))
-    run_stages(stage_base(config), workdir, stages)
-    teacher = ckpt.pick_model(
-        ckpt.load_models(teacher_path), config.teacher.name, teacher_path, "with teacher.name"
-    )
-    report = json.loads((workdir / "teacher_eval" / "eval.json").read_text())
-    scores = report["trackers"].get(teacher.name) or next(iter(report["trackers"].values()))
-    if not scores["success_auc"]:
-        raise ConfigError("the teacher's validation AUC is 0: A_s / A_t is undefined")
-    return {"path": teacher_path, "model": teacher, "val": val, "scores": scores}
-
-
-def proxy_result(
-    config: ml_collections.ConfigDict,
-    workdir: pathlib.Path,
-    setup: dict[str, Any],
-    cand: space.Candidate,
-) -> dict[str, Any]:
-    """AUC and frames/s of `cand` after its proxy distillation (cached in result.json)."""
-    folder = workdir / "proxies" / cand.key
-    path = folder / "result.json"
-    if path.is_file():
-        return {**json.loads(path.read_text()), "cached": True}
-    s, t0 = config.search, time.time()
-    steps = int(s.proxy_steps)
-    cache = {}
-    if str(config.distill.teacher_cache).strip() == "auto":
-        cache = {"distill.teacher_cache": str(workdir / "teacher_cache")}
-    distill = {
-        "teacher.checkpoint": setup["path"],
-        "model.kind": setup["model"].spec.kind,  # the students' kind is the teacher's
-        "model.head": setup["model"].spec.head,
-        "distill.students": (cand.channels,),
-        "distill.student_head_channels": cand.head_channels,
-        "distill.students_from": "",
-        "distill.share": False,
-        "train.num_steps": steps,
-        "train.checkpoint_every": steps,
-        **cache,
-    }
-    evaluate = {**setup["val"], "checkpoint": str(folder / "distill")}
-    try:
-        run_stages(
-            stage_base(config),
-            folder,
-            [
-                Stage("distill", "distill", distill, f"proxy of {cand.key}"),
-                Stage("eval", "evaluate", evaluate, f"validation of {cand.key}"),
-            ],
-        )
-    except NonFiniteLossError as e:  # an untrainable candidate: reward -1, kept as such
-        logging.warning("proxy of %s diverged: %s", cand.key, e)
-        result = {"auc": None, "fps": None, "failed": f"proxy diverged: {e}"}
-    else:
-        scores = json.loads((folder / "eval" / "eval.json").read_text())["trackers"]
-        (student,) = scores.values()
-        result = {"auc": student["success_auc"], "fps": student["fps"], "failed": ""}
-    result["wall_s"] = time.time() - t0
-    if parallel.is_main_process():
-        path.write_text(json.dumps(result, indent=2) + "\n")
-    return {**result, "cached": False}
 
 
 def score(
@@ -336,19 +244,26 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
         "uniform": uniform,
         **history,
     }
-    if not parallel.is_main_process():
-        return out
-    (root / "search.json").write_text(json.dumps(out, indent=2) + "\n")
-    student = fragment.SearchedStudent(
-        teacher_spec.kind, tuple(best["channels"]), best["head_channels"]
-    )
-    notes = {k: best[k] for k in ("reward", "params", "megabytes", "compression", "auc", "fps")}
-    fragment.write_student(root / "student.py", student, notes | {"teacher": teacher})
-    plots.plot_rewards(history["iterations"], root / "reward_plot.png")
-    plots.plot_accuracy_vs_size(evaluated, uniform, teacher, root / "accuracy_vs_size.png")
-    msg = (
-        f"best student {best['channels']} reward {best['reward']:.4f}; wrote {root / 'student.py'}"
-    )
-    logging.info(msg)
-    print(msg)
+    if parallel.is_main_process():
+        (root / "search.json").write_text(json.dumps(out, indent=2) + "\n")
+        student = fragment.SearchedStudent(
+            teacher_spec.kind, tuple(best["channels"]), best["head_channels"]
+        )
+        notes = {k: best[k] for k in ("reward", "params", "megabytes", "compression", "auc", "fps")}
+        fragment.write_student(root / "student.py", student, notes | {"teacher": teacher})
+        plots.plot_rewards(history["iterations"], root / "reward_plot.png")
+        plots.plot_accuracy_vs_size(evaluated, uniform, teacher, root / "accuracy_vs_size.png")
+        msg = f"best student {best['channels']} reward {best['reward']:.4f}"
+        msg += f"; wrote {root / 'student.py'}"
+        logging.info(msg)
+        print(msg, flush=True)
+    # the paper's ablation (g): the best candidate against its uniform twin, on a test split
+    searched = space.candidate_from_widths(teacher_spec, best["channels"], best["head_channels"])
+    comparison = search_comparison.run_comparison(config, root, setup, searched)
+    if comparison is not None and parallel.is_main_process():
+        out["comparison"] = comparison
+        (root / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n")
+        path = search_comparison.write_report(root, comparison, out)
+        logging.info("wrote %s", path)
+        print(f"wrote {path}: {search_comparison.verdict(comparison['difference'])}")
     return out
