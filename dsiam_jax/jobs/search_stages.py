@@ -90,7 +90,8 @@ def distill_overrides(
     steps: int,
 ) -> dict[str, Any]:
     """One student of these widths distilled from the search's teacher for `steps` steps
-    (the recipe of `config.distill`, without sharing: one student per run)."""
+    (the recipe of `config.distill`, without sharing: one student per run), saved every
+    `train.checkpoint_every` steps and at the end."""
     cache = {}
     if str(config.distill.teacher_cache).strip() == "auto":
         cache = {"distill.teacher_cache": str(workdir / TEACHER_CACHE_FOLDER)}
@@ -103,7 +104,7 @@ def distill_overrides(
         "distill.students_from": "",
         "distill.share": False,
         "train.num_steps": int(steps),
-        "train.checkpoint_every": int(steps),
+        "train.checkpoint_every": max(1, min(int(config.train.checkpoint_every), int(steps))),
         **cache,
     }
 
