@@ -89,6 +89,8 @@ NEUTRAL_FIELDS = (
     # A search continues its policy: more iterations extend the same trajectory.
     "search.iterations",
     "search.exit_after_iterations",
+    # The comparison after it may gain seeds (each seed's runs have their own folders).
+    "search.compare_seeds",
 )
 
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
