@@ -14,6 +14,10 @@ sequences of the synthetic test split. The `get_config` argument picks a phase:
 - `main`: three seeds of scratch, the pilot's best form (spatial, T = 2), the paper's
   soft loss and the spatial form with sharing between two students,
   `study.student_steps` steps (the first two, the decisive pair, seed by seed first);
+- `schedule`: three seeds, 300 steps (the main job's length), of scratch and spatial_t2
+  with the learning rate decayed 1e-2 -> 1e-5 (the default) or only to 1e-3;
+- `knobs`: three seeds, 600 steps, of spatial_t2 and the same with a 4x soft weight or
+  with the feature hint (does more of the teacher close the gap to it?);
 - `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
 
 Rows are defined once in `ROWS` below; `study.rows` picks them. Results:
@@ -24,7 +28,8 @@ import ml_collections
 
 from configs import ablation
 
-# row -> (students, overrides of config.distill; None = trained from scratch)
+# row -> (students, overrides of config.distill; None = trained from scratch[, other
+# dotted overrides, e.g. of the learning-rate schedule])
 ROWS = {
     "scratch": (1, None),
     "soft": (1, {"share": False}),  # the paper's default (pointwise, T 2, beta 0.1, rho 0.1)
@@ -34,6 +39,23 @@ ROWS = {
     "spatial_t4": (1, {"share": False, "soft_form": "spatial", "temperature": 4.0}),
     "spatial_t2_share": (2, {"share": True, "soft_form": "spatial", "temperature": 2.0}),
     "soft_share": (2, {"share": True}),
+    # knobs on the spatial form: a 4x soft weight; the feature hint (1x1 adapter, MSE on
+    # the search feature); pure distillation is not a row (the ground truth stays on).
+    "spatial_t2_w4": (
+        1,
+        {"share": False, "soft_form": "spatial", "temperature": 2.0, "lambda_cls": 4.0},
+    ),
+    "spatial_t2_hint": (
+        1,
+        {"share": False, "soft_form": "spatial", "temperature": 2.0, "lambda_hint": 1.0},
+    ),
+    # the learning rate decays 10x less (1e-2 -> 1e-3 instead of 1e-5) over the run
+    "scratch_lr3": (1, None, {"train.lr_end": 1e-3}),
+    "spatial_t2_lr3": (
+        1,
+        {"share": False, "soft_form": "spatial", "temperature": 2.0},
+        {"train.lr_end": 1e-3},
+    ),
 }
 
 PHASES = {
@@ -47,6 +69,16 @@ PHASES = {
         seeds=(0, 1, 2),
         student_steps=1500,
         eval_steps=(300, 600, 1000),
+    ),
+    "schedule": dict(
+        rows=("spatial_t2_lr3", "spatial_t2", "scratch_lr3", "scratch"),
+        seeds=(0, 1, 2),
+        student_steps=300,
+    ),
+    "knobs": dict(
+        rows=("spatial_t2", "spatial_t2_w4", "spatial_t2_hint"),
+        seeds=(0, 1, 2),
+        student_steps=600,
     ),
     "tiny": dict(rows=("scratch", "spatial_t2"), seeds=(0,), student_steps=4, eval_steps=(2,)),
 }
@@ -83,7 +115,7 @@ def sweep(config) -> list[dict]:
     for name in config.ablation.rows:
         if name not in ROWS:
             raise ValueError(f"study.rows: unknown row {name!r}; known: {sorted(ROWS)}")
-        n, distill = ROWS[name]
+        n, distill, *extra = ROWS[name]
         if distill is None:
             overrides = {
                 "model.channels": student,
@@ -97,6 +129,9 @@ def sweep(config) -> list[dict]:
                 **{f"distill.{k}": v for k, v in distill.items()},
             }
             mode, what = "distill", ", ".join(f"{k}={v}" for k, v in distill.items())
+        for more in extra:
+            overrides = {**overrides, **more}
+            what += ", " + ", ".join(f"{k}={v}" for k, v in more.items())
         for seed in config.ablation.seeds:
             runs.append(
                 {

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from conftest import REPO_ROOT, run_cli
 
@@ -47,6 +48,7 @@ def test_pipeline_end_to_end_writes_report_and_plots(pipeline_run):
     for name in ("teacher", "student_0", "student_1", "student_scratch"):
         assert f"| {name} |" in report
     assert "Distillation vs training from scratch" in report
+    assert "Distilled students vs their teacher" in report
     for png in (
         "size_accuracy_speed.png",
         "evaluate/success_plot.png",
@@ -58,6 +60,18 @@ def test_pipeline_end_to_end_writes_report_and_plots(pipeline_run):
     assert rows["teacher"]["compression"] == pytest.approx(1.0)
     for r in rows.values():
         assert 0.0 <= r["success_auc"] <= 1.0 and r["fps"] > 0
+    # Both comparisons, recomputed with NumPy from the per-sequence scores of eval.json.
+    seqs = json.loads((workdir / "evaluate" / "eval.json").read_text())["trackers"]
+    auc = {m: np.array([s["success_auc"] for s in seqs[m]["sequences"].values()]) for m in rows}
+    students = (auc["student_0"] + auc["student_1"]) / 2
+    for key, diffs in (
+        ("distilled_minus_scratch", students - auc["student_scratch"]),
+        ("teacher_minus_distilled", auc["teacher"] - students),
+    ):
+        got = summary["comparisons"][key]
+        assert got["n"] == len(diffs) == 2
+        assert got["mean"] == pytest.approx(diffs.mean())
+        assert got["se"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(len(diffs)))
     # The synthetic test split is a GOT-10k folder any toolkit can read.
     assert (workdir / "data/synthetic_got10k/test/list.txt").is_file()
 

@@ -188,8 +188,14 @@ def test_distillation_takes_the_student_fragment(teacher, tmp_path):
     path = fragment.write_student(
         tmp_path / "student.py",
         fragment.SearchedStudent("siamfc", (8, 16, 8, 16, 16), 0),
-        {"reward": 0.5},
+        {"reward": 0.5, "teacher": {"channels": [48, 128, 192, 192, 128], "note": "x " * 60}},
     )
+    # a file ruff accepts when committed: double quotes, lines (but the path's) within
+    # its length
+    text = path.read_text()
+    lines = [line for line in text.splitlines() if "students_from=" not in line]
+    assert 'KIND = "siamfc"' in text and max(map(len, lines)) <= 100
+    assert "        channels: [48, 128, 192, 192, 128]" in text
     config = dstfc.get_config()
     config.teacher.checkpoint = str(teacher)
     config.distill.students_from = str(path)

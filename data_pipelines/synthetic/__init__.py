@@ -20,6 +20,21 @@ from data_pipelines.sequences import DatasetError, Sequence
 from data_pipelines.synthetic import scene as scene_lib
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+# Sequences per split for `data.synthetic.num_sequences` = n: train n, val n // 8,
+# test n // 4 (at least 1 each).
+SPLIT_DIVISORS = {"train": 1, "val": 8, "test": 4}
+GOT10K_FOLDER = "synthetic_got10k"  # what mode=write_synthetic writes under its workdir
+
+
+def split_count(split: str, num_sequences: int) -> int:
+    """How many sequences `split` holds for `data.synthetic.num_sequences`."""
+    return max(1, int(num_sequences) // SPLIT_DIVISORS[split])
+
+
+def num_sequences_for(split: str, count: int, num_sequences: int) -> int:
+    """`data.synthetic.num_sequences` raised (never lowered) so that `split` holds at
+    least `count` sequences; the first ones are the same whatever the count."""
+    return max(int(num_sequences), SPLIT_DIVISORS[split] * int(count))
 
 
 def make_scene(

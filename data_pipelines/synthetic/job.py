@@ -15,6 +15,7 @@ import pathlib
 
 from absl import logging
 
+from data_pipelines import synthetic
 from data_pipelines.synthetic.got10k_writer import write_got10k
 from dsiam_jax.errors import ConfigError
 
@@ -22,9 +23,8 @@ from dsiam_jax.errors import ConfigError
 def run(config, workdir: str) -> dict:
     """Renders the train/val/test splits; returns {'root', 'splits': {split: count}}."""
     syn = config.data.synthetic
-    root = pathlib.Path(config.data.root or pathlib.Path(workdir) / "synthetic_got10k")
-    n = int(syn.num_sequences)
-    counts = {"train": n, "val": max(1, n // 8), "test": max(1, n // 4)}
+    root = pathlib.Path(config.data.root or pathlib.Path(workdir) / synthetic.GOT10K_FOLDER)
+    counts = {k: synthetic.split_count(k, syn.num_sequences) for k in synthetic.SPLIT_DIVISORS}
     splits = tuple(syn.write_splits)
     unknown = sorted(set(splits) - set(counts))
     if unknown:

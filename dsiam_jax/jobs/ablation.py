@@ -24,7 +24,7 @@ import ml_collections
 
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.jobs import pipeline
+from dsiam_jax.jobs import paired_stats, pipeline
 from dsiam_jax.jobs.run_report import METRICS
 from dsiam_jax.jobs.stages import Stage, run_stages, stage_dirs
 
@@ -109,14 +109,6 @@ def curve_points(config: ml_collections.ConfigDict) -> tuple[int, ...]:
     return tuple(sorted(set(steps)))
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None]
-    if not values:
-        return float("nan"), float("nan")
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.fmean(values), std
-
-
 def aggregate(runs: Sequence[Run], dirs: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Per row: each seed's metrics (mean over the run's models) and mean/std over seeds."""
     rows: dict[str, dict[str, Any]] = {}
@@ -129,7 +121,7 @@ def aggregate(runs: Sequence[Run], dirs: Mapping[str, str]) -> dict[str, dict[st
         row["seeds"][run["seed"]] = per_seed
     for row in rows.values():
         for m in (*METRICS, "best_success_auc"):
-            row[m] = _mean_std([s[m] for s in row["seeds"].values()])
+            row[m] = paired_stats.mean_std([s[m] for s in row["seeds"].values()])
     return rows
 
 
@@ -141,9 +133,10 @@ def effect(rows: Mapping[str, Any], a: str, b: str) -> str:
     na, nb = len(rows[a]["seeds"]), len(rows[b]["seeds"])
     diff = ma - mb
     se = (sa**2 / na + sb**2 / nb) ** 0.5
-    if se == 0 or na < 2 or nb < 2:
+    beyond = paired_stats.beyond_two_se(diff, se)
+    if beyond is None or na < 2 or nb < 2:
         verdict = "a single seed: no spread to judge noise by"
-    elif abs(diff) > 2 * se:
+    elif beyond:
         verdict = "larger than twice its standard error: likely a real effect"
     else:
         verdict = "within twice its standard error: not distinguishable from seed noise"

@@ -19,7 +19,6 @@ With `distill.teacher_cache='auto'` the distillation stages share WORKDIR/teache
 
 from __future__ import annotations
 
-import pathlib
 from typing import Any
 
 import ml_collections
@@ -28,7 +27,7 @@ from absl import logging
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.jobs import run_report
-from dsiam_jax.jobs.stages import Stage, run_folder, run_stages, stage_dirs
+from dsiam_jax.jobs.stages import Stage, run_folder, run_stages, stage_dirs, synthetic_split
 
 SIZES = ("laptop", "full")
 TEACHER_CACHE_FOLDER = "teacher_cache"  # under the run's workdir
@@ -79,18 +78,6 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
     }
 
 
-def data_stage_overrides(config: ml_collections.ConfigDict) -> dict[str, Any]:
-    """The evaluation split only; `pipeline.eval_sequences` beyond the default count
-    (test: `data.synthetic.num_sequences / 4`) writes that many (scene i of a split is
-    the same whatever the count, so the first ones are the default split's)."""
-    p = config.pipeline
-    overrides: dict[str, Any] = {"data.synthetic.write_splits": (p.eval_split,)}
-    per_split = {"train": 1, "val": 8, "test": 4}.get(p.eval_split, 1)
-    if p.eval_sequences > config.data.synthetic.num_sequences // per_split:
-        overrides["data.synthetic.num_sequences"] = p.eval_sequences * per_split
-    return overrides
-
-
 def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
     """The pipeline's stages with their config overrides."""
     s = resolved_settings(config)
@@ -120,21 +107,18 @@ def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
         "train.model_role": "teacher",
     }
     students = (s["student_channels"],) * s["num_students"]
+    # The evaluation split only; `pipeline.eval_sequences` beyond its default count writes
+    # that many (the first ones are the default split's).
+    what = f"synthetic {p.eval_split} split as a GOT-10k folder"
+    data, split_reader = synthetic_split(config, p.eval_split, p.eval_sequences, "data", what)
     eval_overrides = {
         **crops,
-        "eval.layout": "got10k",
-        "eval.root": lambda d: str(pathlib.Path(d["data"]) / "synthetic_got10k" / p.eval_split),
-        "eval.split": "",
+        **split_reader,
         "eval.max_sequences": p.eval_sequences,
         "checkpoint": lambda d: ",".join(d[n] for n in ("teacher", "students", "scratch")),
     }
     return [
-        Stage(
-            "data",
-            "write_synthetic",
-            data_stage_overrides(config),
-            "synthetic test split as a GOT-10k folder",
-        ),
+        data,
         Stage("teacher", "train", teacher_train, f"teacher {s['teacher_channels']}"),
         Stage(
             "students",

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from dsiam_jax import checkpoints, model_summary  # noqa: E402
+from dsiam_jax.jobs import paired_stats  # noqa: E402
 from dsiam_jax.jobs.stages import stage_seconds  # noqa: E402
 from dsiam_jax.tracking.tracker import crop_geometry  # noqa: E402
 
@@ -122,25 +123,12 @@ def plot_size_accuracy_speed(rows: Sequence[Mapping[str, Any]], path: pathlib.Pa
 def paired_difference(
     eval_report: Mapping[str, Any], a: Sequence[str], b: str, metric: str = "success_auc"
 ) -> tuple[float, float, int]:
-    """Mean over sequences of (mean over trackers `a`) - `b`, its standard error, and n.
-
-    Pairing by sequence removes the sequence-to-sequence variation, so the standard
-    error measures how consistent the difference is across the evaluated sequences.
-    """
+    """Mean over sequences of (mean over trackers `a`) - `b` in one eval.json, its
+    standard error, and n (`paired_stats.paired_difference`)."""
     trackers = eval_report["trackers"]
-    seqs = trackers[b]["sequences"]
-    diffs = []
-    for name, scores in seqs.items():
-        va = [trackers[t]["sequences"][name][metric] for t in a]
-        if scores[metric] is None or any(v is None for v in va):
-            continue
-        diffs.append(sum(va) / len(va) - scores[metric])
-    n = len(diffs)
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    mean = sum(diffs) / n
-    se = (sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) ** 0.5 if n > 1 else float("nan")
-    return mean, se, n
+    return paired_stats.paired_difference(
+        [trackers[t]["sequences"] for t in a], trackers[b]["sequences"], metric
+    )
 
 
 def distillation_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]) -> str:
@@ -151,9 +139,10 @@ def distillation_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping
         return "No distilled / from-scratch pair to compare."
     aucs = [r["success_auc"] for r in distilled]
     diff, se, n = paired_difference(eval_report, [r["name"] for r in distilled], scratch["name"])
-    if not math.isfinite(se) or se == 0:
+    beyond = paired_stats.beyond_two_se(diff, se)
+    if beyond is None:
         verdict = f"differed by {diff:+.3f} AUC (too few sequences to judge the noise)"
-    elif abs(diff) > 2 * se:
+    elif beyond:
         verdict = "did **better than**" if diff > 0 else "did **worse than**"
         verdict += f" training from scratch: {diff:+.3f} AUC, more than twice its standard error"
     else:
@@ -168,6 +157,50 @@ def distillation_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping
         f"distilled students minus the scratch student, per sequence), distillation {verdict} "
         f"(standard error {se:.3f}). One training seed: the spread between runs is not "
         "included here; `configs/ablation.py` measures it across seeds."
+    )
+
+
+def paired_comparisons(
+    rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]
+) -> dict[str, dict[str, float]]:
+    """report.json's `comparisons`: the distilled students' mean minus the scratch
+    student, and the teacher minus that mean, in success AUC paired by sequence
+    (`mean`, `se`, `n`); a comparison whose models are missing is left out."""
+    names = {r["name"]: r["role"] for r in rows}
+    distilled = [n for n, role in names.items() if role == "student" and n != "student_scratch"]
+    teacher = next((n for n, role in names.items() if role == "teacher"), None)
+    out = {}
+    if distilled and "student_scratch" in names:
+        mean, se, n = paired_difference(eval_report, distilled, "student_scratch")
+        out["distilled_minus_scratch"] = {"mean": mean, "se": se, "n": n}
+    if distilled and teacher:
+        mean, se, n = paired_difference(eval_report, distilled, teacher)
+        out["teacher_minus_distilled"] = {"mean": -mean, "se": se, "n": n}
+    return out
+
+
+def teacher_gap_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]) -> str:
+    """One paragraph: how far the distilled students trail their teacher, paired by
+    sequence, against the method's claim (within 0.02 success AUC at >= 13x)."""
+    distilled = [r for r in rows if r["role"] == "student" and r["name"] != "student_scratch"]
+    teacher = next((r for r in rows if r["role"] == "teacher"), None)
+    if not distilled or teacher is None or teacher["success_auc"] is None:
+        return "No teacher / distilled student pair to compare."
+    diff, se, n = paired_difference(eval_report, [r["name"] for r in distilled], teacher["name"])
+    gap = -diff
+    beyond = paired_stats.beyond_two_se(gap - 0.02, se)
+    if beyond is None:
+        judged = "too few sequences to judge the noise"
+    elif not beyond:
+        judged = "within two standard errors of the 0.02 the method aims for"
+    elif gap < 0.02:
+        judged = "**within** the 0.02 the method aims for, beyond two standard errors"
+    else:
+        judged = "**wider than** the 0.02 the method aims for, beyond two standard errors"
+    return (
+        f"The distilled students trail their teacher by {gap:+.3f} success AUC (teacher "
+        f"minus the students' mean, paired over the {n} test sequences, standard error "
+        f"{se:.3f}): {judged}."
     )
 
 
@@ -224,6 +257,10 @@ def pipeline_report(
         "",
         distillation_verdict(rows, eval_report),
         "",
+        "## Distilled students vs their teacher",
+        "",
+        teacher_gap_verdict(rows, eval_report),
+        "",
         "## Figures",
         "",
         "![size vs accuracy vs speed](size_accuracy_speed.png)",
@@ -236,6 +273,11 @@ def pipeline_report(
     ]
     path = root / "report.md"
     path.write_text("\n".join(lines))
-    summary = {"path": str(path), "models": rows, "settings": dict(settings)}
+    summary = {
+        "path": str(path),
+        "models": rows,
+        "settings": dict(settings),
+        "comparisons": paired_comparisons(rows, eval_report),
+    }
     (root / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary

@@ -17,16 +17,14 @@ and sequence, sizes, compression and whole-step frames/s.
 from __future__ import annotations
 
 import json
-import math
 import pathlib
-import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import ml_collections
 
-from dsiam_jax.jobs import search_stages
-from dsiam_jax.jobs.stages import Stage, run_stages
+from dsiam_jax.jobs import paired_stats, search_stages
+from dsiam_jax.jobs.stages import Stage, run_stages, synthetic_split
 from dsiam_jax.student_search import space
 
 ROLES = ("searched", "uniform")
@@ -50,15 +48,10 @@ def test_split(config: ml_collections.ConfigDict) -> tuple[list[Stage], dict[str
             "eval.split": config.eval.split,
         }
         return [], {**split, **common}
-    num = max(int(config.data.synthetic.num_sequences), 4 * int(s.compare_sequences))
-    data = {"data.synthetic.write_splits": ("test",), "data.synthetic.num_sequences": num}
-    stages = [Stage("test_data", "write_synthetic", data, "synthetic test split")]
-    split = {
-        "eval.layout": "got10k",
-        "eval.root": lambda d: str(pathlib.Path(d["test_data"]) / "synthetic_got10k" / "test"),
-        "eval.split": "",
-    }
-    return stages, {**split, **common}
+    stage, split = synthetic_split(
+        config, "test", int(s.compare_sequences), "test_data", "synthetic test split"
+    )
+    return [stage], {**split, **common}
 
 
 def make_stages(
@@ -92,22 +85,10 @@ def _scores(stage_dir: pathlib.Path) -> dict[str, Any]:
     return next(iter(trackers.values()))
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
 def paired_by_sequence(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float, int]:
-    """Mean over the sequences both scored of a - b in success AUC, its standard error, n."""
-    seq_a, seq_b = a["sequences"], b["sequences"]
-    diffs = [
-        seq_a[n]["success_auc"] - seq_b[n]["success_auc"]
-        for n in seq_a
-        if n in seq_b and None not in (seq_a[n]["success_auc"], seq_b[n]["success_auc"])
-    ]
-    if not diffs:
-        return float("nan"), float("nan"), 0
-    mean, std = _mean_std(diffs)
-    return mean, std / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan"), len(diffs)
+    """Mean over the sequences both scored of a - b in success AUC, its standard error, n
+    (`a`, `b`: one tracker's scores from eval.json)."""
+    return paired_stats.paired_difference([a["sequences"]], b["sequences"])
 
 
 def summarize(
@@ -132,9 +113,9 @@ def summarize(
             "params": cand.params,
             "megabytes": cand.megabytes,
             "compression": cand.compression,
-            "success_auc": _mean_std(aucs),
-            "precision_20": _mean_std([scores[seed]["precision_20"] for seed in seeds]),
-            "fps": _mean_std([scores[seed]["fps"] for seed in seeds]),
+            "success_auc": paired_stats.mean_std(aucs),
+            "precision_20": paired_stats.mean_std([scores[seed]["precision_20"] for seed in seeds]),
+            "fps": paired_stats.mean_std([scores[seed]["fps"] for seed in seeds]),
             "per_seed_auc": dict(zip(seeds, aucs, strict=True)),
         }
     paired = {
@@ -142,7 +123,7 @@ def summarize(
         for seed in seeds
     }
     diffs = [paired[seed][0] for seed in seeds]
-    mean, std = _mean_std(diffs)
+    mean, std = paired_stats.mean_std(diffs)
     if len(seeds) > 1:
         se = std / len(seeds) ** 0.5
         basis = f"standard error over {len(seeds)} seeds"
@@ -164,9 +145,10 @@ def verdict(diff: Mapping[str, Any]) -> str:
     """One sentence on searched - uniform."""
     mean, se = diff["mean"], diff["standard_error"]
     text = f"searched - uniform = {mean:+.3f} success AUC ({diff['basis']}: {se:.3f})"
-    if not math.isfinite(se) or se == 0:
+    beyond = paired_stats.beyond_two_se(mean, se)
+    if beyond is None:
         return text + "; too few samples to judge the noise."
-    if abs(mean) > 2 * se:
+    if beyond:
         better = "better" if mean > 0 else "worse"
         return text + f": the searched student tracks **{better}**, beyond twice the error."
     return text + ": **not distinguishable** from the uniform student (within twice the error)."

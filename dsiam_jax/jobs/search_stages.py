@@ -25,7 +25,13 @@ from absl import logging
 from dsiam_jax import checkpoints as ckpt
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.jobs.stages import Stage, run_stages
+from dsiam_jax.jobs.stages import (
+    Stage,
+    resolve_overrides,
+    run_stages,
+    stage_dirs,
+    synthetic_split,
+)
 from dsiam_jax.student_search import space
 from dsiam_jax.train.trainer import NonFiniteLossError
 
@@ -58,11 +64,12 @@ def setup_stages(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> di
     if s.val_root:
         val = {"eval.layout": s.val_layout, "eval.root": s.val_root, "eval.split": s.val_split}
     else:  # the synthetic validation split, written once as a GOT-10k folder
-        num = max(int(config.data.synthetic.num_sequences), 8 * int(s.val_sequences))
-        data = {"data.synthetic.write_splits": ("val",), "data.synthetic.num_sequences": num}
-        stages.append(Stage("val_data", "write_synthetic", data, "synthetic validation split"))
-        root = str(workdir / "val_data" / "synthetic_got10k" / "val")
-        val = {"eval.layout": "got10k", "eval.root": root, "eval.split": ""}
+        stage, split = synthetic_split(
+            config, "val", int(s.val_sequences), "val_data", "synthetic validation split"
+        )
+        stages.append(stage)
+        # resolved now: the proxy runs read it from other run folders
+        val = resolve_overrides(Stage("", "", split), stage_dirs(workdir, [stage]))
     val |= {
         "eval.max_sequences": int(s.val_sequences),
         "eval.network_repeats": 0,

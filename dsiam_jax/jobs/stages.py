@@ -20,6 +20,7 @@ from typing import Any
 import ml_collections
 from absl import logging
 
+from data_pipelines import synthetic
 from dsiam_jax import jobs, parallel
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.workdir import DONE_FILE
@@ -42,6 +43,23 @@ class Stage:
     mode: str
     overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
+
+
+def synthetic_split(
+    config: ml_collections.ConfigDict, split: str, count: int, name: str, description: str
+) -> tuple[Stage, dict[str, Any]]:
+    """A stage `name` that writes the synthetic `split` as a GOT-10k folder, with at
+    least `count` sequences (0: the split's count for `data.synthetic.num_sequences`),
+    and the evaluation overrides that read that folder (`eval.root` resolved from the
+    run's stage folders)."""
+    num = synthetic.num_sequences_for(split, count, config.data.synthetic.num_sequences)
+    data = {"data.synthetic.write_splits": (split,), "data.synthetic.num_sequences": num}
+    evaluate = {
+        "eval.layout": "got10k",
+        "eval.root": lambda d: str(pathlib.Path(d[name]) / synthetic.GOT10K_FOLDER / split),
+        "eval.split": "",
+    }
+    return Stage(name, "write_synthetic", data, description), evaluate
 
 
 def apply_overrides(

@@ -6,7 +6,7 @@ every student of `config.distill.students` (their number stays) and
 `config.distill.student_head_channels`. The file is plain Python with literal
 assignments only (read with `ast.literal_eval`, never executed):
 
-    KIND = 'siamfc'
+    KIND = "siamfc"
     CHANNELS = (24, 64, 96, 96, 64)
     HEAD_CHANNELS = 0
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import pathlib
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,19 @@ class SearchedStudent:
     head_channels: int
 
 
+def _note_lines(notes: Mapping[str, Any], indent: str) -> list[str]:
+    """`key: value` lines, a mapping value as an indented block below its key, each
+    line wrapped to 88 characters (the fragment stays within ruff's line length)."""
+    out = []
+    for key, value in notes.items():
+        if isinstance(value, Mapping):
+            out += [f"{indent}{key}:", *_note_lines(value, indent + "    ")]
+        else:
+            line = f"{key}: {value}"
+            out += textwrap.wrap(line, 88, initial_indent=indent, subsequent_indent=indent + "    ")
+    return out
+
+
 def write_student(
     path: str | pathlib.Path,
     student: SearchedStudent,
@@ -40,7 +54,7 @@ def write_student(
 ) -> pathlib.Path:
     """Writes the fragment; `notes` (reward, params, ...) go into its docstring."""
     path = pathlib.Path(path)
-    lines = [f"    {k}: {v}" for k, v in notes.items()]
+    lines = _note_lines(notes, "    ")
     text = "\n".join(
         [
             '"""A student found by mode=student_search; distil it with',
@@ -54,7 +68,7 @@ def write_student(
             *lines,
             '"""',
             "",
-            f"KIND = {student.kind!r}",
+            f'KIND = "{student.kind}"',
             f"CHANNELS = {tuple(int(c) for c in student.channels)!r}",
             f"HEAD_CHANNELS = {int(student.head_channels)!r}",
             "",

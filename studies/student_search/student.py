@@ -1,7 +1,7 @@
 """A student found by mode=student_search; distil it with
 
     python -m dsiam_jax.main --config=configs/dstfc.py \
-        --config.distill.students_from=/work/runs/search15/W5/student.py \
+        --config.distill.students_from=studies/student_search/student.py \
         --config.teacher.checkpoint=TEACHER --workdir=W
 
 Search result:
@@ -11,9 +11,14 @@ Search result:
     compression: 0.9673015022814668
     auc: 0.4706845238095238
     fps: 34.92998245831955
-    teacher: {'channels': [48, 128, 192, 192, 128], 'params': 593697, 'megabytes': 2.374788, 'auc': 0.5686755952380952, 'fps': 9.911960050390174}
+    teacher:
+        channels: [48, 128, 192, 192, 128]
+        params: 593697
+        megabytes: 2.374788
+        auc: 0.5686755952380952
+        fps: 9.911960050390174
 """
 
-KIND = 'siamfc'
+KIND = "siamfc"
 CHANNELS = (10, 26, 20, 20, 64)
 HEAD_CHANNELS = 0
