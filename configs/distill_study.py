@@ -16,6 +16,8 @@ sequences of the synthetic test split. The `get_config` argument picks a phase:
   `study.student_steps` steps (the first two, the decisive pair, seed by seed first);
 - `schedule`: three seeds, 300 steps (the main job's length), of scratch and spatial_t2
   with the learning rate decayed 1e-2 -> 1e-5 (the default) or only to 1e-3;
+- `schedule600`: the same spatial_t2_lr3 row at 600 steps (does the gap to the teacher
+  close with length once the rate stays up?);
 - `knobs`: three seeds, 600 steps, of spatial_t2 and the same with a 4x soft weight or
   with the feature hint (does more of the teacher close the gap to it?);
 - `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
@@ -75,6 +77,7 @@ PHASES = {
         seeds=(0, 1, 2),
         student_steps=300,
     ),
+    "schedule600": dict(rows=("spatial_t2_lr3",), seeds=(0, 1, 2), student_steps=600),
     "knobs": dict(
         rows=("spatial_t2", "spatial_t2_w4", "spatial_t2_hint"),
         seeds=(0, 1, 2),
@@ -94,6 +97,9 @@ def get_config(phase: str = "pilot"):
     config.pipeline.laptop.student_steps = p["student_steps"]
     config.ablation.eval_steps = p.get("eval_steps", ())
     config.pipeline.eval_sequences = 48  # paired comparisons need >= 32 sequences
+    # every phase was measured with the students' learning rate decaying to train.lr_end
+    # (1e-5), before the laptop preset's student_lr_end; rows may override train.lr_end
+    config.pipeline.laptop.student_lr_end = config.train.lr_end
     config.train.checkpoint_every = 2 if phase == "tiny" else 100
     config.study = ml_collections.ConfigDict()
     config.study.phase = phase

@@ -263,6 +263,7 @@ def resumable_state(workdir: pathlib.Path) -> list[pathlib.Path]:
 # resumed run that predates one continues with the value its run used (set on `config`).
 PREDATED_VALUES = {
     "data.pipeline": "python",  # before the graph path, every layout read frames in Python
+    "pipeline.laptop.student_lr_end": 1e-5,  # before it, students decayed to train.lr_end
 }
 
 

@@ -17,9 +17,10 @@ import pytest
 from conftest import REPO_ROOT, run_cli
 
 from configs import ablation as ablation_config
+from configs import default as default_config
 from dsiam_jax import jobs
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.jobs import ablation, stages
+from dsiam_jax.jobs import ablation, pipeline, stages
 
 TINY = (
     "--config.pipeline.laptop.teacher_channels=(8,16,16,16,16)",
@@ -103,6 +104,19 @@ def test_sweep_expands_to_expected_runs():
     st = ablation.make_stages(config, runs)
     assert [s.name for s in st[:3]] == ["data", "teacher", "scratch_seed0"]
     assert st[3].name == "scratch_seed0_eval" and st[3].mode == "evaluate"
+
+
+def test_pipeline_students_have_their_own_learning_rate_end():
+    config = default_config.get_config()
+    by_name = {st.name: st for st in pipeline.make_stages(config)}
+    lap_end = config.pipeline.laptop.student_lr_end
+    assert lap_end != config.train.lr_end
+    for name in ("students", "scratch"):
+        assert by_name[name].overrides["train.lr_end"] == lap_end
+    assert "train.lr_end" not in by_name["teacher"].overrides  # the teacher: train.lr_end
+    config.pipeline.size = "full"  # full size: config.train as it is
+    by_name = {st.name: st for st in pipeline.make_stages(config)}
+    assert by_name["students"].overrides["train.lr_end"] == config.train.lr_end
 
 
 def test_killed_sweep_resumes(pipeline_run, tmp_path):

@@ -63,6 +63,7 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
             "search_size": config.data.search_size,
             "teacher_steps": config.train.num_steps,
             "student_steps": p.student_steps or config.train.num_steps,
+            "student_lr_end": config.train.lr_end,
             "batch_size": config.train.batch_size,
         }
     lap = p.laptop
@@ -74,6 +75,7 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
         "search_size": lap.search_size,
         "teacher_steps": lap.teacher_steps,
         "student_steps": lap.student_steps,
+        "student_lr_end": lap.student_lr_end,
         "batch_size": lap.batch_size,
     }
 
@@ -96,6 +98,7 @@ def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
     student_train = {
         **crops,
         "train.num_steps": s["student_steps"],
+        "train.lr_end": s["student_lr_end"],
         "train.checkpoint_every": max(1, min(config.train.checkpoint_every, s["student_steps"])),
     }
     teacher_train = {
