@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from studies.distillation import analyze, inspect_maps
+from studies.distillation import analyze, inspect_maps, plot_losses
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,17 @@ def test_tiny_study_runs_and_analyses(tiny_study, tmp_path):
     assert "spatial_t2 - scratch" in (tmp_path / "comparisons.md").read_text()
     # the distillation run shared the sweep's teacher-output cache
     assert any((tiny_study / "teacher_cache").rglob("*.npz"))
+
+
+def test_loss_curves_plot(tiny_study, tmp_path):
+    rows = plot_losses.read_metrics(tiny_study / "spatial_t2_seed0")
+    assert [r["step"] for r in rows] == sorted(r["step"] for r in rows) and rows
+    assert "student_0/soft" in rows[-1]
+    out = tmp_path / "losses.png"
+    plot_losses.main(
+        [f"--sweep={tiny_study}", "--runs=scratch_seed0,spatial_t2_seed0", f"--out={out}"]
+    )
+    assert out.stat().st_size > 1000
 
 
 def test_map_statistics_by_hand():

@@ -32,16 +32,7 @@ python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/
     --config.eval.layout=got10k --config.eval.root=$RUNS/main/data/synthetic_got10k/test \
     --config.eval.split= --workdir=$RUNS/main/teacher_eval
 python -m studies.distillation.analyze --sweep=$RUNS/main --out=studies/distillation/results/main
-# 5. Knobs (three seeds, 600 steps): the spatial form with a 4x soft weight, and with the
-#    feature hint, against the spatial form (the same teacher and 48 scenes).
-python -m dsiam_jax.main --config=configs/distill_study.py:knobs \
-    --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/knobs
-python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
-    --config.eval.layout=got10k --config.eval.root=$RUNS/knobs/data/synthetic_got10k/test \
-    --config.eval.split= --workdir=$RUNS/knobs/teacher_eval
-python -m studies.distillation.analyze --sweep=$RUNS/knobs --out=studies/distillation/results/knobs \
-    --pairs=spatial_t2_w4:spatial_t2,spatial_t2_hint:spatial_t2
-# 6. The learning-rate schedule at the main job's length (three seeds, 300 steps): the
+# 5. The learning-rate schedule at the main job's length (three seeds, 300 steps): the
 #    default decay 1e-2 -> 1e-5 against 1e-2 -> 1e-3, for scratch and spatial_t2.
 python -m dsiam_jax.main --config=configs/distill_study.py:schedule \
     --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/schedule
@@ -51,3 +42,15 @@ python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/
 python -m studies.distillation.analyze --sweep=$RUNS/schedule \
     --out=studies/distillation/results/schedule \
     --pairs=spatial_t2_lr3:spatial_t2,scratch_lr3:scratch,spatial_t2_lr3:scratch_lr3
+python -m studies.distillation.plot_losses --sweep=$RUNS/schedule \
+    --runs=spatial_t2_seed0,spatial_t2_lr3_seed0,scratch_seed0,scratch_lr3_seed0 \
+    --out=studies/distillation/results/schedule/losses.png
+# 6. Knobs at 600 steps with the better schedule (three seeds; same teacher and scenes):
+#    spatial_t2_lr3 alone, with a 4x soft weight, with the feature hint.
+python -m dsiam_jax.main --config=configs/distill_study.py:knobs \
+    --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/knobs
+python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
+    --config.eval.layout=got10k --config.eval.root=$RUNS/knobs/data/synthetic_got10k/test \
+    --config.eval.split= --workdir=$RUNS/knobs/teacher_eval
+python -m studies.distillation.analyze --sweep=$RUNS/knobs --out=studies/distillation/results/knobs \
+    --pairs=spatial_t2_lr3_w4:spatial_t2_lr3,spatial_t2_lr3_hint:spatial_t2_lr3
