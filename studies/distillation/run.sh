@@ -6,7 +6,9 @@ RUNS=${RUNS:-runs/distill_study}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$RUNS/jaxcache}
 
 # 1. The laptop pipeline (teacher 48-128-192-192-128, 600 steps; the baseline students).
-python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/pipeline
+#    Sections 1-2 used the main job as it was then: students decaying to 1e-5, 16 scenes.
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/pipeline \
+    --config.pipeline.laptop.student_lr_end=1e-5 --config.pipeline.eval_sequences=0
 
 # 2. What the teacher's maps carry (logit range, soft-target mass, suppression) and a
 #    figure of teacher / student maps.
