@@ -131,14 +131,48 @@ def paired_difference(
     )
 
 
-def distillation_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]) -> str:
-    """One paragraph: did the distilled students beat the same student from scratch?"""
+# The gap to the teacher the method aims for (success AUC, students >= 13x smaller).
+TARGET_TEACHER_GAP = 0.02
+
+
+def _pipeline_roles(rows: Sequence[Mapping[str, Any]]) -> tuple[list, Any, Any]:
+    """The distilled students, the from-scratch student and the teacher among `rows`
+    (None where absent)."""
     distilled = [r for r in rows if r["role"] == "student" and r["name"] != "student_scratch"]
     scratch = next((r for r in rows if r["name"] == "student_scratch"), None)
-    if not distilled or scratch is None or scratch["success_auc"] is None:
+    teacher = next((r for r in rows if r["role"] == "teacher"), None)
+    return distilled, scratch, teacher
+
+
+def paired_comparisons(
+    rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]
+) -> dict[str, dict[str, float]]:
+    """report.json's `comparisons`: the distilled students' mean minus the scratch
+    student, and the teacher minus that mean, in success AUC paired by sequence
+    (`mean`, `se`, `n`); a comparison whose models are missing or unscored is left out."""
+    distilled, scratch, teacher = _pipeline_roles(rows)
+    names = [r["name"] for r in distilled]
+    out = {}
+    if distilled and scratch is not None and scratch["success_auc"] is not None:
+        mean, se, n = paired_difference(eval_report, names, scratch["name"])
+        out["distilled_minus_scratch"] = {"mean": mean, "se": se, "n": n}
+    if distilled and teacher is not None and teacher["success_auc"] is not None:
+        mean, se, n = paired_difference(eval_report, names, teacher["name"])
+        out["teacher_minus_distilled"] = {"mean": -mean, "se": se, "n": n}
+    return out
+
+
+def distillation_verdict(
+    rows: Sequence[Mapping[str, Any]], comparisons: Mapping[str, Mapping[str, float]]
+) -> str:
+    """One paragraph: did the distilled students beat the same student from scratch?
+    (`comparisons`: from `paired_comparisons`.)"""
+    if "distilled_minus_scratch" not in comparisons:
         return "No distilled / from-scratch pair to compare."
+    distilled, scratch, _ = _pipeline_roles(rows)
     aucs = [r["success_auc"] for r in distilled]
-    diff, se, n = paired_difference(eval_report, [r["name"] for r in distilled], scratch["name"])
+    c = comparisons["distilled_minus_scratch"]
+    diff, se, n = c["mean"], c["se"], c["n"]
     beyond = paired_stats.beyond_two_se(diff, se)
     if beyond is None:
         verdict = f"differed by {diff:+.3f} AUC (too few sequences to judge the noise)"
@@ -160,43 +194,23 @@ def distillation_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping
     )
 
 
-def paired_comparisons(
-    rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]
-) -> dict[str, dict[str, float]]:
-    """report.json's `comparisons`: the distilled students' mean minus the scratch
-    student, and the teacher minus that mean, in success AUC paired by sequence
-    (`mean`, `se`, `n`); a comparison whose models are missing is left out."""
-    names = {r["name"]: r["role"] for r in rows}
-    distilled = [n for n, role in names.items() if role == "student" and n != "student_scratch"]
-    teacher = next((n for n, role in names.items() if role == "teacher"), None)
-    out = {}
-    if distilled and "student_scratch" in names:
-        mean, se, n = paired_difference(eval_report, distilled, "student_scratch")
-        out["distilled_minus_scratch"] = {"mean": mean, "se": se, "n": n}
-    if distilled and teacher:
-        mean, se, n = paired_difference(eval_report, distilled, teacher)
-        out["teacher_minus_distilled"] = {"mean": -mean, "se": se, "n": n}
-    return out
-
-
-def teacher_gap_verdict(rows: Sequence[Mapping[str, Any]], eval_report: Mapping[str, Any]) -> str:
+def teacher_gap_verdict(comparisons: Mapping[str, Mapping[str, float]]) -> str:
     """One paragraph: how far the distilled students trail their teacher, paired by
-    sequence, against the method's claim (within 0.02 success AUC at >= 13x)."""
-    distilled = [r for r in rows if r["role"] == "student" and r["name"] != "student_scratch"]
-    teacher = next((r for r in rows if r["role"] == "teacher"), None)
-    if not distilled or teacher is None or teacher["success_auc"] is None:
+    sequence, against `TARGET_TEACHER_GAP` (`comparisons`: from `paired_comparisons`)."""
+    if "teacher_minus_distilled" not in comparisons:
         return "No teacher / distilled student pair to compare."
-    diff, se, n = paired_difference(eval_report, [r["name"] for r in distilled], teacher["name"])
-    gap = -diff
-    beyond = paired_stats.beyond_two_se(gap - 0.02, se)
+    c = comparisons["teacher_minus_distilled"]
+    gap, se, n = c["mean"], c["se"], c["n"]
+    target = TARGET_TEACHER_GAP
+    beyond = paired_stats.beyond_two_se(gap - target, se)
     if beyond is None:
         judged = "too few sequences to judge the noise"
     elif not beyond:
-        judged = "within two standard errors of the 0.02 the method aims for"
-    elif gap < 0.02:
-        judged = "**within** the 0.02 the method aims for, beyond two standard errors"
+        judged = f"within two standard errors of the {target} the method aims for"
+    elif gap < target:
+        judged = f"**within** the {target} the method aims for, beyond two standard errors"
     else:
-        judged = "**wider than** the 0.02 the method aims for, beyond two standard errors"
+        judged = f"**wider than** the {target} the method aims for, beyond two standard errors"
     return (
         f"The distilled students trail their teacher by {gap:+.3f} success AUC (teacher "
         f"minus the students' mean, paired over the {n} test sequences, standard error "
@@ -215,6 +229,7 @@ def pipeline_report(
         [dirs["teacher"], dirs["students"], dirs["scratch"]], eval_report, config.tracker
     )
     plot_size_accuracy_speed(rows, root / "size_accuracy_speed.png")
+    comparisons = paired_comparisons(rows, eval_report)
     seconds = {name: stage_seconds(d) for name, d in dirs.items()}
     num_sequences = len(next(iter(eval_report["trackers"].values()))["sequences"])
     rel = lambda p: pathlib.Path(p).relative_to(root).as_posix()
@@ -256,11 +271,11 @@ def pipeline_report(
         "",
         "## Distillation vs training from scratch",
         "",
-        distillation_verdict(rows, eval_report),
+        distillation_verdict(rows, comparisons),
         "",
         "## Distilled students vs their teacher",
         "",
-        teacher_gap_verdict(rows, eval_report),
+        teacher_gap_verdict(comparisons),
         "",
         "## Figures",
         "",
@@ -278,7 +293,7 @@ def pipeline_report(
         "path": str(path),
         "models": rows,
         "settings": dict(settings),
-        "comparisons": paired_comparisons(rows, eval_report),
+        "comparisons": comparisons,
     }
     (root / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary

@@ -69,7 +69,7 @@ def setup_stages(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> di
         )
         stages.append(stage)
         # resolved now: the proxy runs read it from other run folders
-        val = resolve_overrides(Stage("", "", split), stage_dirs(workdir, [stage]))
+        val = resolve_overrides(split, stage_dirs(workdir, [stage]))
     val |= {
         "eval.max_sequences": int(s.val_sequences),
         "eval.network_repeats": 0,

@@ -107,8 +107,10 @@ def is_done(stage_dir: str | pathlib.Path) -> bool:
     return (pathlib.Path(stage_dir) / DONE_FILE).is_file()
 
 
-def resolve_overrides(stage: Stage, dirs: Mapping[str, str]) -> dict[str, Any]:
-    return {k: (v(dirs) if callable(v) else v) for k, v in stage.overrides.items()}
+def resolve_overrides(overrides: Mapping[str, Any], dirs: Mapping[str, str]) -> dict[str, Any]:
+    """`overrides` with each callable value replaced by its value for the stage folders
+    `dirs` (see `Stage.overrides`)."""
+    return {k: (v(dirs) if callable(v) else v) for k, v in overrides.items()}
 
 
 def run_stages(
@@ -132,7 +134,9 @@ def run_stages(
             results[stage.name] = None
             continue
         logging.info("%s: %s", label, stage.description or "running")
-        config = apply_overrides(base, {"mode": stage.mode, **resolve_overrides(stage, dirs)})
+        config = apply_overrides(
+            base, {"mode": stage.mode, **resolve_overrides(stage.overrides, dirs)}
+        )
         t0 = time.time()
         results[stage.name] = jobs.run_job(config, path)
         seconds = time.time() - t0
