@@ -18,6 +18,8 @@ sequences of the synthetic test split. The `get_config` argument picks a phase:
   with the learning rate decayed 1e-2 -> 1e-5 (the default) or only to 1e-3;
 - `knobs`: three seeds, 600 steps, of spatial_t2_lr3 and the same with a 4x soft weight
   or with the feature hint (do more steps, or more of the teacher, close the gap?);
+- `long`: three seeds, 1500 steps, of spatial_t2_lr3 and scratch_lr3 (evaluated also at
+  600 and 1000; do 2.5x more steps on the better schedule close the gap to the teacher?);
 - `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
 
 Rows are defined once in `ROWS` below; `study.rows` picks them. Results:
@@ -71,6 +73,12 @@ PHASES = {
         rows=("spatial_t2_lr3", "spatial_t2_lr3_w4", "spatial_t2_lr3_hint"),
         seeds=(0, 1, 2),
         student_steps=600,
+    ),
+    "long": dict(
+        rows=("spatial_t2_lr3", "scratch_lr3"),
+        seeds=(0, 1, 2),
+        student_steps=1500,
+        eval_steps=(600, 1000),
     ),
     "tiny": dict(rows=("scratch", "spatial_t2"), seeds=(0,), student_steps=4, eval_steps=(2,)),
 }

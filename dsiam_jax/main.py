@@ -43,6 +43,16 @@ def _root_message(error: BaseException) -> str:
     return str(error) or repr(error)
 
 
+def _flag_message(message: str) -> str:
+    """A flag error in one line: ml_collections puts the whole traceback of a config
+    file's `get_config` into its message; keep the exception's own line."""
+    head, found, trace = message.partition("Traceback (most recent call last):")
+    if not found:
+        return message
+    lines = [line.strip() for line in trace.splitlines() if line.strip()]
+    return f"{head.strip()} {lines[-1]}" if lines else head
+
+
 def _override_named(argv: list[str], message: str) -> str | None:
     """The `--config.x=v` argument whose path contains the field quoted first in `message`."""
     field = message.split("\n", 1)[0].strip().strip("'\"")
@@ -58,7 +68,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     try:
         rest = FLAGS(argv)
     except flags.Error as e:
-        _fail(str(e))
+        _fail(_flag_message(str(e)))
     except (KeyError, AttributeError, TypeError, ValueError) as e:
         # ml_collections raises these for unknown fields ("Did you mean ...") and for
         # values of the wrong type; name the override that caused it.

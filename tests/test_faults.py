@@ -341,6 +341,15 @@ def test_bad_overrides_end_in_one_line(tmp_path, override, fragments):
     assert "\\n" not in line and "\\'" not in line  # not a repr
 
 
+def test_bad_config_argument_ends_in_one_line(tmp_path):
+    """A config file's `get_config` raising (an unknown phase) is reported by its own
+    message, not the traceback ml_collections wraps around it."""
+    proc = run_cli(
+        "--config=configs/distill_study.py:bogus", f"--workdir={tmp_path / 'w'}", check=False
+    )
+    assert_one_error(proc, "configs/distill_study.py:bogus", "expected one of", "'pilot'")
+
+
 def test_non_numeric_mixture_weight_names_the_weight():
     with pytest.raises(ConfigError, match="weight 'heavy' is not a number"):
         sources.parse_mixture("synthetic::heavy", "train")

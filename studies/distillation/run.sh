@@ -56,3 +56,12 @@ python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/
     --config.eval.split= --workdir=$RUNS/knobs/teacher_eval
 python -m studies.distillation.analyze --sweep=$RUNS/knobs --out=studies/distillation/results/knobs \
     --pairs=spatial_t2_lr3_w4:spatial_t2_lr3,spatial_t2_lr3_hint:spatial_t2_lr3
+# 7. Length on the better schedule (three seeds, 1500 steps, also evaluated at 600 and
+#    1000): spatial_t2_lr3 against scratch_lr3 (same teacher and scenes).
+python -m dsiam_jax.main --config=configs/distill_study.py:long \
+    --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/long
+python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
+    --config.eval.layout=got10k --config.eval.root=$RUNS/long/data/synthetic_got10k/test \
+    --config.eval.split= --workdir=$RUNS/long/teacher_eval
+python -m studies.distillation.analyze --sweep=$RUNS/long --out=studies/distillation/results/long \
+    --pairs=spatial_t2_lr3:scratch_lr3
