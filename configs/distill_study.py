@@ -95,8 +95,12 @@ def get_config(phase: str = "pilot"):
     config.ablation.eval_steps = p.get("eval_steps", ())
     config.pipeline.eval_sequences = 48  # paired comparisons need >= 32 sequences
     # every phase was measured with the students' learning rate decaying to train.lr_end
-    # (1e-5), before the laptop preset's student_lr_end; rows may override train.lr_end
-    config.pipeline.laptop.student_lr_end = config.train.lr_end
+    # (1e-5), before the laptop preset's student_lr_end; rows may override train.lr_end.
+    # The study's teacher (run.sh step 1): 600 steps decaying to train.lr_end, the main
+    # job's teacher before the preset's teacher_steps / teacher_lr_end changed.
+    lap = config.pipeline.laptop
+    lap.student_lr_end = lap.teacher_lr_end = config.train.lr_end
+    lap.teacher_steps = 600
     config.train.checkpoint_every = 2 if phase == "tiny" else 100
     config.study = ml_collections.ConfigDict()
     config.study.phase = phase

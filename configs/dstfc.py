@@ -9,7 +9,11 @@ gamma=1); no bounded regression for SiamFC, no hint. The soft loss is the spatia
 form at T=2 (`distill.soft_form`, the distillation study's finding:
 studies/distillation/README.md); `--config.distill.soft_form=pointwise` gives the
 paper's background-suppressed form (beta=0.1, rho=0.1).
-Same optimiser recipe and length as the teacher. The teacher's kind and head come
+Same optimiser recipe and length as the teacher. For short runs (hundreds of steps,
+as zoo/build.sh's 500) end the learning rate at 1e-3 (`--config.train.lr_end=1e-3`):
+the recipe's 1e-2 -> 1e-5 decay leaves most of such a run below 1e-3, and students
+distilled that way score about 0.04-0.05 success AUC lower (studies/distillation/README.md
+sections 6 and 8). The teacher's kind and head come
 from its checkpoint; `config.model.kind` must match it (SiamFC here). The teacher's
 response maps are cached in WORKDIR/teacher_cache (`distill.teacher_cache='auto'`, ~0.5 GB for the
 whole run), so a resumed or longer run does not run the teacher again.

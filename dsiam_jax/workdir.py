@@ -264,6 +264,7 @@ def resumable_state(workdir: pathlib.Path) -> list[pathlib.Path]:
 PREDATED_VALUES = {
     "data.pipeline": "python",  # before the graph path, every layout read frames in Python
     "pipeline.laptop.student_lr_end": 1e-5,  # before it, students decayed to train.lr_end
+    "pipeline.laptop.teacher_lr_end": 1e-5,  # before it, the teacher decayed to train.lr_end
 }
 
 

@@ -106,17 +106,18 @@ def test_sweep_expands_to_expected_runs():
     assert st[3].name == "scratch_seed0_eval" and st[3].mode == "evaluate"
 
 
-def test_pipeline_students_have_their_own_learning_rate_end():
+def test_pipeline_laptop_runs_have_their_own_learning_rate_ends():
     config = default_config.get_config()
+    lap = config.pipeline.laptop
+    lap.teacher_lr_end, lap.student_lr_end = 2e-3, 3e-3
     by_name = {st.name: st for st in pipeline.make_stages(config)}
-    lap_end = config.pipeline.laptop.student_lr_end
-    assert lap_end != config.train.lr_end
     for name in ("students", "scratch"):
-        assert by_name[name].overrides["train.lr_end"] == lap_end
-    assert "train.lr_end" not in by_name["teacher"].overrides  # the teacher: train.lr_end
+        assert by_name[name].overrides["train.lr_end"] == 3e-3
+    assert by_name["teacher"].overrides["train.lr_end"] == 2e-3
     config.pipeline.size = "full"  # full size: config.train as it is
     by_name = {st.name: st for st in pipeline.make_stages(config)}
-    assert by_name["students"].overrides["train.lr_end"] == config.train.lr_end
+    for name in ("teacher", "students", "scratch"):
+        assert by_name[name].overrides["train.lr_end"] == config.train.lr_end
 
 
 def test_killed_sweep_resumes(pipeline_run, tmp_path):

@@ -37,3 +37,11 @@ def test_a_changed_field_is_still_refused(tmp_path):
     config.data.negative_prob = 0.5
     with pytest.raises(W.IncompatibleConfigError, match="data.negative_prob"):
         W.check_resume(config, workdir)
+
+
+@pytest.mark.parametrize("field", ["teacher_lr_end", "student_lr_end"])
+def test_a_pipeline_before_its_own_learning_rate_ends_resumes_with_train_lr_end(tmp_path, field):
+    config = default.get_config()
+    assert config.mode == "pipeline"
+    W.check_resume(config, saved_run(tmp_path, config, drop=f"pipeline.laptop.{field}"))
+    assert config.pipeline.laptop[field] == 1e-5  # the saved run's rate ended at 1e-5

@@ -63,6 +63,7 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
             "search_size": config.data.search_size,
             "teacher_steps": config.train.num_steps,
             "student_steps": p.student_steps or config.train.num_steps,
+            "teacher_lr_end": config.train.lr_end,
             "student_lr_end": config.train.lr_end,
             "batch_size": config.train.batch_size,
         }
@@ -75,6 +76,7 @@ def resolved_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
         "search_size": lap.search_size,
         "teacher_steps": lap.teacher_steps,
         "student_steps": lap.student_steps,
+        "teacher_lr_end": lap.teacher_lr_end,
         "student_lr_end": lap.student_lr_end,
         "batch_size": lap.batch_size,
     }
@@ -105,6 +107,7 @@ def make_stages(config: ml_collections.ConfigDict) -> list[Stage]:
         **crops,
         "model.channels": s["teacher_channels"],
         "train.num_steps": s["teacher_steps"],
+        "train.lr_end": s["teacher_lr_end"],
         "train.checkpoint_every": max(1, min(config.train.checkpoint_every, s["teacher_steps"])),
         "train.model_name": "teacher",
         "train.model_role": "teacher",

@@ -247,9 +247,10 @@ def pipeline_report(
         f"{settings['num_students']} students "
         f"{'-'.join(map(str, settings['student_channels']))}, crops "
         f"{settings['template_size']}/{settings['search_size']} px, batch "
-        f"{settings['batch_size']}; teacher {settings['teacher_steps']} steps, students "
-        f"and the from-scratch student {settings['student_steps']} steps each (learning "
-        f"rate {config.train.lr_start:g} decaying to {settings['student_lr_end']:g}). "
+        f"{settings['batch_size']}; teacher {settings['teacher_steps']} steps (learning "
+        f"rate {config.train.lr_start:g} decaying to {settings['teacher_lr_end']:g}), "
+        f"students and the from-scratch student {settings['student_steps']} steps each "
+        f"({config.train.lr_start:g} decaying to {settings['student_lr_end']:g}). "
         "Full size is one override away: `--config.pipeline.size=full` (uses "
         "`config.model`, `config.distill.students`, `config.train`).",
         f"- Training data: `{config.data.layout}` "

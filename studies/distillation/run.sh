@@ -6,8 +6,10 @@ RUNS=${RUNS:-runs/distill_study}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$RUNS/jaxcache}
 
 # 1. The laptop pipeline (teacher 48-128-192-192-128, 600 steps; the baseline students).
-#    Sections 1-2 used the main job as it was then: students decaying to 1e-5, 16 scenes.
+#    Sections 1-2 used the main job as it was then: teacher 600 steps, both decaying to
+#    1e-5, 16 scenes.
 python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/pipeline \
+    --config.pipeline.laptop.teacher_steps=600 --config.pipeline.laptop.teacher_lr_end=1e-5 \
     --config.pipeline.laptop.student_lr_end=1e-5 --config.pipeline.eval_sequences=0
 
 # 2. What the teacher's maps carry (logit range, soft-target mass, suppression) and a
@@ -65,3 +67,17 @@ python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/
     --config.eval.split= --workdir=$RUNS/long/teacher_eval
 python -m studies.distillation.analyze --sweep=$RUNS/long --out=studies/distillation/results/long \
     --pairs=spatial_t2_lr3:scratch_lr3
+# 8. The main job's teacher schedule (section 9): the README main job with the teacher at
+#    600 / 500 steps decaying to 1e-5 and 500 / 400 decaying to 1e-3 (the last is the
+#    default since), students as the default; then the paired table.
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/t600 \
+    --config.pipeline.laptop.teacher_steps=600 --config.pipeline.laptop.teacher_lr_end=1e-5
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/t500 \
+    --config.pipeline.laptop.teacher_steps=500 --config.pipeline.laptop.teacher_lr_end=1e-5
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/t500_lr3 \
+    --config.pipeline.laptop.teacher_steps=500
+python -m dsiam_jax.main --config=configs/default.py --workdir=$RUNS/t400_lr3
+python -m studies.distillation.compare_pipelines \
+    --runs=t600=$RUNS/t600,t500=$RUNS/t500,t500_lr3=$RUNS/t500_lr3,t400_lr3=$RUNS/t400_lr3 \
+    --pairs=t500:t600,t500_lr3:t500,t400_lr3:t600,t400_lr3:t500_lr3 \
+    --out=studies/distillation/results/teacher_schedule
