@@ -10,7 +10,8 @@ SEQS = ("s1", "s2", "s3")
 
 
 def fake_run(root, name, aucs):
-    """A pipeline workdir whose eval.json holds `aucs` {tracker: [auc per sequence]}."""
+    """A pipeline workdir whose eval.json holds `aucs` {tracker: [auc per sequence]}
+    and whose report.json lists those trackers."""
     workdir = root / name
     (workdir / "evaluate").mkdir(parents=True)
     trackers = {
@@ -18,7 +19,11 @@ def fake_run(root, name, aucs):
         for t, values in aucs.items()
     }
     (workdir / "evaluate" / "eval.json").write_text(json.dumps({"trackers": trackers}))
-    (workdir / "report.json").write_text(json.dumps({"comparisons": {}}))
+    models = [  # report.json's rows: name, role and the tracker's mean success AUC
+        {"name": t, "role": "teacher" if t == "teacher" else "student", "success_auc": np.mean(v)}
+        for t, v in aucs.items()
+    ]
+    (workdir / "report.json").write_text(json.dumps({"models": models, "comparisons": {}}))
     return workdir
 
 

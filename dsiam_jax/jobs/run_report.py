@@ -135,7 +135,7 @@ def paired_difference(
 TARGET_TEACHER_GAP = 0.02
 
 
-def _pipeline_roles(rows: Sequence[Mapping[str, Any]]) -> tuple[list, Any, Any]:
+def pipeline_roles(rows: Sequence[Mapping[str, Any]]) -> tuple[list, Any, Any]:
     """The distilled students, the from-scratch student and the teacher among `rows`
     (None where absent)."""
     distilled = [r for r in rows if r["role"] == "student" and r["name"] != "student_scratch"]
@@ -150,7 +150,7 @@ def paired_comparisons(
     """report.json's `comparisons`: the distilled students' mean minus the scratch
     student, and the teacher minus that mean, in success AUC paired by sequence
     (`mean`, `se`, `n`); a comparison whose models are missing or unscored is left out."""
-    distilled, scratch, teacher = _pipeline_roles(rows)
+    distilled, scratch, teacher = pipeline_roles(rows)
     names = [r["name"] for r in distilled]
     out = {}
     if distilled and scratch is not None and scratch["success_auc"] is not None:
@@ -169,7 +169,7 @@ def distillation_verdict(
     (`comparisons`: from `paired_comparisons`.)"""
     if "distilled_minus_scratch" not in comparisons:
         return "No distilled / from-scratch pair to compare."
-    distilled, scratch, _ = _pipeline_roles(rows)
+    distilled, scratch, _ = pipeline_roles(rows)
     aucs = [r["success_auc"] for r in distilled]
     c = comparisons["distilled_minus_scratch"]
     diff, se, n = c["mean"], c["se"], c["n"]

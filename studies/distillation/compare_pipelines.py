@@ -3,12 +3,13 @@
     python -m studies.distillation.compare_pipelines \
         --runs=t600=W1,t500=W2,t500_lr3=W3 --pairs=t500_lr3:t500 --out=DIR
 
-Each run is a `mode=pipeline` workdir (its `evaluate/eval.json`, `report.json`). For
-each run: the success AUC of its teacher, its distilled students (their mean) and its
-from-scratch student, the two comparisons of its own report and its wall time. For each
-pair `a:b`: a minus b for the teacher and for the students' mean, paired over the test
-sequences both evaluated (`dsiam_jax.jobs.paired_stats`). Writes `DIR/pipelines.json`
-and `DIR/pipelines.md`.
+Each run is a `mode=pipeline` workdir (its `report.json`, `evaluate/eval.json`). For
+each run: the success AUC of its teacher, its distilled students (and their mean) and
+its from-scratch student, as its report lists them (roles as `run_report.pipeline_roles`
+reads them), with the report's settings and its two comparisons. For each pair `a:b`:
+a minus b for the teacher and for the students' mean, paired over the test sequences
+both evaluated (`dsiam_jax.jobs.paired_stats`). Writes `DIR/pipelines.json` and
+`DIR/pipelines.md`.
 """
 
 from __future__ import annotations
@@ -20,42 +21,34 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from dsiam_jax.jobs import paired_stats
-
-ROLES = ("teacher", "students", "scratch")
+from dsiam_jax.jobs import paired_stats, run_report
 
 
 def load_run(workdir: str | pathlib.Path) -> dict[str, Any]:
-    """Per-sequence scores by role (`students`: a list, one per distilled student)."""
+    """The run's report and the per-sequence scores of its models by role (`students`:
+    a list, one per distilled student)."""
     workdir = pathlib.Path(workdir)
     trackers = json.loads((workdir / "evaluate" / "eval.json").read_text())["trackers"]
     report = json.loads((workdir / "report.json").read_text())
-    roles: dict[str, Any] = {"teacher": None, "students": [], "scratch": None}
-    for name, tracker in trackers.items():
-        seqs = tracker["sequences"]
-        if name == "teacher":
-            roles["teacher"] = seqs
-        elif name.endswith("scratch"):
-            roles["scratch"] = seqs
-        else:
-            roles["students"].append(seqs)
+    distilled, scratch, teacher = run_report.pipeline_roles(report["models"])
+    roles = {
+        "teacher": trackers[teacher["name"]]["sequences"],
+        "students": [trackers[r["name"]]["sequences"] for r in distilled],
+        "scratch": trackers[scratch["name"]]["sequences"],
+    }
     return {"roles": roles, "report": report}
 
 
-def mean_auc(trackers: Sequence[dict]) -> float:
-    """Mean over sequences of the trackers' mean success AUC."""
-    names = trackers[0].keys()
-    return statistics.fmean(statistics.fmean(t[n]["success_auc"] for t in trackers) for n in names)
-
-
 def summary(run: dict[str, Any]) -> dict[str, Any]:
-    """Mean success AUC by role, with the run's settings and its report's comparisons."""
-    roles, report = run["roles"], run["report"]
+    """Success AUC by role (from the report), with its settings and comparisons."""
+    report = run["report"]
+    distilled, scratch, teacher = run_report.pipeline_roles(report["models"])
+    students = [r["success_auc"] for r in distilled]
     return {
-        "teacher": mean_auc([roles["teacher"]]),
-        "students": [mean_auc([s]) for s in roles["students"]],
-        "students_mean": mean_auc(roles["students"]),
-        "scratch": mean_auc([roles["scratch"]]),
+        "teacher": teacher["success_auc"],
+        "students": students,
+        "students_mean": statistics.fmean(students),
+        "scratch": scratch["success_auc"],
         "settings": report.get("settings", {}),
         "comparisons": report.get("comparisons", {}),
     }

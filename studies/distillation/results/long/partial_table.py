@@ -16,7 +16,11 @@ def sequences(folder: str) -> dict:
 
 teacher = sequences("teacher_eval")
 for step in ("_step600", "_step1000", ""):
-    runs = sorted(p.name for p in EVALS.iterdir() if p.name.endswith(f"_eval{step}"))
+    runs = sorted(
+        p.name
+        for p in EVALS.iterdir()
+        if p.name.endswith(f"_eval{step}") and p.name != "teacher_eval"
+    )
     for run in runs:
         d, se, _ = paired_stats.paired_difference([sequences(run)], teacher)
         print(f"{run}: gap {-d:.3f} +- {se:.3f}")
