@@ -74,3 +74,23 @@ def test_ablation_effect_uses_seed_spread():
     assert "not distinguishable" in ablation.effect(rows, "x", "z")
     single = {k: {**v, "seeds": {0: {}}} for k, v in rows.items()}
     assert "single seed" in ablation.effect(single, "x", "y")
+
+
+@pytest.mark.parametrize(
+    "gap, se, words",
+    [
+        (
+            0.056,
+            0.019,
+            "wider than the 0.02 the method aims for, by less than two",
+        ),  # 0.036 < 0.038
+        (0.015, 0.010, "narrower than the 0.02 the method aims for, by less than two"),
+        (0.070, 0.010, "**wider than** the 0.02 the method aims for, beyond two"),
+        (-0.010, 0.010, "**within** the 0.02 the method aims for, beyond two"),
+    ],
+)
+def test_teacher_gap_verdict_names_the_side_of_the_target(gap, se, words):
+    comparisons = {"teacher_minus_distilled": {"mean": gap, "se": se, "n": 48}}
+    text = run_report.teacher_gap_verdict(comparisons)
+    assert words in text
+    assert f"{gap:+.3f}" in text and "48 test sequences" in text

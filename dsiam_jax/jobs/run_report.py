@@ -205,8 +205,9 @@ def teacher_gap_verdict(comparisons: Mapping[str, Mapping[str, float]]) -> str:
     beyond = paired_stats.beyond_two_se(gap - target, se)
     if beyond is None:
         judged = "too few sequences to judge the noise"
-    elif not beyond:
-        judged = f"within two standard errors of the {target} the method aims for"
+    elif not beyond:  # on which side of the target, but the noise could put it on the other
+        side = "narrower" if gap <= target else "wider"
+        judged = f"{side} than the {target} the method aims for, by less than two standard errors"
     elif gap < target:
         judged = f"**within** the {target} the method aims for, beyond two standard errors"
     else:
