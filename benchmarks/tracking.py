@@ -12,13 +12,17 @@ them). Plus, for the SiamFC teacher (JAX), the step's parts (`step_parts`: frame
 upload, crops, network, post-processing, whole step) and the 3-scale network as one
 batch vs a `lax.map` loop; and the zoo models as a user gets them (`default_trackers`:
 `config.backend=auto`, which picks int8 onnxruntime for a model whose recorded
-accuracy change allows it), whole step and parts.
+accuracy change allows it), whole step and parts. And, when PyTorch is installed,
+the SiamFC teacher against a PyTorch tracker running siamfc-pytorch's steps on the
+same weights (`benchmarks/torch_peer.py`; `teacher_vs_peer`): whole-step frames/s of
+ours on the JAX and the `auto` backend and of the peer, in interleaved rounds, and
+their ratios.
 
 Network, single-sequence and batched runs are measured in `--rounds`
 interleaved rounds and the best round of each is reported (all rounds are in
 the JSON): other jobs on a shared machine inflate individual timings.
-Reference points measured on the 2-core CPU machine (whole step per frame,
-255-640 px frames): siamfc-pytorch's SiamFC 9.7 frames/s; pysot's SiamRPN
+Reference points measured on the 2-core CPU machine on earlier days (whole step per
+frame, 255-640 px frames): siamfc-pytorch's SiamFC 9.7 frames/s; pysot's SiamRPN
 AlexNet (depthwise head, search 287) 12.2 frames/s, 13.6 for its network alone.
 Needs JAX and Flax only (no TensorFlow, no ml_collections): runs on a GPU box too.
 """
@@ -31,6 +35,7 @@ import numpy as np
 from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import checkpoints
 from dsiam_jax import models as M
+from dsiam_jax.export import torch_import
 from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_frames, track_batched
 
@@ -214,6 +219,46 @@ def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
     return rows
 
 
+def teacher_vs_peer(frames: int, rounds: int) -> dict | None:
+    """The SiamFC teacher's whole step, ours (JAX backend and `auto`) against the PyTorch
+    peer (`torch_peer`: siamfc-pytorch's steps), all on the peer's random weights read
+    through `torch_import`, on the synthetic clip in `rounds` interleaved rounds (best
+    of each kept); None when PyTorch is not installed."""
+    try:
+        from benchmarks import torch_peer
+    except ImportError:
+        return None
+    net = torch_peer.SiamFCNet().eval()
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    spec, variables = torch_import.convert("siamfc_alexnet", state)
+    model = TrackerModel("siamfc_teacher", spec, variables)
+    ours = {b: build_tracker(model, None, b) for b in ("jax", "auto")}
+    peer = torch_peer.PeerTracker(net)
+    clip = SyntheticClip(frames)
+    warm = min(frames, 3)
+    for tracker in ours.values():
+        run_frames(tracker, clip.load_frame, warm, clip.boxes[0])  # compile, warm
+    torch_peer.track_fps(peer, clip.load_frame, warm, clip.boxes[0])
+    per_round = []
+    for _ in range(rounds):
+        fps = {
+            b: run_frames(t, clip.load_frame, frames, clip.boxes[0]).fps for b, t in ours.items()
+        }
+        fps["torch_peer"] = torch_peer.track_fps(peer, clip.load_frame, frames, clip.boxes[0])[0]
+        per_round.append(fps)
+    best = {k: max(r[k] for r in per_round) for k in per_round[0]}
+    row = {
+        "whole_fps": best,
+        "auto_backend": ours["auto"].network.name,
+        "torch_threads": torch_peer.torch.get_num_threads(),
+        "ratio_jax_to_peer": best["jax"] / best["torch_peer"],
+        "ratio_auto_to_peer": best["auto"] / best["torch_peer"],
+        "rounds": per_round,
+    }
+    print("siamfc teacher vs torch peer:", {k: round(v, 2) for k, v in best.items()}, flush=True)
+    return row
+
+
 def main() -> None:
     parser = arguments(__doc__, repeats=7)
     parser.add_argument("--frames", type=int, default=12, help="frames per sequence")
@@ -242,6 +287,10 @@ def main() -> None:
         **step_parts(build_tracker(teacher), args.repeats),
     }
     print("siamfc teacher (JAX) step:", {k: round(v, 2) for k, v in breakdown.items()})
+    peer = teacher_vs_peer(args.frames, args.rounds)
+    if peer is not None:
+        ratios["siamfc_teacher_jax_over_torch_peer"] = peer["ratio_jax_to_peer"]
+        ratios["siamfc_teacher_auto_over_torch_peer"] = peer["ratio_auto_to_peer"]
     defaults = default_trackers(args.frames, args.repeats, args.rounds)
     by_default = {r["name"]: r for r in defaults}
     ratios["default_siamfc_student_over_teacher"] = (
@@ -254,6 +303,7 @@ def main() -> None:
             "ratios": ratios,
             "siamfc_teacher_breakdown": breakdown,
             "default_trackers": defaults,
+            "siamfc_teacher_vs_torch_peer": peer,
         },
         args.out,
     )
