@@ -16,23 +16,13 @@ from dsiam_jax.tracking.siamfc import SiamFCConfig
 
 torch = pytest.importorskip("torch")
 torch_peer = pytest.importorskip("benchmarks.torch_peer")
-
-
-def _randomize_bn(net, seed: int) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.weight.data = torch.rand(n, generator=gen) + 0.5
-            m.bias.data = torch.randn(n, generator=gen) * 0.1
-            m.running_mean.data = torch.randn(n, generator=gen) * 0.1
-            m.running_var.data = torch.rand(n, generator=gen) + 0.5
+from test_torch_import import _randomize_bn  # noqa: E402  (needs torch)
 
 
 def test_peer_network_equals_ours_on_the_same_weights():
     torch.manual_seed(0)
     net = torch_peer.SiamFCNet((8, 16, 16, 16, 16), torch_peer.TEACHER_GROUPS)
-    _randomize_bn(net, 1)
+    _randomize_bn(net, torch.Generator().manual_seed(1))
     net.eval()
     state = {k: v.numpy() for k, v in net.state_dict().items()}
     spec, variables = torch_import.convert("siamfc_alexnet", state)
