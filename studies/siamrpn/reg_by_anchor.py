@@ -4,14 +4,13 @@
         --out=studies/siamrpn/results/reg_by_anchor.json
 
 On held-out pairs of the synthetic test split (`diagnose.held_out_pairs`), or with
-`--input=toy` on held-out on-device toy pairs (`dsiam_jax.train.toy_pairs`: one
-textured box on a smooth background, exact boxes), at every
-positive anchor (IoU > 0.6): the correlation of each predicted coordinate with its
-target, pooled and per anchor shape, with the predicted and target spreads; the same
-within each pair (each pair's and anchor shape's mean removed: does the output follow
-the target from cell to cell?); and the
-correlations a channel mix-up would show (dx against the dy target, the transposed
-cell, the anchor order reversed), which a layout defect would make large.
+`--input=toy` on held-out on-device toy pairs (`dsiam_jax.train.toy_pairs`: one textured
+box on a smooth background, exact boxes), at every positive anchor (IoU > 0.6): the
+correlation of each predicted coordinate with its target, pooled and per anchor shape,
+with the predicted and target spreads; the same within each pair (each pair's and
+anchor shape's mean removed: does the output follow the target from cell to cell?);
+and the correlations a channel mix-up would show (dx against the dy target, the
+transposed cell, the anchor order reversed), which a layout defect would make large.
 """
 
 from __future__ import annotations
