@@ -76,3 +76,18 @@ echo done
 # ---- by hand, after the runs above
 python -m studies.siamrpn.reg_by_anchor --model=$W/E_toy --pairs=128 --input=toy --out=$W/reg_toy_E_toy.json
 python -m studies.siamrpn.reg_by_anchor --model=/work/runs/rpn_lr3/E_long_lr3 --pairs=96 --out=$W/reg_EL3.json
+
+# ---- /work/runs/rpn_toy_seed1.sh (seed 1 of E_toy and E128_toy)
+set -euo pipefail
+cd /work/snap_rpn
+export JAX_COMPILATION_CACHE_DIR=/work/runs/jaxcache
+W=/work/runs/rpn_toy
+for H in 32 128; do
+  python -m dsiam_jax.main --config=configs/siamrpn_teacher.py --config.model.channels="(16,32,48,48,32)" \
+      --config.model.head=depthwise --config.model.head_channels=$H --config.loss.rpn_rank_weight=1.0 \
+      --config.train.num_steps=1000 --config.train.warmup_steps=50 --config.train.checkpoint_every=250 \
+      --config.train.lr_end=1e-3 --config.train.input=toy --config.seed=1 --workdir=$W/E${H}_toy_seed1
+  python -m studies.siamrpn.reg_by_anchor --model=$W/E${H}_toy_seed1 --pairs=128 --input=toy \
+      --out=$W/reg_toy_E${H}_toy_seed1.json
+done
+echo done
