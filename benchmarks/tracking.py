@@ -244,7 +244,7 @@ def teacher_vs_peer(frames: int, rounds: int) -> dict | None:
         fps = {
             b: run_frames(t, clip.load_frame, frames, clip.boxes[0]).fps for b, t in ours.items()
         }
-        fps["torch_peer"] = torch_peer.track_fps(peer, clip.load_frame, frames, clip.boxes[0])[0]
+        fps["torch_peer"] = torch_peer.track_fps(peer, clip.load_frame, frames, clip.boxes[0])
         per_round.append(fps)
     best = {k: max(r[k] for r in per_round) for k in per_round[0]}
     row = {

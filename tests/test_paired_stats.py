@@ -94,3 +94,12 @@ def test_teacher_gap_verdict_names_the_side_of_the_target(gap, se, words):
     text = run_report.teacher_gap_verdict(comparisons)
     assert words in text
     assert f"{gap:+.3f}" in text and "48 test sequences" in text
+
+
+def test_per_sequence_mean_keeps_sequences_every_tracker_scored():
+    a = {"s1": {"success_auc": 0.2}, "s2": {"success_auc": 0.4}, "s3": {"success_auc": 0.9}}
+    b = {"s1": {"success_auc": 0.6}, "s2": {"success_auc": None}}
+    assert paired_stats.per_sequence_mean([a, b]) == {
+        "s1": {"success_auc": pytest.approx(0.4)},
+        "s2": {"success_auc": None},
+    }

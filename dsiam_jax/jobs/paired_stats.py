@@ -23,6 +23,22 @@ def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
     return statistics.fmean(kept), statistics.stdev(kept) if len(kept) > 1 else 0.0
 
 
+def per_sequence_mean(
+    trackers: Sequence[Mapping[str, Mapping[str, Any]]], metric: str = "success_auc"
+) -> dict[str, dict[str, float | None]]:
+    """Several trackers' per-sequence scores as one tracker's: `{sequence: {metric: mean
+    over the trackers}}` for the sequences every tracker has (None where any tracker's
+    value is None), in the first tracker's order."""
+    out = {}
+    for name in trackers[0]:
+        if not all(name in t for t in trackers):
+            continue
+        values = [t[name].get(metric) for t in trackers]
+        mean = None if any(v is None for v in values) else sum(values) / len(values)
+        out[name] = {metric: mean}
+    return out
+
+
 def paired_difference(
     a: Sequence[Mapping[str, Mapping[str, Any]]],
     b: Mapping[str, Mapping[str, Any]],
@@ -36,12 +52,13 @@ def paired_difference(
     variation, so the standard error measures how consistent the difference is across
     sequences. SE is NaN for fewer than two sequences.
     """
+    a_mean = per_sequence_mean(a, metric)
     diffs = []
     for name, scores in b.items():
-        va = [t.get(name, {}).get(metric) for t in a]
-        if scores.get(metric) is None or any(v is None for v in va):
+        va = a_mean.get(name, {}).get(metric)
+        if scores.get(metric) is None or va is None:
             continue
-        diffs.append(sum(va) / len(va) - scores[metric])
+        diffs.append(va - scores[metric])
     n = len(diffs)
     if n == 0:
         return float("nan"), float("nan"), 0

@@ -61,10 +61,7 @@ def pair(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, float]]:
         ta = a["roles"][role] if role == "students" else [a["roles"][role]]
         tb = b["roles"][role] if role == "students" else [b["roles"][role]]
         # b's students averaged per sequence first, so that b is one tracker
-        names = [n for n in tb[0] if all(n in t for t in tb)]
-        b_mean = {
-            n: {"success_auc": statistics.fmean(t[n]["success_auc"] for t in tb)} for n in names
-        }
+        b_mean = paired_stats.per_sequence_mean(tb)
         diff, se, n = paired_stats.paired_difference(ta, b_mean)
         out[role] = {
             "diff": diff,

@@ -13,17 +13,13 @@ from dsiam_jax.jobs import paired_stats
 EVALS = pathlib.Path(__file__).parent / "evals"
 
 
+def tracker(folder: str) -> dict:
+    (only,) = json.loads((EVALS / folder / "eval.json").read_text())["trackers"].values()
+    return only
+
+
 def sequences(folder: str) -> dict:
-    (tracker,) = json.loads((EVALS / folder / "eval.json").read_text())["trackers"].values()
-    return tracker["sequences"]
-
-
-def seed_mean(runs: list[dict]) -> dict:
-    """Per-sequence success AUC averaged over the runs (eval.json's layout)."""
-    return {
-        name: {"success_auc": sum(r[name]["success_auc"] for r in runs) / len(runs)}
-        for name in runs[0]
-    }
+    return tracker(folder)["sequences"]
 
 
 teacher = sequences("teacher_eval")
@@ -35,15 +31,14 @@ for step in ("_step600", "_step1000", ""):
     )
     for run in runs:
         d, se, _ = paired_stats.paired_difference([sequences(run)], teacher)
-        auc = sum(s["success_auc"] for s in sequences(run).values()) / len(teacher)
-        print(f"{run}: AUC {auc:.3f}, gap {-d:.3f} +- {se:.3f}")
+        print(f"{run}: AUC {tracker(run)['success_auc']:.3f}, gap {-d:.3f} +- {se:.3f}")
     spatial = [sequences(r) for r in runs if r.startswith("spatial")]
     scratch = [sequences(r) for r in runs if r.startswith("scratch")]
     label = step.strip("_") or "step1500"
     d, se, _ = paired_stats.paired_difference(spatial, teacher)
     print(f"{label}: teacher - mean of {len(spatial)} spatial seeds: {-d:.3f} +- {se:.3f}")
     if scratch:
-        d, se, _ = paired_stats.paired_difference([seed_mean(spatial)], seed_mean(scratch))
+        d, se, _ = paired_stats.paired_difference(spatial, paired_stats.per_sequence_mean(scratch))
         print(
             f"{label}: mean of {len(spatial)} spatial seeds - mean of {len(scratch)} scratch "
             f"seeds: {d:+.3f} +- {se:.3f}"

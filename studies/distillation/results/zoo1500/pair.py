@@ -11,25 +11,18 @@ from dsiam_jax.jobs import paired_stats
 HERE = pathlib.Path(__file__).parent
 zoo_lr3 = json.loads((HERE.parent / "zoo_lr3" / "eval.json").read_text())["trackers"]
 long = json.loads((HERE / "eval.json").read_text())["trackers"]
-teacher = zoo_lr3["siamfc_teacher"]["sequences"]
+teacher = zoo_lr3["siamfc_teacher"]
 groups = {
-    "1500": [v["sequences"] for v in long.values()],
-    "500": [zoo_lr3["student_0"]["sequences"], zoo_lr3["student_1"]["sequences"]],
+    "1500": list(long.values()),
+    "500": [zoo_lr3["student_0"], zoo_lr3["student_1"]],
 }
+scores = {steps: [t["sequences"] for t in students] for steps, students in groups.items()}
 
-
-def mean_auc(scores: dict) -> float:
-    return sum(s["success_auc"] for s in scores.values()) / len(scores)
-
-
-print(f"teacher {mean_auc(teacher):.3f}")
+print(f"teacher {teacher['success_auc']:.3f}")
 for steps, students in groups.items():
-    d, se, n = paired_stats.paired_difference(students, teacher)
-    aucs = " / ".join(f"{mean_auc(s):.3f}" for s in students)
+    d, se, n = paired_stats.paired_difference(scores[steps], teacher["sequences"])
+    aucs = " / ".join(f"{t['success_auc']:.3f}" for t in students)
     print(f"{steps} steps: students {aucs}; teacher - students {-d:.3f} +- {se:.3f} ({n} scenes)")
-mean_500 = {
-    name: {"success_auc": sum(s[name]["success_auc"] for s in groups["500"]) / 2}
-    for name in teacher
-}
-d, se, _ = paired_stats.paired_difference(groups["1500"], mean_500)
+mean_500 = paired_stats.per_sequence_mean(scores["500"])
+d, se, _ = paired_stats.paired_difference(scores["1500"], mean_500)
 print(f"1500 - 500 steps (students' means): {d:+.3f} +- {se:.3f}")
