@@ -23,6 +23,7 @@ storage faults (read-only folder, full disk) reported in one line.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import errno
 import fcntl
@@ -259,12 +260,20 @@ def resumable_state(workdir: pathlib.Path) -> list[pathlib.Path]:
     return sorted(found)
 
 
+@dataclasses.dataclass(frozen=True)
+class SavedField:
+    """A predated field's value is the saved run's value of this dotted field."""
+
+    name: str
+
+
 # Fields added after runs were saved whose default changes what an older run did: a
-# resumed run that predates one continues with the value its run used (set on `config`).
+# resumed run that predates one continues with the value its run used (set on `config`):
+# a constant, or the saved value of the field it followed before it existed.
 PREDATED_VALUES = {
     "data.pipeline": "python",  # before the graph path, every layout read frames in Python
-    "pipeline.laptop.student_lr_end": 1e-5,  # before it, students decayed to train.lr_end
-    "pipeline.laptop.teacher_lr_end": 1e-5,  # before it, the teacher decayed to train.lr_end
+    "pipeline.laptop.student_lr_end": SavedField("train.lr_end"),  # students decayed to it
+    "pipeline.laptop.teacher_lr_end": SavedField("train.lr_end"),  # the teacher decayed to it
 }
 
 
@@ -305,9 +314,14 @@ def check_resume(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> No
             f"{workdir} holds a mode={saved_mode} run ({example}): use another --workdir "
             f"for mode={current['mode']}"
         )
-    missing = sorted(set(_flatten(current)) - set(_flatten(saved)))
+    saved_flat = _flatten(saved)
+    missing = sorted(set(_flatten(current)) - set(saved_flat))
     for field in (f for f in missing if f in PREDATED_VALUES):
         value = PREDATED_VALUES[field]
+        if isinstance(value, SavedField):
+            if value.name not in saved_flat:
+                continue  # taken as unchanged, like any other predated field
+            value = saved_flat[value.name]
         logging.warning("%s predates %s: resuming with the value its run used, %r",
                         saved_file, field, value)  # fmt: skip
         _set_field(config, field, value)

@@ -45,3 +45,14 @@ def test_a_pipeline_before_its_own_learning_rate_ends_resumes_with_train_lr_end(
     assert config.mode == "pipeline"
     W.check_resume(config, saved_run(tmp_path, config, drop=f"pipeline.laptop.{field}"))
     assert config.pipeline.laptop[field] == 1e-5  # the saved run's rate ended at 1e-5
+
+
+def test_a_pipeline_run_with_train_lr_end_overridden_resumes_with_that_end(tmp_path):
+    # A run made before pipeline.laptop.teacher_lr_end with --config.train.lr_end=1e-3:
+    # its teacher decayed to 1e-3, so that is what the resumed run must use.
+    config = default.get_config()
+    config.train.lr_end = 1e-3
+    workdir = saved_run(tmp_path, config, drop="pipeline.laptop.teacher_lr_end")
+    config.pipeline.laptop.teacher_lr_end = 0.5  # a default the saved run never saw
+    W.check_resume(config, workdir)
+    assert config.pipeline.laptop.teacher_lr_end == 1e-3
