@@ -8,7 +8,9 @@ its search-branch input (3 scales of 255x255, the tracker's batch), as one jitte
 `lax.conv_general_dilated` (NHWC, HWIO, groups as `feature_group_count`, the lowering
 the Flax model uses) and as a one-node ONNX `Conv` graph (NCHW) on onnxruntime with the
 tracker's session options; JAX also one scale at a time (times 3: the tracker's
-default `lax.map` over scales, XLA:CPU being slower on batches). Rows give
+default `lax.map` over scales, XLA:CPU being slower on batches), once as that one conv
+and once as the model's `Conv` with this backend's `Lowering` (conv1 chunks, Winograd
+F(2x2, 3x3), one conv per group, input-channel chunks: what the tracker runs). Rows give
 milliseconds, GFLOP/s and the JAX / onnxruntime time ratios; max-pools are left out
 (cheap). Weights are random (speed does not depend on them).
 """
@@ -25,6 +27,7 @@ from onnx import TensorProto, helper
 from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import models as M
 from dsiam_jax.export.runtime import session_options
+from dsiam_jax.models.alexnet import Conv
 from dsiam_jax.models.structure import structure
 
 SCALES = 3
@@ -52,9 +55,12 @@ def onnx_conv(x_shape, w: np.ndarray, stride: int, groups: int, out_shape) -> or
     )
 
 
-def time_layer(layer, size: int, rng: np.random.Generator, repeats: int) -> tuple[float, float]:
+def time_layer(
+    layer, size: int, rng: np.random.Generator, repeats: int
+) -> tuple[float, float, float, float]:
     """Median milliseconds of `layer`'s conv on a `[SCALES, size, size, C]` input:
-    (JAX as one batch, JAX one scale at a time (x SCALES), onnxruntime)."""
+    (JAX as one batch, JAX one scale at a time (x SCALES), the same lowered as the
+    model does (x SCALES), onnxruntime)."""
     cin, cout, k, g = layer.in_channels, layer.out_channels, layer.kernel, layer.groups
     x = rng.normal(size=(SCALES, size, size, cin)).astype(np.float32)  # NHWC
     w = rng.normal(size=(k, k, cin // g, cout)).astype(np.float32) * 0.05  # HWIO
@@ -67,12 +73,20 @@ def time_layer(layer, size: int, rng: np.random.Generator, repeats: int) -> tupl
     xd, wd, x1 = jax.device_put(x), jax.device_put(w), jax.device_put(x[:1])
     jax_ms = 1e3 * time_fn(lambda: conv(xd, wd), repeats)["median_s"]
     per_scale_ms = SCALES * 1e3 * time_fn(lambda: conv(x1, wd), repeats)["median_s"]
+    lowering = M.Lowering.for_backend()
+    module = Conv(
+        cout, (k, k), (layer.stride,) * 2, g,
+        lowering.conv1_chunk(cout) if layer.name.endswith("conv1") else 0, lowering,
+    )  # fmt: skip
+    variables = {"params": {"kernel": wd, "bias": jax.device_put(np.zeros(cout, np.float32))}}
+    lowered = jax.jit(module.apply)
+    lowered_ms = SCALES * 1e3 * time_fn(lambda: lowered(variables, x1), repeats)["median_s"]
     x_nchw = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     out = layer.conv_size(size)
     w_oihw = np.ascontiguousarray(w.transpose(3, 2, 0, 1))
     sess = onnx_conv(x_nchw.shape, w_oihw, layer.stride, g, (SCALES, cout, out, out))
     ort_ms = 1e3 * time_fn(lambda: sess.run(None, {"x": x_nchw}), repeats)["median_s"]
-    return jax_ms, per_scale_ms, ort_ms
+    return jax_ms, per_scale_ms, lowered_ms, ort_ms
 
 
 def layer_rows(name: str, spec: M.ModelSpec, repeats: int) -> list[dict]:
@@ -80,7 +94,7 @@ def layer_rows(name: str, spec: M.ModelSpec, repeats: int) -> list[dict]:
     rng = np.random.default_rng(0)
     rows, size = [], SEARCH
     for layer in structure(spec).backbone:
-        jax_ms, per_scale_ms, ort_ms = time_layer(layer, size, rng, repeats)
+        jax_ms, per_scale_ms, lowered_ms, ort_ms = time_layer(layer, size, rng, repeats)
         cin, cout, k, g = layer.in_channels, layer.out_channels, layer.kernel, layer.groups
         out = layer.conv_size(size)
         gflop = 2 * SCALES * out * out * cout * k * k * cin // g / 1e9
@@ -95,18 +109,20 @@ def layer_rows(name: str, spec: M.ModelSpec, repeats: int) -> list[dict]:
             "gflop": gflop,
             "jax_ms": jax_ms,
             "jax_per_scale_ms": per_scale_ms,  # the tracker's default: lax.map over scales
+            "jax_lowered_per_scale_ms": lowered_ms,  # + the model's Lowering on this backend
             "onnxruntime_ms": ort_ms,
             "jax_gflops": gflop / jax_ms * 1e3,
             "onnxruntime_gflops": gflop / ort_ms * 1e3,
             "jax_over_onnxruntime_time": jax_ms / ort_ms,
             "jax_per_scale_over_onnxruntime_time": per_scale_ms / ort_ms,
+            "jax_lowered_per_scale_over_onnxruntime_time": lowered_ms / ort_ms,
         }
         rows.append(row)
         print(
             f"{name:<16} {layer.name:<16} k{k} g{g} {cin:>3}->{cout:<4} in {size:>3}  "
             f"JAX {jax_ms:7.2f} ms ({row['jax_gflops']:4.0f} GFLOP/s)  onnxruntime "
             f"{ort_ms:7.2f} ms ({row['onnxruntime_gflops']:4.0f})  ratio {jax_ms / ort_ms:.2f}, "
-            f"per scale {per_scale_ms / ort_ms:.2f}",
+            f"per scale {per_scale_ms / ort_ms:.2f}, lowered {lowered_ms / ort_ms:.2f}",
             flush=True,
         )
         size = layer.output_size(size)
@@ -123,6 +139,9 @@ def main() -> None:
         n: {
             "jax_ms": sum(r["jax_ms"] for r in rows if r["model"] == n),
             "jax_per_scale_ms": sum(r["jax_per_scale_ms"] for r in rows if r["model"] == n),
+            "jax_lowered_per_scale_ms": sum(
+                r["jax_lowered_per_scale_ms"] for r in rows if r["model"] == n
+            ),
             "onnxruntime_ms": sum(r["onnxruntime_ms"] for r in rows if r["model"] == n),
         }
         for n in ("siamfc_teacher", "siamfc_student")

@@ -57,6 +57,7 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
     m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)
+    m.winograd = "auto"  # 'auto' | 'on' | 'off': 3x3 stride-1 convs by Winograd F(2x2, 3x3)
     return m
 
 

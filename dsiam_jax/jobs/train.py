@@ -40,7 +40,9 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, TrackerMod
         seed=int(config.seed),
         sync_batchnorm=bool(config.train.sync_batchnorm),
         lowering=Lowering.for_backend(
-            xcorr_impl=config.model.xcorr_impl, conv1_split=config.model.conv1_split
+            xcorr_impl=config.model.xcorr_impl,
+            conv1_split=config.model.conv1_split,
+            winograd=config.model.winograd,
         ),
         compute_dtype=str(config.train.compute_dtype),
     )

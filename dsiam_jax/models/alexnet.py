@@ -5,10 +5,11 @@ conv3 3x3 + BN + ReLU, conv4 3x3 + BN + ReLU, conv5 3x3 (+ BN when `final_bn`);
 the layer list is `structure(spec).backbone`. All convs are VALID with bias.
 Spatially: 127 -> 6, 255 -> 22, 271 -> 24, 287 -> 26 (`feature_size`).
 
-The convs take the job's `Lowering`: conv1 in chunks of output channels, grouped
-convs as one conv per group and batch-1 convs summed over input-channel chunks
-where it measured faster (see `dsiam_jax.models.lowering`). The parameters and
-results are the same either way (up to float rounding).
+The convs take the job's `Lowering`: conv1 in chunks of output channels, batch-1
+3x3 convs by Winograd F(2x2, 3x3) (`dsiam_jax.models.winograd`), grouped convs as
+one conv per group and batch-1 convs summed over input-channel chunks where it
+measured faster (see `dsiam_jax.models.lowering`). The parameters and results are
+the same either way (up to float rounding).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 
 from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.structure import POOL, ConvLayer, feature_size
+from dsiam_jax.models.winograd import winograd_conv
 
 __all__ = ["AlexNet", "Conv", "conv_init", "feature_size", "max_pool_3x3_s2"]
 
@@ -65,11 +67,18 @@ class Conv(nn.Module):
                 feature_group_count=self.feature_group_count,
             )
 
-        g, low = self.feature_group_count, self.lowering
-        chunk = low.input_chunk(x.shape[0], x.shape[-1], self.kernel_size[0]) if low else 0
+        g, low, k = self.feature_group_count, self.lowering, self.kernel_size[0]
+        chunk = low.input_chunk(x.shape[0], x.shape[-1], k) if low else 0
+        out_size = x.shape[1] - k + 1  # stride-1 convs only (Winograd)
         if self.split and g == 1 and self.split < self.features:
             chunks = range(0, self.features, self.split)
             y = jnp.concatenate([conv(kernel[..., i : i + self.split]) for i in chunks], -1)
+        elif (
+            low is not None
+            and x.dtype == jnp.float32  # bfloat16 keeps the conv (its rounding is coarser)
+            and low.use_winograd(x.shape[0], cin, k, self.strides[0], out_size)
+        ):
+            y = winograd_conv(x, kernel, g)
         elif g > 1 and low is not None and low.split_grouped_convs:
             y = grouped_conv_split(x, kernel, self.strides, g)
         elif chunk:

@@ -63,6 +63,7 @@ from dsiam_jax.errors import ConfigError
 XCORR_IMPLS = ("auto", "vmap", "map", "shift")
 SCALES_IMPLS = ("auto", "map", "batch")
 BATCH_IMPLS = ("auto", "vmap", "map")
+WINOGRAD_MODES = ("auto", "on", "off")
 
 
 def current_backend() -> str:
@@ -80,6 +81,7 @@ class Lowering:
       conv1_split: conv1 output channels in chunks of N; 0 = one conv; 'auto'.
       scales_impl: a tracker's scale pyramid, 'auto' | 'map' | 'batch'.
       batch_impl: many sequences tracked at once, 'auto' | 'map' | 'vmap'.
+      winograd: 3x3 stride-1 convs by Winograd F(2x2, 3x3), 'auto' | 'on' | 'off'.
     """
 
     backend: str
@@ -87,6 +89,7 @@ class Lowering:
     conv1_split: int | str = "auto"
     scales_impl: str = "auto"
     batch_impl: str = "auto"
+    winograd: str = "auto"
 
     def __post_init__(self):
         if self.xcorr_impl not in XCORR_IMPLS:
@@ -109,6 +112,8 @@ class Lowering:
             )
         if self.batch_impl not in BATCH_IMPLS:
             raise ConfigError(f"eval.batch_impl={self.batch_impl!r}: expected one of {BATCH_IMPLS}")
+        if self.winograd not in WINOGRAD_MODES:
+            raise ConfigError(f"model.winograd={self.winograd!r}: expected one of {WINOGRAD_MODES}")
 
     @classmethod
     def for_backend(cls, backend: str | None = None, **forced: Any) -> Lowering:
@@ -155,6 +160,15 @@ class Lowering:
         if in_channels <= chunk or in_channels % chunk or (kernel < 5 and in_channels <= 256):
             return 0
         return chunk
+
+    def use_winograd(self, batch: int, in_per_group: int, kernel: int, stride: int,
+                     out_size: int) -> bool:  # fmt: skip
+        """Whether a conv (`out_size` x `out_size` outputs) runs as Winograd F(2x2, 3x3)."""
+        if kernel != 3 or stride != 1 or self.winograd == "off":
+            return False
+        if self.winograd == "on":
+            return True
+        return self.on_cpu and batch == 1 and in_per_group >= 64 and out_size >= 16
 
     def search_scales(self, num_scales: int) -> str:
         """'map' (a loop of batch-1 search forwards) or 'batch' (one forward of S crops)."""

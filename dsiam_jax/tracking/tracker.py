@@ -168,7 +168,7 @@ def build_tracker(
 
     `network` replaces the backend's network (any `TrackerNetwork`); otherwise it
     comes from `BACKENDS[backend]`. The JAX backend takes `xcorr_impl`,
-    `conv1_split` and `scales_impl` options (speed only); `scales_impl` also
+    `conv1_split`, `winograd` and `scales_impl` options (speed only); `scales_impl` also
     comes from `tracker_config['scales_impl']`.
     """
     algorithm = make_algorithm(model.spec, tracker_config)
