@@ -15,8 +15,8 @@ batch vs a `lax.map` loop; and the zoo models as a user gets them (`default_trac
 accuracy change allows it), whole step and parts. And, when PyTorch is installed,
 the SiamFC teacher against a PyTorch tracker running siamfc-pytorch's steps on the
 same weights (`benchmarks/torch_peer.py`; `teacher_vs_peer`): whole-step frames/s of
-ours on the JAX and the `auto` backend and of the peer, in interleaved rounds, and
-their ratios.
+ours on the JAX backend (with and without its Winograd lowering) and the `auto`
+backend and of the peer, in interleaved rounds, and their ratios.
 
 Network, single-sequence and batched runs are measured in `--rounds`
 interleaved rounds and the best round of each is reported (all rounds are in
@@ -233,6 +233,8 @@ def teacher_vs_peer(frames: int, rounds: int) -> dict | None:
     spec, variables = torch_import.convert("siamfc_alexnet", state)
     model = TrackerModel("siamfc_teacher", spec, variables)
     ours = {b: build_tracker(model, None, b) for b in ("jax", "auto")}
+    # The JAX backend without its Winograd lowering of conv3-5 (`model.winograd`).
+    ours["jax_winograd_off"] = build_tracker(model, None, "jax", winograd="off")
     peer = torch_peer.PeerTracker(net)
     clip = SyntheticClip(frames)
     warm = min(frames, 3)
@@ -253,6 +255,7 @@ def teacher_vs_peer(frames: int, rounds: int) -> dict | None:
         "torch_threads": torch_peer.torch.get_num_threads(),
         "ratio_jax_to_peer": best["jax"] / best["torch_peer"],
         "ratio_auto_to_peer": best["auto"] / best["torch_peer"],
+        "ratio_jax_to_jax_winograd_off": best["jax"] / best["jax_winograd_off"],
         "rounds": per_round,
     }
     print("siamfc teacher vs torch peer:", {k: round(v, 2) for k, v in best.items()}, flush=True)
@@ -291,6 +294,7 @@ def main() -> None:
     if peer is not None:
         ratios["siamfc_teacher_jax_over_torch_peer"] = peer["ratio_jax_to_peer"]
         ratios["siamfc_teacher_auto_over_torch_peer"] = peer["ratio_auto_to_peer"]
+        ratios["siamfc_teacher_jax_winograd_gain"] = peer["ratio_jax_to_jax_winograd_off"]
     defaults = default_trackers(args.frames, args.repeats, args.rounds)
     by_default = {r["name"]: r for r in defaults}
     ratios["default_siamfc_student_over_teacher"] = (

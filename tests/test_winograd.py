@@ -72,15 +72,33 @@ def test_winograd_conv_rejects_other_kernels():
         W.winograd_conv(jnp.zeros((1, 9, 9, 2)), jnp.zeros((5, 5, 2, 2)))
 
 
-@pytest.mark.parametrize("channels", [(16, 64, 96, 96, 64), (8, 16, 16, 16, 16)])
-def test_search_features_with_winograd_equal_the_convs(channels):
-    # (16, 64, ...) takes Winograd for conv3 only on 'auto' (>= 64 inputs per group);
-    # 'on' forces it on every 3x3 conv, grouped ones included.
-    spec = M.ModelSpec(channels=channels)
+def test_search_features_with_winograd_equal_the_convs():
+    # 'auto' takes Winograd for conv3 only (>= 64 inputs per group, 18x18 outputs on a
+    # 191 crop); 'on' forces it on every 3x3 conv, the grouped ones included.
+    spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
     cpu = M.Lowering.for_backend("cpu")
+    assert cpu.use_winograd(1, 64, 3, 1, 18) and not cpu.use_winograd(1, 48, 3, 1, 16)
     v = M.init_variables(M.build(spec, lowering=cpu), jax.random.PRNGKey(4))
-    x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 255, 255, 3)), jnp.float32)
+    x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 191, 191, 3)), jnp.float32)
     ref = M.search_branch(M.build(spec, lowering=cpu.replace(winograd="off")), v, x)
     for mode in ("auto", "on"):
         out = M.search_branch(M.build(spec, lowering=cpu.replace(winograd=mode)), v, x)
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * float(jnp.abs(ref).max()))
+
+
+def test_the_lowering_replaces_the_3x3_convs_it_picks():
+    spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
+    cpu = M.Lowering.for_backend("cpu")
+    v = M.init_variables(M.build(spec, lowering=cpu), jax.random.PRNGKey(4))
+    x = jnp.zeros((1, 191, 191, 3), jnp.float32)
+
+    def convs(mode):  # conv_general_dilated ops in the search branch's program
+        net = M.build(spec, lowering=cpu.replace(winograd=mode))
+        jaxpr = str(jax.make_jaxpr(lambda v, x: M.search_branch(net, v, x))(v, x))
+        return jaxpr.count("conv_general_dilated["), jaxpr.count("dot_general[")
+
+    # off: conv1 (one conv: 16 outputs), conv2 / conv4 / conv5 one conv per group (x2),
+    # conv3 one conv; auto: conv3 as Winograd; on: conv3-5 as Winograd.
+    assert convs("off") == (8, 0)
+    assert convs("auto") == (7, 1)
+    assert convs("on") == (3, 3)
