@@ -174,15 +174,17 @@ def test_lowering_choices_per_backend():
     assert forced.xcorr("depthwise") == "vmap" and forced.conv1_chunk(96) == 8
     assert forced.search_scales(3) == "map"
     assert cpu.replace(batch_impl="vmap").batched_tracking == "vmap"
-    # Winograd: batch-1 3x3 stride-1 convs of >= 64 inputs per group and >= 16x16 outputs.
-    assert cpu.use_winograd(1, 256, 3, 1, 26) and cpu.use_winograd(1, 64, 3, 1, 16)
-    assert not cpu.use_winograd(8, 256, 3, 1, 26)  # training batches keep the conv
-    assert not cpu.use_winograd(1, 48, 3, 1, 26) and not cpu.use_winograd(1, 256, 3, 1, 8)
-    assert not cpu.use_winograd(1, 256, 5, 1, 57) and not cpu.use_winograd(1, 256, 3, 2, 26)
-    assert not gpu.use_winograd(1, 256, 3, 1, 26)
+    # Winograd: batch-1 3x3 stride-1 convs of >= 64 inputs (>= 192 per group when grouped)
+    # and >= 16x16 outputs.
+    assert cpu.use_winograd(1, 256, 1, 3, 1, 26) and cpu.use_winograd(1, 64, 1, 3, 1, 16)
+    assert cpu.use_winograd(1, 384, 2, 3, 1, 24) and not cpu.use_winograd(1, 192, 2, 3, 1, 24)
+    assert not cpu.use_winograd(8, 256, 1, 3, 1, 26)  # training batches keep the conv
+    assert not cpu.use_winograd(1, 48, 1, 3, 1, 26) and not cpu.use_winograd(1, 256, 1, 3, 1, 8)
+    assert not cpu.use_winograd(1, 256, 1, 5, 1, 57) and not cpu.use_winograd(1, 256, 1, 3, 2, 26)
+    assert not gpu.use_winograd(1, 256, 1, 3, 1, 26)
     on, off = cpu.replace(winograd="on"), cpu.replace(winograd="off")
-    assert on.use_winograd(8, 3, 3, 1, 4) and not off.use_winograd(1, 256, 3, 1, 26)
-    assert not on.use_winograd(1, 256, 5, 1, 57)  # F(2x2, 3x3) only
+    assert on.use_winograd(8, 3, 1, 3, 1, 4) and not off.use_winograd(1, 256, 1, 3, 1, 26)
+    assert not on.use_winograd(1, 256, 1, 5, 1, 57)  # F(2x2, 3x3) only
 
 
 @pytest.mark.parametrize(

@@ -73,11 +73,11 @@ def test_winograd_conv_rejects_other_kernels():
 
 
 def test_search_features_with_winograd_equal_the_convs():
-    # 'auto' takes Winograd for conv3 only (>= 64 inputs per group, 18x18 outputs on a
-    # 191 crop); 'on' forces it on every 3x3 conv, the grouped ones included.
+    # 'auto' takes Winograd for conv3 only (64 inputs, 18x18 outputs on a 191 crop; the
+    # grouped conv4 / conv5 have 48 per group); 'on' forces it on every 3x3 conv.
     spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
     cpu = M.Lowering.for_backend("cpu")
-    assert cpu.use_winograd(1, 64, 3, 1, 18) and not cpu.use_winograd(1, 48, 3, 1, 16)
+    assert cpu.use_winograd(1, 64, 1, 3, 1, 18) and not cpu.use_winograd(1, 96, 2, 3, 1, 16)
     v = M.init_variables(M.build(spec, lowering=cpu), jax.random.PRNGKey(4))
     x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 191, 191, 3)), jnp.float32)
     ref = M.search_branch(M.build(spec, lowering=cpu.replace(winograd="off")), v, x)

@@ -76,7 +76,7 @@ class Conv(nn.Module):
         elif (
             low is not None
             and x.dtype == jnp.float32  # bfloat16 keeps the conv (its rounding is coarser)
-            and low.use_winograd(x.shape[0], cin, k, self.strides[0], out_size)
+            and low.use_winograd(x.shape[0], x.shape[-1], g, k, self.strides[0], out_size)
         ):
             y = winograd_conv(x, kernel, g)
         elif g > 1 and low is not None and low.split_grouped_convs:

@@ -161,14 +161,16 @@ class Lowering:
             return 0
         return chunk
 
-    def use_winograd(self, batch: int, in_per_group: int, kernel: int, stride: int,
-                     out_size: int) -> bool:  # fmt: skip
+    def use_winograd(
+        self, batch: int, in_channels: int, groups: int, kernel: int, stride: int, out_size: int
+    ) -> bool:
         """Whether a conv (`out_size` x `out_size` outputs) runs as Winograd F(2x2, 3x3)."""
         if kernel != 3 or stride != 1 or self.winograd == "off":
             return False
         if self.winograd == "on":
             return True
-        return self.on_cpu and batch == 1 and in_per_group >= 64 and out_size >= 16
+        wide = in_channels // groups >= (64 if groups == 1 else 192)
+        return self.on_cpu and batch == 1 and wide and out_size >= 16
 
     def search_scales(self, num_scales: int) -> str:
         """'map' (a loop of batch-1 search forwards) or 'batch' (one forward of S crops)."""
