@@ -31,6 +31,29 @@ Grouped convs (`split_grouped_convs`): SiamFC's conv2 / conv4 (groups 2) took 30
 23 ms as one grouped conv and 18 / 9 ms as one conv per group (batch 1);
 forward+backward at batch 8 went from 2162 / 610 ms to 715 / 160 ms. CPU only.
 
+Winograd F(2x2, 3x3) (`use_winograd`, `dsiam_jax.models.winograd`): a batch-1 3x3
+conv as 16 matrix products. Per frame of 3 scales, the kernel transform done once
+(as in the tracker, where XLA hoists it out of the loop over scales), against the
+conv as the model ran it before (one conv per group), quiet 2-core machine:
+
+| conv | in -> out, groups | conv / Winograd |
+|---|---|---|
+| SiamFC teacher conv3 | 256 -> 384 | 1.63x |
+| SiamFC teacher conv4 / conv5 | 384 -> 384 / 256, g2 | 1.31x / 1.17x |
+| pysot AlexNet conv3 / 4 / 5 (search 287, 1 scale) | 256-384, no groups | 1.48x / 1.72x / 1.78x |
+| quarter-width student conv3 | 64 -> 96 | 1.24x |
+| laptop teacher conv3 / conv4 / conv5 | 128 -> 192; 192, g2 | 1.13x / 0.93x / 0.91x |
+| quarter-width student conv4 / conv5 | 96, g2 | 0.78x / 0.78x |
+
+so 'auto' takes it on CPU for batch 1, >= 16x16 outputs and >= 64 inputs (>= 192 per
+group when grouped). The whole 3-scale search of the SiamFC teacher went from 120 to
+112 ms (7%; the quarter-width student 5%). At training batches (8, forward +
+backward) it gained 11% on the teacher's step and nothing on the laptop teacher's, so
+training keeps the convs. F(4x4, 3x3) was another 10-20% faster on the teacher's
+layers but 10x less exact (relative 1e-5); F(2x2, 5x5) for conv2 was slower than one
+conv per group. (The pysot row is against one conv; its input-channel chunks below
+gain 10-25%.)
+
 Batch-1 input-channel chunks (`input_chunk`, tracking: one search crop per call):
 a 5x5 conv of 96 -> 256 channels on 69x69 (pysot AlexNet conv2 at search 287)
 took 87 ms as one conv and 33-36 ms as two 48-channel convs summed; 192 -> 512 on
