@@ -293,3 +293,14 @@ def test_cpu_conv_lowerings_used_by_tracking_are_equal():
     one = M.search_branch(net, v, crops[:1])
     two = M.search_branch(net, v, crops)
     np.testing.assert_allclose(one[0], two[0], rtol=1e-4, atol=1e-3 * float(jnp.abs(two).max()))
+
+
+@pytest.mark.parametrize("spec", [FC_SPEC, RPN_SPEC], ids=["siamfc", "siamrpn"])
+def test_winograd_lowering_keeps_the_boxes(spec):
+    # model.winograd=on puts every 3x3 conv of the tiny backbones through Winograd F(2x2,
+    # 3x3); the boxes must stay those of the plain convs (float rounding only).
+    model, clip = tiny_model(spec, seed=1), Clip(n=10, seed=1)
+    off = track_clip(build_tracker(model, None, "jax", winograd="off"), clip)
+    on = track_clip(build_tracker(model, None, "jax", winograd="on"), clip)
+    np.testing.assert_allclose(on.boxes, off.boxes, atol=1e-3)
+    np.testing.assert_allclose(on.scores, off.scores, atol=1e-4)
