@@ -78,7 +78,7 @@ def test_search_features_with_winograd_equal_the_convs():
     spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
     cpu = M.Lowering.for_backend("cpu")
     assert cpu.use_winograd(1, 64, 1, 3, 1, 18) and not cpu.use_winograd(1, 96, 2, 3, 1, 16)
-    v = M.init_variables(M.build(spec, lowering=cpu), jax.random.PRNGKey(4))
+    v = M.numpy_variables(spec, seed=4)
     x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 191, 191, 3)), jnp.float32)
     ref = M.search_branch(M.build(spec, lowering=cpu.replace(winograd="off")), v, x)
     for mode in ("auto", "on"):
@@ -89,7 +89,7 @@ def test_search_features_with_winograd_equal_the_convs():
 def test_the_lowering_replaces_the_3x3_convs_it_picks():
     spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
     cpu = M.Lowering.for_backend("cpu")
-    v = M.init_variables(M.build(spec, lowering=cpu), jax.random.PRNGKey(4))
+    v = M.numpy_variables(spec, seed=4)
     x = jnp.zeros((1, 191, 191, 3), jnp.float32)
 
     def convs(mode):  # conv_general_dilated ops in the search branch's program
