@@ -317,18 +317,21 @@ def check_resume(config: ml_collections.ConfigDict, workdir: pathlib.Path) -> No
         )
     saved_flat = _flatten(saved)
     missing = sorted(set(_flatten(current)) - set(saved_flat))
+    unchanged = [f for f in missing if f not in PREDATED_VALUES]
     for field in (f for f in missing if f in PREDATED_VALUES):
         value = PREDATED_VALUES[field]
         if isinstance(value, SavedField):
-            if value.name not in saved_flat:
-                continue  # taken as unchanged, like any other predated field
+            if value.name not in saved_flat:  # nothing known of what the run used
+                unchanged.append(field)
+                continue
             value = saved_flat[value.name]
         logging.warning("%s predates %s: resuming with the value its run used, %r",
                         saved_file, field, value)  # fmt: skip
         _set_field(config, field, value)
-    missing = [f for f in missing if f not in PREDATED_VALUES]
-    if missing:
-        logging.warning("%s predates the fields %s: taken as unchanged", saved_file, missing)
+    if unchanged:
+        logging.warning(
+            "%s predates the fields %s: taken as unchanged", saved_file, sorted(unchanged)
+        )
     diffs = config_differences(saved, current)
     if diffs:
         shown = ", ".join(f"{k} ({old!r} -> {new!r})" for k, old, new in diffs[:8])
