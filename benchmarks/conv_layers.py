@@ -28,7 +28,7 @@ from onnx import TensorProto, helper
 from benchmarks.timing import arguments, time_fn, write_json
 from dsiam_jax import models as M
 from dsiam_jax.export.runtime import session_options
-from dsiam_jax.models.alexnet import Conv
+from dsiam_jax.models.alexnet import layer_conv
 from dsiam_jax.models.structure import structure
 
 SCALES = 3
@@ -57,11 +57,11 @@ def onnx_conv(x_shape, w: np.ndarray, stride: int, groups: int, out_shape) -> or
 
 
 def time_layer(
-    layer, size: int, rng: np.random.Generator, repeats: int
+    layer, first: bool, size: int, rng: np.random.Generator, repeats: int
 ) -> tuple[float, float, float, float]:
     """Median milliseconds of `layer`'s conv on a `[SCALES, size, size, C]` input:
     (JAX as one batch, JAX one scale at a time (x SCALES), the same lowered as the
-    model does (x SCALES), onnxruntime)."""
+    model does (x SCALES; `first` = conv1), onnxruntime)."""
     cin, cout, k, g = layer.in_channels, layer.out_channels, layer.kernel, layer.groups
     x = rng.normal(size=(SCALES, size, size, cin)).astype(np.float32)  # NHWC
     w = rng.normal(size=(k, k, cin // g, cout)).astype(np.float32) * 0.05  # HWIO
@@ -74,11 +74,7 @@ def time_layer(
     xd, wd, x1 = jax.device_put(x), jax.device_put(w), jax.device_put(x[:1])
     jax_ms = 1e3 * time_fn(lambda: conv(xd, wd), repeats)["median_s"]
     per_scale_ms = SCALES * 1e3 * time_fn(lambda: conv(x1, wd), repeats)["median_s"]
-    lowering = M.Lowering.for_backend()
-    module = Conv(
-        cout, (k, k), (layer.stride,) * 2, g,
-        lowering.conv1_chunk(cout) if layer.name.endswith("conv1") else 0, lowering,
-    )  # fmt: skip
+    module = layer_conv(layer, M.Lowering.for_backend(), first)
     variables = {"params": {"kernel": wd, "bias": jax.device_put(np.zeros(cout, np.float32))}}
     lowered = jax.jit(module.apply)
     lowered_ms = SCALES * 1e3 * time_fn(lambda: lowered(variables, x1), repeats)["median_s"]
@@ -94,8 +90,8 @@ def layer_rows(name: str, spec: M.ModelSpec, repeats: int) -> list[dict]:
     """One row per backbone conv of `spec` on the search branch."""
     rng = np.random.default_rng(0)
     rows, size = [], SEARCH
-    for layer in structure(spec).backbone:
-        jax_ms, per_scale_ms, lowered_ms, ort_ms = time_layer(layer, size, rng, repeats)
+    for i, layer in enumerate(structure(spec).backbone):
+        jax_ms, per_scale_ms, lowered_ms, ort_ms = time_layer(layer, i == 0, size, rng, repeats)
         cin, cout, k, g = layer.in_channels, layer.out_channels, layer.kernel, layer.groups
         out = layer.conv_size(size)
         gflop = 2 * SCALES * out * out * cout * k * k * cin // g / 1e9

@@ -88,6 +88,18 @@ class Conv(nn.Module):
         return y + bias
 
 
+def layer_conv(
+    layer: ConvLayer, lowering: Lowering, first: bool, dtype: jnp.dtype = jnp.float32
+) -> Conv:
+    """The `Conv` module of one backbone layer (conv1 = `first`, in output chunks)."""
+    k, st = layer.kernel, layer.stride
+    split = lowering.conv1_chunk(layer.out_channels) if first else 0
+    return Conv(
+        layer.out_channels, (k, k), (st, st), layer.groups, split, lowering, dtype,
+        name=layer.path[-1],
+    )  # fmt: skip
+
+
 def input_split_conv(x: jax.Array, kernel: jax.Array, strides, chunk: int) -> jax.Array:
     """A VALID conv as a sum of convs over input-channel chunks (equal up to rounding)."""
     parts = [
@@ -145,18 +157,7 @@ class AlexNet(nn.Module):
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = x.astype(self.dtype)  # 0..255 integers are exact in bfloat16
         for i, layer in enumerate(self.layers):
-            k, st = layer.kernel, layer.stride
-            split = self.lowering.conv1_chunk(layer.out_channels) if i == 0 else 0
-            x = Conv(
-                layer.out_channels,
-                (k, k),
-                (st, st),
-                layer.groups,
-                split,
-                self.lowering,
-                self.dtype,
-                name=layer.path[-1],
-            )(x)
+            x = layer_conv(layer, self.lowering, i == 0, self.dtype)(x)
             if layer.bn:
                 x = nn.BatchNorm(
                     use_running_average=not train,
