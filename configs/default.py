@@ -43,6 +43,8 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # Depth-wise RPN head: kernel of the conv after the correlation (1 = pysot's 1x1;
     # 3 = 3x3 padded, each cell sees its neighbours; studies/siamrpn section 8).
     m.rpn_head_kernel = s.rpn_head_kernel
+    # RPN: add SiamFC's feature correlation to the foreground logits (studies/siamrpn 14).
+    m.rpn_cls_xcorr = s.rpn_cls_xcorr
     m.anchor_ratios = s.anchor_ratios  # RPN anchor aspect ratios (h/w)
     m.anchor_scales = s.anchor_scales  # RPN anchor scales (x stride 8)
     m.final_bn = s.final_bn  # BatchNorm after conv5
@@ -164,7 +166,7 @@ def loss_config() -> ml_collections.ConfigDict:
     The fields and their defaults are `LossSettings` (documented in
     dsiam_jax/train/settings.py): siamfc_radius, siamfc_distance, rpn_pos_iou,
     rpn_neg_iou, rpn_num_samples, rpn_max_pos, rpn_cls_balanced, rpn_loc_weight,
-    rpn_smooth_l1_beta, rpn_rank_weight.
+    rpn_smooth_l1_beta, rpn_rank_weight, rpn_center_weight.
     """
     return ml_collections.ConfigDict(dataclass_defaults(LossSettings))
 

@@ -34,6 +34,9 @@ SPECS = {
 }
 # The depth-wise head with a padded 3x3 conv after the correlation (model.rpn_head_kernel).
 SPECS["depthwise_head3"] = SPECS["depthwise"].replace(rpn_head_kernel=3)
+# SiamFC's feature correlation added to the foreground logits (model.rpn_cls_xcorr).
+SPECS["depthwise_cls_xcorr"] = SPECS["depthwise"].replace(rpn_cls_xcorr=True)
+SPECS["upchannel_cls_xcorr"] = SPECS["upchannel"].replace(rpn_cls_xcorr=True)
 
 
 def search_size(spec):
@@ -54,9 +57,7 @@ def test_onnx_matches_jax_with_folded_batchnorm(head):
     # One template against several search crops (a scale pyramid).
     pairs = [samples.random_pair(127, x_size, 3 if spec.kind == "siamfc" else 2)]
     diffs = checks.compare(jax_net, onnx_net, pairs)
-    assert set(diffs) == set(onnx_graphs.kernel_names(spec.kind)) | set(
-        onnx_graphs.output_names(spec.kind)
-    )
+    assert set(diffs) == set(net.structure.kernel_names) | set(net.structure.output_names)
     assert checks.max_rel(diffs) < 1e-4, diffs
     assert net.num_params() < models.num_params(v)  # BatchNorm is gone
 
@@ -182,8 +183,10 @@ def test_tflite_export_matches_jax(tmp_path):
     pytest.importorskip("tensorflow")
     from dsiam_jax.export import tflite_export
 
-    # SiamFC: grouped convs; depthwise head: a depthwise conv with a dynamic filter.
-    for head, variants in (("siamfc", ("fp32", "fp16")), ("depthwise", ("fp32",))):
+    # SiamFC: grouped convs; depthwise head: a depthwise conv with a dynamic filter
+    # (with rpn_cls_xcorr: plus SiamFC's correlation added to the foreground logits).
+    cases = (("siamfc", ("fp32", "fp16")), ("depthwise_cls_xcorr", ("fp32",)))
+    for head, variants in cases:
         spec = SPECS[head]
         v = models.numpy_variables(spec, random_batchnorm=True)
         sizes = (127, search_size(spec), 3 if head == "siamfc" else 1)

@@ -82,6 +82,44 @@ def test_rpn_rank_loss_by_hand():
     )
 
 
+def test_rpn_center_term_by_hand():
+    """loss.rpn_center_weight: SiamFC's balanced logistic loss on each cell's best
+    foreground log-odds, against SiamFC's radius labels (NumPy by hand)."""
+    rng = np.random.default_rng(6)
+    f = rng.normal(size=(2, 3, 3, 2)) * 2  # [B, R, R, k] foreground log-odds
+    center_pos = np.zeros((2, 3, 3))
+    center_pos[0, 1, 1] = center_pos[0, 1, 2] = 1.0  # example 1: a negative pair (no positive)
+    cell = f.max(-1)
+    want = []
+    for b in range(2):
+        p = center_pos[b].ravel()
+        x = cell[b].ravel()
+        bce = np.where(p > 0, softplus(-x), softplus(x))
+        n_pos, n_neg = p.sum(), (1 - p).sum()
+        w = np.where(p > 0, 0.5 / max(n_pos, 1), 0.5 / n_neg)
+        want.append(np.sum(w * bce) / np.sum(w))
+    cls = np.stack([np.zeros_like(f), f], -1)
+    channels = np.concatenate([cls[..., 0], cls[..., 1]], -1)  # channel = class * k + anchor
+    outputs = {"s": {
+        "cls": jnp.asarray(channels, jnp.float32),
+        "reg": jnp.zeros((2, 3, 3, 8)), "features": jnp.zeros((2, 4, 4, 1)),
+    }}  # fmt: skip
+    iou = rng.uniform(size=f.shape)
+    targets = {
+        "pos": jnp.asarray(iou > 0.6), "neg": jnp.asarray(iou < 0.3),
+        "delta": jnp.zeros((*f.shape, 4)), "iou": jnp.asarray(iou, jnp.float32),
+        "center_pos": jnp.asarray(center_pos, jnp.float32),
+    }  # fmt: skip
+    loss = LossSettings(rpn_center_weight=2.0)
+    _, terms = O.objective(outputs, targets, num_anchors=2, loss=loss)
+    np.testing.assert_allclose(terms["s/gt_center"], np.mean(want), rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["s/gt"], terms["s/gt_cls"] + 1.2 * terms["s/gt_reg"] + 2.0 * np.mean(want), rtol=1e-5
+    )
+    _, off = O.objective(outputs, targets, num_anchors=2, loss=LossSettings())
+    assert "s/gt_center" not in off
+
+
 def test_rpn_reg_loss_smooth_l1():
     reg = jnp.zeros((1, 1, 2, 1, 4))
     delta = jnp.asarray([[[[[0.05, -0.5, 2.0, 0.0]], [[9.0, 9.0, 9.0, 9.0]]]]])

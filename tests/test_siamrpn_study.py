@@ -103,3 +103,56 @@ def test_reg_by_anchor_runs_on_toy_pairs():
     out = reg_by_anchor.reg_by_anchor(model, pairs=6, seed=3, source="toy")
     assert out["positive_anchors"] > 0
     assert set(out["within_pair"]) == {"dx", "dy"}
+
+
+def test_hybrid_oracle_outputs_by_hand():
+    """hybrid.oracle_outputs: which anchors and channels take the truth (one cell, k=2)."""
+    import jax.numpy as jnp
+
+    from studies.siamrpn import hybrid
+
+    anchors = jnp.asarray([[[[50.0, 50.0, 20.0, 20.0], [50.0, 50.0, 40.0, 10.0]]]])  # [1, 1, 2, 4]
+    truth = jnp.asarray([52.0, 49.0, 20.0, 22.0])  # IoU 0.75 with anchor 0, 0.31 with anchor 1
+    outputs = {
+        "cls": jnp.full((1, 1, 1, 4), 7.0),
+        "reg": jnp.full((1, 1, 1, 8), 9.0),
+        "response": jnp.full((1, 1, 1), -3.0),
+    }
+    exact0 = [2.0 / 20, -1.0 / 20, 0.0, np.log(22 / 20)]  # encode(truth, anchor 0)
+    reg = np.asarray(hybrid.oracle_outputs(outputs, anchors, truth, "reg")["reg"])[0, 0, 0]
+    np.testing.assert_allclose(reg[[0, 2, 4, 6]], exact0, rtol=1e-5, atol=1e-7)  # coord * k + 0
+    np.testing.assert_allclose(reg[[1, 3, 5, 7]], 9.0)  # anchor 1 is not a positive: trained
+    off = np.asarray(hybrid.oracle_outputs(outputs, anchors, truth, "offsets")["reg"])[0, 0, 0]
+    np.testing.assert_allclose(off, [exact0[0], 9, exact0[1], 9, 9, 9, 9, 9], rtol=1e-5)
+    cls = np.asarray(hybrid.oracle_outputs(outputs, anchors, truth, "cls")["cls"])[0, 0, 0]
+    iou0 = (20 * 20 - 2 * 20 - 0) / (20 * 20 + 20 * 22 - (20 - 2) * 20)  # overlap 18 x 20
+    assert np.isclose(cls[2], 12 * iou0 - 4, rtol=1e-5) and cls[0] == cls[1] == 0
+    fc = np.asarray(hybrid.oracle_outputs(outputs, anchors, truth, "siamfc")["cls"])[0, 0, 0]
+    np.testing.assert_allclose(fc, [0, 0, -3, -3])
+    trained = hybrid.oracle_outputs(outputs, anchors, truth, "trained")
+    np.testing.assert_allclose(trained["cls"], 7.0)
+    np.testing.assert_allclose(trained["reg"], 9.0)
+
+
+def test_hybrid_runs_on_a_tiny_rpn():
+    """The whole path: tracker state -> truth in crop pixels -> replaced maps -> boxes;
+    the trained variant reproduces the library tracker's boxes."""
+    from dsiam_jax import models as M
+    from dsiam_jax.models import TrackerModel
+    from dsiam_jax.tracking import build_tracker, run_sequence
+    from studies.siamrpn import diagnose, hybrid
+
+    spec = M.ModelSpec(
+        kind="siamrpn", head="depthwise", channels=(8, 16, 16, 16, 16), head_channels=8
+    )
+    model = TrackerModel("tiny", spec, M.numpy_variables(spec, seed=0))
+    fc_spec = M.ModelSpec(channels=(8, 16, 16, 16, 16))
+    fc = TrackerModel("fc", fc_spec, M.numpy_variables(fc_spec, seed=1))
+    seqs = diagnose.synthetic_test_sequences(1)
+    out = hybrid.evaluate(model, seqs, ("trained", "both", "siamfc"), {}, fc)
+    assert set(out) == {"trained", "both", "siamfc"}
+    assert out["both"]["success_auc"] > out["trained"]["success_auc"]
+    library = run_sequence(build_tracker(model), seqs[0]).boxes
+    tracker = build_tracker(model)
+    mine = hybrid.track_sequence(tracker, seqs[0], "trained", hybrid.make_step(tracker))
+    np.testing.assert_allclose(mine, library, atol=1e-3)

@@ -30,6 +30,12 @@ SPECS = {
     "depthwise_head3": M.teacher_spec("siamrpn", "depthwise").replace(
         channels=(16, 32, 48, 48, 32), head_channels=12, rpn_head_kernel=3
     ),
+    "depthwise_cls_xcorr": M.teacher_spec("siamrpn", "depthwise").replace(
+        channels=(16, 32, 48, 48, 32), head_channels=12, rpn_cls_xcorr=True
+    ),
+    "upchannel_cls_xcorr": M.teacher_spec("siamrpn").replace(
+        channels=(16, 32, 48, 48, 32), head_channels=24, rpn_cls_xcorr=True
+    ),
 }
 
 
@@ -54,6 +60,8 @@ def described(s: NetStructure) -> tuple[dict, dict]:
     for b in s.branches:
         if b.response_bias:
             params[b.response_bias] = ()
+        if b.foreground_of:
+            params[("head", f"{b.output}_weight")] = (s.spec.num_anchors,)
     return params, stats
 
 
@@ -110,10 +118,14 @@ def test_described_output_shapes(name):
     fx = s.feature_size(271)
     assert out["features"].shape == (1, fx, fx, s.feature_channels)
     kernels = jax.eval_shape(lambda v: M.template_branch(model, v, z), variables)
+    assert set(out) == {*s.output_names, "features"}
     for b in s.branches:
         kz, channels = s.kernel_geometry(b, 127)
         k = kernels if s.single_kernel else kernels[b.output]
         assert k.shape[1:3] == (kz, kz)
+        if b.foreground_of:  # one map, added to another output (see the cls_xcorr test)
+            assert b.correlation_maps(channels) == 1
+            continue
         maps = b.correlation_maps(channels)
         n_out = b.after[-1].out_channels if b.after else maps
         r = fx - feature_size(127) + 1
@@ -201,3 +213,36 @@ def test_lowering_choices_per_backend():
 def test_lowering_rejects_unknown_choices(field, value):
     with pytest.raises(ConfigError, match=field):
         M.Lowering.for_backend("cpu", **{field: value})
+
+
+@pytest.mark.parametrize("name", ["depthwise_cls_xcorr", "upchannel_cls_xcorr"])
+def test_cls_xcorr_adds_the_feature_correlation_to_the_foreground_logits(name):
+    """`rpn_cls_xcorr`: cls = the head's cls + [0 (k background), w_a r / sqrt(36 C)
+    (k foreground)], r = SiamFC's correlation of the backbone features, computed here
+    with a NumPy loop; the same network without the option gives the head's cls."""
+    spec = SPECS[name]
+    v = M.numpy_variables(spec, seed=4, random_batchnorm=True)  # random weights w_a too
+    w = np.asarray(v["params"]["head"]["cls_xcorr_weight"], np.float64)
+    assert w.shape == (5,) and np.ptp(w) > 0
+    plain = spec.replace(rpn_cls_xcorr=False)
+    v_plain = {**v, "params": {**v["params"], "head": dict(v["params"]["head"])}}
+    del v_plain["params"]["head"]["cls_xcorr_weight"]
+    rng = np.random.default_rng(5)
+    z = rng.uniform(0, 255, (2, 127, 127, 3)).astype(np.float32)
+    x = rng.uniform(0, 255, (2, 255, 255, 3)).astype(np.float32)
+    model = M.build(spec)
+    out = M.forward(model, v, z, x)
+    base = M.forward(M.build(plain), v_plain, z, x)
+    zf = np.asarray(M.search_branch(model, v, z), np.float64)  # [2, 6, 6, 32]
+    xf = np.asarray(M.search_branch(model, v, x), np.float64)  # [2, 22, 22, 32]
+    r = np.zeros((2, 17, 17))
+    for b in range(2):
+        for i in range(17):
+            for j in range(17):
+                r[b, i, j] = np.sum(zf[b] * xf[b, i : i + 6, j : j + 6])
+    r /= np.sqrt(36 * 32)
+    added = np.asarray(out["cls"], np.float64) - np.asarray(base["cls"], np.float64)
+    scale = np.abs(r).max()
+    np.testing.assert_allclose(added[..., :5], 0.0, atol=1e-5 * scale)
+    np.testing.assert_allclose(added[..., 5:], r[..., None] * w, atol=1e-5 * scale)
+    np.testing.assert_array_equal(out["reg"], base["reg"])

@@ -54,11 +54,14 @@ class FoldedNet:
       spec: the architecture.
       convs: the folded convs by layer name (`ConvLayer.name`, e.g. 'backbone/conv1').
       response_bias: SiamFC response bias (response = xcorr * out_scale + bias).
+      foreground_weights: per-anchor weights `[k]` of each `foreground_of` branch, by
+        branch output (`spec.rpn_cls_xcorr`: 'cls_xcorr').
     """
 
     spec: ModelSpec
     convs: dict[str, FoldedConv]
     response_bias: float = 0.0
+    foreground_weights: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def structure(self) -> NetStructure:
@@ -71,6 +74,7 @@ class FoldedNet:
     def num_params(self) -> int:
         """Scalars after folding (BatchNorm statistics are gone)."""
         n = sum(c.weight.size + c.bias.size for c in self.convs.values())
+        n += sum(w.size for w in self.foreground_weights.values())
         return int(n + sum(1 for b in self.structure.branches if b.response_bias))
 
 
@@ -131,4 +135,9 @@ def fold(spec: ModelSpec, variables: Mapping[str, Any]) -> FoldedNet:
             padding=layer.padding,
         )
     biases = [_at(params, b.response_bias) for b in layers.branches if b.response_bias]
-    return FoldedNet(spec, convs, float(np.asarray(biases[0])) if biases else 0.0)
+    weights = {
+        b.output: np.asarray(params["head"][f"{b.output}_weight"], np.float32)
+        for b in layers.branches
+        if b.foreground_of
+    }
+    return FoldedNet(spec, convs, float(np.asarray(biases[0])) if biases else 0.0, weights)

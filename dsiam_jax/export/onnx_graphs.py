@@ -34,8 +34,14 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from dsiam_jax.export.fold import FoldedConv, FoldedNet
-from dsiam_jax.models.spec import ModelSpec, teacher_spec
-from dsiam_jax.models.structure import ConvLayer, HeadBranch, structure, walk_size
+from dsiam_jax.models.spec import ModelSpec
+from dsiam_jax.models.structure import (
+    ConvLayer,
+    HeadBranch,
+    foreground_gains,
+    structure,
+    walk_size,
+)
 
 OPSET = 17
 IR_VERSION = 8  # widely supported (onnxruntime >= 1.10, mobile runtimes)
@@ -56,16 +62,6 @@ def set_weight_format(model: onnx.ModelProto, weights: str) -> None:
 def weight_format(model: onnx.ModelProto) -> str:
     """The weight storage recorded by `set_weight_format` ('fp32' when absent)."""
     return next((p.value for p in model.metadata_props if p.key == WEIGHTS_KEY), "fp32")
-
-
-def kernel_names(kind: str) -> tuple[str, ...]:
-    """Names of the template graph's outputs (= the track graph's kernel inputs)."""
-    return structure(teacher_spec(kind)).kernel_names
-
-
-def output_names(kind: str) -> tuple[str, ...]:
-    """Names of the track graph's outputs."""
-    return structure(teacher_spec(kind)).output_names
 
 
 class _GraphBuilder:
@@ -215,7 +211,7 @@ def track_graph(
     shapes = kernel_shapes(net, template_size)
     s_dim: int | str = SCALES_AXIS if batch is None else batch
     x_size = s.feature_size(search_size)
-    outputs = []
+    outputs, maps_nchw = [], {}
     for b in s.branches:
         maps, depth, kz, _ = shapes[b.kernel]
         f = _walk(g, net, b.search, xf)
@@ -228,10 +224,17 @@ def track_graph(
             f = g.op("Add", [f, g.const("response_bias", np.float32(net.response_bias))], hint="b")
             g.op("Squeeze", [f, g.const("squeeze_axes", np.asarray([1]))], out=b.output)
             outputs.append(_value(b.output, (s_dim, size, size)))
+        elif b.foreground_of:  # [S, 1, R, R] x [1, 2k, 1, 1] added to the cls logits
+            gains = foreground_gains(b, net.foreground_weights[b.output])[None, :, None, None]
+            f = g.op("Mul", [f, g.const(f"{b.output}_gains", gains)], hint=f"{b.output}_fg")
+            target = maps_nchw[b.foreground_of]
+            maps_nchw[b.foreground_of] = g.op("Add", [target, f], hint=b.foreground_of)
         else:
-            g.to_nhwc(f, b.output)
             n_out = b.after[-1].out_channels if b.after else maps
+            maps_nchw[b.output] = f
             outputs.append(_value(b.output, (s_dim, size, size, n_out)))
+    for name, f in maps_nchw.items():
+        g.to_nhwc(f, name)
     inputs = [_value("search", (s_dim, search_size, search_size, 3))]
     inputs += [_value(n, shapes[n]) for n in s.kernel_names]
     doc = f"dsiam_jax track step: {spec.kind}/{spec.head} channels={list(spec.channels)}"

@@ -25,7 +25,7 @@ from absl import logging
 
 from dsiam_jax.export import checks, onnx_graphs
 from dsiam_jax.export.fold import FoldedConv, FoldedNet
-from dsiam_jax.models.structure import ConvLayer, feature_size
+from dsiam_jax.models.structure import ConvLayer, feature_size, foreground_gains
 
 SUFFIX = {"fp32": "", "fp16": "_fp16"}
 
@@ -104,7 +104,11 @@ def _functions(tf, net: FoldedNet, sizes: tuple[int, int, int]):
             f = _walk(tf, net, b.after, f)
             if b.response_bias:
                 f = f[..., 0] * spec.out_scale + net.response_bias
-            out[b.output] = f
+            if b.foreground_of:  # [S, R, R, 1] x [2k] added to the cls logits
+                gains = foreground_gains(b, net.foreground_weights[b.output])
+                out[b.foreground_of] = out[b.foreground_of] + f * gains
+            else:
+                out[b.output] = f
         return out
 
     return template, track

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from dsiam_jax.models import xcorr as xcorr_lib
 from dsiam_jax.models.alexnet import conv_init, max_pool_3x3_s2
 from dsiam_jax.models.lowering import Lowering
-from dsiam_jax.models.structure import ConvLayer, NetStructure
+from dsiam_jax.models.structure import ConvLayer, NetStructure, foreground_gains
 
 # correlation kind -> batched correlation `fn(kernel, search feature, impl)`.
 CORRELATE = {
@@ -109,6 +109,9 @@ class Head(nn.Module):
             if b.response_bias:  # ('head', name): a scalar
                 name = b.response_bias[-1]
                 setattr(self, name, self.param(name, nn.initializers.zeros, ()))
+            if b.foreground_of:  # ('head', f'{output}_weight'): one weight per anchor
+                name, k = f"{b.output}_weight", self.layers.spec.num_anchors
+                setattr(self, name, self.param(name, nn.initializers.ones, (k,)))
 
     def _walk(self, layers: tuple[ConvLayer, ...], x: jax.Array, train: bool) -> jax.Array:
         for layer in layers:
@@ -152,4 +155,9 @@ class Head(nn.Module):
             if b.response_bias:
                 f = f * self.layers.spec.out_scale + getattr(self, b.response_bias[-1])
             out[b.output] = f
+        for b in branches:
+            if b.foreground_of:  # [B, 17, 17] x [2k] -> added to the cls logits
+                gains = foreground_gains(b, getattr(self, f"{b.output}_weight"), jnp)
+                f = out.pop(b.output)
+                out[b.foreground_of] = out[b.foreground_of] + f[..., None] * gains.astype(f.dtype)
         return out

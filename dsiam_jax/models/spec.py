@@ -43,6 +43,10 @@ class ModelSpec:
         zero-padded to keep the map size, as SiamBAN / SiamCAR heads: each cell also
         sees its neighbours, where the sub-cell offset of the target is readable;
         studies/siamrpn section 8).
+      rpn_cls_xcorr: RPN only: add SiamFC's correlation of the backbone features (one
+        map, scaled by 1/sqrt(6 x 6 x C)) times a learned weight per anchor to the
+        foreground logits, so the classifier has a template-matching input from the
+        first step (studies/siamrpn section 14).
       anchor_ratios: anchor aspect ratios h/w (RPN only; k = ratios x scales).
       anchor_scales: anchor scales in units of the stride 8 (RPN only).
       final_bn: BatchNorm after conv5 (SiamFC: no; SiamRPN/pysot: yes).
@@ -56,6 +60,7 @@ class ModelSpec:
     head: str = "xcorr"
     head_channels: int = 0
     rpn_head_kernel: int = 1
+    rpn_cls_xcorr: bool = False
     anchor_ratios: tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
     anchor_scales: tuple[float, ...] = (8.0,)
     final_bn: bool = False
@@ -109,6 +114,10 @@ class ModelSpec:
             raise SpecError(
                 f"model.rpn_head_kernel={self.rpn_head_kernel} needs model.head='depthwise' "
                 f"(got {self.head!r})"
+            )
+        if self.rpn_cls_xcorr and self.kind != "siamrpn":
+            raise SpecError(
+                f"model.rpn_cls_xcorr=True needs model.kind='siamrpn' (got {self.kind!r})"
             )
         if self.kind == "siamrpn" and (
             self.num_anchors <= 0 or min(self.anchor_ratios + self.anchor_scales) <= 0

@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import numpy as np
+
 from dsiam_jax.models.spec import ModelSpec
 
 CORRELATIONS = ("xcorr", "upchannel", "depthwise")
@@ -126,6 +128,10 @@ class HeadBranch:
       bank: up-channel only: kernels per bank (maps out of the correlation).
       response_bias: SiamFC only: params path of the scalar response bias; the
         output is one map (`[B, R, R]`), correlation * spec.out_scale + bias.
+      foreground_of: the RPN output ('cls') whose k foreground logits this branch's
+        one map is added to, times `correlation_scale` and the per-anchor weights at
+        params path ('head', f'{output}_weight') `[k]`; it is not an output itself.
+      correlation_scale: fixed factor on the correlation (foreground_of branches).
     """
 
     output: str
@@ -136,6 +142,8 @@ class HeadBranch:
     after: tuple[ConvLayer, ...] = ()
     bank: int = 0
     response_bias: tuple[str, ...] | None = None
+    foreground_of: str | None = None
+    correlation_scale: float = 1.0
 
     @property
     def convs(self) -> tuple[ConvLayer, ...]:
@@ -175,7 +183,8 @@ class NetStructure:
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        return tuple(b.output for b in self.branches)
+        """The head's outputs (branches added into another output are not among them)."""
+        return tuple(b.output for b in self.branches if not b.foreground_of)
 
     @property
     def single_kernel(self) -> bool:
@@ -199,7 +208,8 @@ class NetStructure:
     def num_params(self) -> int:
         """Trainable scalars of `SiameseNet(spec)` (its `params` collection)."""
         biases = sum(1 for b in self.branches if b.response_bias)
-        return sum(c.num_params for c in self.convs) + biases
+        weights = sum(self.spec.num_anchors for b in self.branches if b.foreground_of)
+        return sum(c.num_params for c in self.convs) + biases + weights
 
     def num_state(self) -> int:
         """BatchNorm statistics of `SiameseNet(spec)` (its `batch_stats` collection)."""
@@ -305,6 +315,28 @@ def _depthwise_head(spec: ModelSpec) -> tuple[HeadBranch, ...]:
     return branch("cls", 2 * k), branch("reg", 4 * k)
 
 
+def _cls_xcorr(spec: ModelSpec) -> HeadBranch:
+    """`spec.rpn_cls_xcorr`: SiamFC's correlation of the backbone features (6x6 template
+    feature over the search feature, no convs), scaled to about unit spread by
+    1/sqrt(6 x 6 x C), added to the k foreground logits with a weight per anchor."""
+    c = spec.channels[-1]
+    return HeadBranch(
+        "cls_xcorr",
+        "cls_xcorr_kernel",
+        "xcorr",
+        foreground_of="cls",
+        correlation_scale=1.0 / (36.0 * c) ** 0.5,
+    )
+
+
+def foreground_gains(branch: HeadBranch, weight, xp=np):
+    """Per-channel factors `[2k]` that add a `foreground_of` branch's map to its output:
+    0 for the k background logits, correlation_scale x weight `[k]` for the k
+    foreground ones (cls channel = class * k + anchor). `xp`: numpy or jax.numpy."""
+    weight = weight * branch.correlation_scale
+    return xp.concatenate([xp.zeros_like(weight), weight])
+
+
 # spec.head -> its branches (the one place that dispatches on the head type).
 HEAD_LAYOUTS = {"xcorr": _siamfc_head, "upchannel": _upchannel_head, "depthwise": _depthwise_head}
 
@@ -312,4 +344,7 @@ HEAD_LAYOUTS = {"xcorr": _siamfc_head, "upchannel": _upchannel_head, "depthwise"
 @functools.lru_cache(maxsize=64)
 def structure(spec: ModelSpec) -> NetStructure:
     """The layers of `SiameseNet(spec)`."""
-    return NetStructure(spec, _alexnet(spec), HEAD_LAYOUTS[spec.head](spec))
+    branches = HEAD_LAYOUTS[spec.head](spec)
+    if spec.rpn_cls_xcorr:
+        branches = (*branches, _cls_xcorr(spec))
+    return NetStructure(spec, _alexnet(spec), branches)

@@ -5,7 +5,8 @@ For each trained model `name` (a teacher trained alone, or student i):
     total = gt + lambda_cls * soft + lambda_reg * bound + lambda_hint * hint + gamma * share
 
 with the terms logged unweighted as `<name>/gt` (RPN: also `gt_cls`, `gt_reg`,
-gt = gt_cls + loc_weight * gt_reg [+ rank_weight * gt_rank]), `<name>/soft`, `<name>/bound` (RPN),
+gt = gt_cls + loc_weight * gt_reg [+ rank_weight * gt_rank]
+[+ center_weight * gt_center]), `<name>/soft`, `<name>/bound` (RPN),
 `<name>/hint`, `<name>/share` and `<name>/total`. A term whose weight is 0 (or,
 for `share`, with fewer than two students or `distill.share=False`) is neither
 computed nor logged, so each can be switched off for an ablation.
@@ -65,7 +66,8 @@ def prediction(outputs: Mapping[str, jax.Array], num_anchors: int) -> Prediction
 
 def gt_terms(pred: Prediction, targets: Mapping[str, jax.Array], loss: LossSettings):
     """Ground-truth loss per example: `{'gt'}` (SiamFC) or `{'gt', 'gt_cls', 'gt_reg'}`
-    (and `gt_rank` when `loss.rpn_rank_weight` is not 0)."""
+    (and `gt_rank` / `gt_center` when `loss.rpn_rank_weight` / `rpn_center_weight`
+    is not 0)."""
     if pred.reg is None:
         return {"gt": losses.siamfc_gt_loss(pred.logits, targets["pos"])}
     cls = losses.rpn_cls_loss(pred.logits, targets["pos"], targets["neg"], loss.rpn_cls_balanced)
@@ -78,6 +80,11 @@ def gt_terms(pred: Prediction, targets: Mapping[str, jax.Array], loss: LossSetti
         )
         terms["gt"] = terms["gt"] + loss.rpn_rank_weight * rank
         terms["gt_rank"] = rank
+    if loss.rpn_center_weight:
+        cell = jnp.max(foreground_logit(pred), axis=-1)  # [B, R, R] best anchor per cell
+        center = losses.siamfc_gt_loss(cell, targets["center_pos"])
+        terms["gt"] = terms["gt"] + loss.rpn_center_weight * center
+        terms["gt_center"] = center
     return terms
 
 

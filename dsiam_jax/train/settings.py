@@ -40,6 +40,11 @@ class LossSettings:
     # map's foreground log-odds against the positive anchors, so the target must
     # outscore every negative anchor, distractors included (studies/siamrpn).
     rpn_rank_weight: float = 0.0
+    # Weight of the centre term (0 = off): SiamFC's balanced logistic loss, with
+    # SiamFC's labels (cells within siamfc_radius of the target centre), on each
+    # cell's best foreground log-odds (max over its anchors): a cell-level label that
+    # does not depend on the anchors' shapes (studies/siamrpn section 14).
+    rpn_center_weight: float = 0.0
 
     def __post_init__(self):
         if self.siamfc_distance not in ("euclidean", "l1"):
@@ -48,8 +53,8 @@ class LossSettings:
             raise ValueError("need 0 <= rpn_neg_iou <= rpn_pos_iou <= 1")
         if not 0 <= self.rpn_max_pos <= self.rpn_num_samples:
             raise ValueError("need 0 <= rpn_max_pos <= rpn_num_samples")
-        if self.rpn_rank_weight < 0:
-            raise ValueError("need rpn_rank_weight >= 0")
+        if self.rpn_rank_weight < 0 or self.rpn_center_weight < 0:
+            raise ValueError("need rpn_rank_weight >= 0 and rpn_center_weight >= 0")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> LossSettings:

@@ -85,10 +85,12 @@ def example_keys(seed: int, step: jax.Array, index: jax.Array) -> jax.Array:
 
 
 def make_targets(plan: TrainPlan, keys: jax.Array, box: jax.Array, negative: jax.Array):
-    """SiamFC `{'pos'}` or SiamRPN `{'pos', 'neg', 'delta', 'iou'}` for the batch."""
+    """SiamFC `{'pos'}` or SiamRPN `{'pos', 'neg', 'delta', 'iou'}` for the batch
+    (plus SiamFC's labels as `center_pos` when `loss.rpn_center_weight` is on)."""
     loss = plan.loss
-    if plan.kind == "siamfc":
-        pos = targets_lib.siamfc_labels(
+
+    def siamfc_pos() -> jax.Array:  # [B, R, R] cells within siamfc_radius of the centre
+        return targets_lib.siamfc_labels(
             box,
             negative,
             plan.response_size,
@@ -96,8 +98,11 @@ def make_targets(plan: TrainPlan, keys: jax.Array, box: jax.Array, negative: jax
             loss.siamfc_radius,
             loss.siamfc_distance,
         )
-        return {"pos": pos}
-    return targets_lib.rpn_targets(
+
+    if plan.kind == "siamfc":
+        return {"pos": siamfc_pos()}
+    extra = {"center_pos": siamfc_pos()} if loss.rpn_center_weight else {}
+    return extra | targets_lib.rpn_targets(
         keys,
         box,
         negative,
