@@ -1,8 +1,8 @@
 """Which half of a trained RPN loses the tracking: the trained maps with one part
 replaced by the ground truth (issue 14, studies/siamrpn section 14).
 
-    python -m studies.siamrpn.hybrid --models=W/E_long_lr3,W/X_long_lr3 \
-        --out=studies/siamrpn/results/hybrid.json
+    python -m studies.siamrpn.hybrid --models=W/E_long_lr3,W/X_long_lr3 --siamfc=W/C_long_lr3 \
+        --out=studies/siamrpn/results/parts/hybrid.json
 
 Each frame, the tracker's own search crop goes through the trained network; before
 the library's post-processing (`SiamRPNTracking.update`: penalties, window, size
@@ -18,10 +18,13 @@ about the current frame's true box (known in crop pixels from the tracker's stat
 - `both`: `cls` and `reg` together;
 - `siamfc` (with `--siamfc=<SiamFC checkpoint>`): a trained SiamFC's response on the
   same crop (the same 19x19 cells at 271) as every anchor's foreground log-odds, the
-  trained regression: the RPN's classifier against a real template matcher.
+  trained regression: the RPN's classifier against a real template matcher;
+- `siamfc_reg`: `siamfc` with the `reg` replacement.
 
 Reported per variant: success AUC over the sequences, mean IoU, and the share of
 frames whose centre is within 0.1 / 0.25 target sizes or more than one size away.
+`--evals=label=folder` reports the same for `mode=evaluate` result folders (e.g. the
+SiamFC whose response the `siamfc` variants borrow, in its own tracker).
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from dsiam_jax.tracking import frames as F
 from dsiam_jax.tracking.network import jax_network
 from studies.siamrpn import diagnose
 
-VARIANTS = ("trained", "cls", "reg", "offsets", "sizes", "both", "siamfc")
+VARIANTS = ("trained", "cls", "reg", "offsets", "sizes", "both", "siamfc", "siamfc_reg")
+SIAMFC_VARIANTS = ("siamfc", "siamfc_reg")  # need --siamfc
 POSITIVE_IOU = 0.6  # the training targets' positive threshold (loss.rpn_pos_iou)
 
 
@@ -55,13 +59,14 @@ def oracle_outputs(outputs: dict, anchors: jax.Array, truth: jax.Array, variant:
     k = anchors.shape[2]
     iou = iou_cxcywh(anchors, truth)  # [R, R, k]
     cls, reg = outputs["cls"], outputs["reg"]
-    if variant == "siamfc":  # response [1, R, R] as the foreground log-odds of every anchor
+    if variant in SIAMFC_VARIANTS:  # response [1, R, R] as the foreground log-odds of every anchor
         fg = jnp.repeat(outputs["response"][..., None], k, axis=-1)
         cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)
     if variant in ("cls", "both"):
         fg = 12.0 * iou - 4.0
         cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)[None]
-    coords = {"reg": (0, 1, 2, 3), "both": (0, 1, 2, 3), "offsets": (0, 1), "sizes": (2, 3)}
+    every = (0, 1, 2, 3)
+    coords = {"reg": every, "both": every, "siamfc_reg": every, "offsets": (0, 1), "sizes": (2, 3)}
     if variant in coords:
         exact = encode(jnp.broadcast_to(truth, anchors.shape), anchors)  # [R, R, k, 4]
         exact = jnp.moveaxis(exact, -1, -2).reshape(*anchors.shape[:2], 4 * k)  # coord*k + a
@@ -143,7 +148,7 @@ def evaluate(
     gt = [np.asarray(s.boxes, np.float64) for s in sequences]
     out = {}
     for variant in variants:
-        use_fc = fc if variant == "siamfc" else None
+        use_fc = fc if variant in SIAMFC_VARIANTS else None
         pred = [track_sequence(tracker, s, variant, step, use_fc) for s in sequences]
         out[variant] = frame_stats(pred, gt)
         print(variant, out[variant], flush=True)
@@ -152,30 +157,45 @@ def evaluate(
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", required=True, help="RPN checkpoints / zoo names, comma-separated")
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--models", default="", help="RPN checkpoints / zoo names, comma-separated")
+    p.add_argument(
+        "--variants",
+        default="",
+        help=f"some of {VARIANTS}; default: all (without --siamfc: those that need no SiamFC)",
+    )
     p.add_argument("--sequences", type=int, default=64)
     p.add_argument("--center", default="regression", help="tracker.siamrpn.center")
     p.add_argument("--siamfc", default="", help="SiamFC checkpoint / zoo name (variant siamfc)")
-    p.add_argument("--out", default="studies/siamrpn/results/hybrid.json")
+    p.add_argument("--evals", default="", help="label=mode=evaluate folder, comma-separated")
+    p.add_argument("--out", default="studies/siamrpn/results/parts/hybrid.json")
     a = p.parse_args(argv)
-    variants = [v for v in a.variants.split(",") if v]
+    variants = [v for v in a.variants.split(",") if v] or [
+        v for v in VARIANTS if a.siamfc or v not in SIAMFC_VARIANTS
+    ]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}; expected some of {VARIANTS}")
     siamfc = None
     if a.siamfc:
         (siamfc,) = checkpoints.load_models(a.siamfc).values()
-    elif "siamfc" in variants:
-        p.error("variant siamfc needs --siamfc")
+    elif set(variants) & set(SIAMFC_VARIANTS):
+        p.error(f"variants {SIAMFC_VARIANTS} need --siamfc")
     out_file = pathlib.Path(a.out)
     result = json.loads(out_file.read_text()) if out_file.is_file() else {}
     sequences = diagnose.synthetic_test_sequences(a.sequences)
+    gt = [np.asarray(s.boxes, np.float64) for s in sequences]
+    for item in filter(None, a.evals.split(",")):
+        label, folder = item.split("=", 1)
+        (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
+        pred = [np.loadtxt(tracker / f"{s.name}.txt", delimiter=",") for s in sequences]
+        result.setdefault(label, {})["own_tracker"] = frame_stats(pred, gt)
+        print(label, result[label], flush=True)
     for name in filter(None, a.models.split(",")):
         for label, model in diagnose.load_labelled(name).items():
             key = f"{label} center={a.center}"
             print(key, flush=True)
-            result[key] = evaluate(model, sequences, variants, {"center": a.center}, siamfc)
+            stats = evaluate(model, sequences, variants, {"center": a.center}, siamfc)
+            result.setdefault(key, {}).update(stats)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(result, indent=1, sort_keys=True))
 
