@@ -120,6 +120,43 @@ def test_rpn_center_term_by_hand():
     assert "s/gt_center" not in off
 
 
+def giou_numpy(a, b):
+    """GIoU of two (x0, y0, x1, y1) boxes, written out."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    hull = (max(a[2], b[2]) - min(a[0], b[0])) * (max(a[3], b[3]) - min(a[1], b[1]))
+    return inter / union - (hull - union) / hull
+
+
+def test_rpn_giou_loss_against_decoded_pixel_boxes():
+    """loss.rpn_reg_form='giou': 1 - GIoU of the boxes the deltas decode to on their
+    anchor (pixel boxes computed here), mean over the positive anchors."""
+    rng = np.random.default_rng(7)
+    anchors = np.array([[130.0, 120.0, 64.0, 32.0], [90.0, 140.0, 37.0, 110.0]])  # cx cy w h
+    pred = rng.normal(0, 0.3, size=(2, 4))
+    target = rng.normal(0, 0.3, size=(2, 4))
+    pred[1] = target[1] + [2.0, 0.0, 0.0, 0.0]  # disjoint boxes: GIoU < 0
+
+    def pixels(d, anc):
+        cx, cy = anc[0] + d[0] * anc[2], anc[1] + d[1] * anc[3]
+        w, h = anc[2] * np.exp(d[2]), anc[3] * np.exp(d[3])
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    want = [giou_numpy(pixels(p, a), pixels(t, a)) for p, t, a in zip(pred, target, anchors)]
+    assert want[1] < 0 < want[0] < 1
+    got = L.delta_giou(jnp.asarray(pred, jnp.float32), jnp.asarray(target, jnp.float32))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    reg = jnp.asarray(pred[None, None], jnp.float32)[:, :, :, None]  # [1, 1, 2, 1, 4]
+    delta = jnp.asarray(target[None, None], jnp.float32)[:, :, :, None]
+    pos = jnp.asarray([[[[True], [True]]]])
+    loss = L.rpn_reg_loss(reg, delta, pos, 1 / 9, form="giou")
+    np.testing.assert_allclose(loss, [np.mean([1 - w for w in want])], rtol=1e-5)
+    same = L.rpn_reg_loss(delta, delta, pos, 1 / 9, form="giou")
+    np.testing.assert_allclose(same, [0.0], atol=1e-6)
+
+
 def test_rpn_reg_loss_smooth_l1():
     reg = jnp.zeros((1, 1, 2, 1, 4))
     delta = jnp.asarray([[[[[0.05, -0.5, 2.0, 0.0]], [[9.0, 9.0, 9.0, 9.0]]]]])

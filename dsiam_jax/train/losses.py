@@ -87,11 +87,38 @@ def _mean_over_positives(value: jax.Array, pos: jax.Array) -> jax.Array:
     return jnp.sum(value * pos, axes) / jnp.maximum(jnp.sum(pos, axes), 1.0)
 
 
-def rpn_reg_loss(reg: jax.Array, delta: jax.Array, pos: jax.Array, beta: float) -> jax.Array:
-    """Smooth-L1 `[B]` of reg `[B, R, R, k, 4]` vs targets, summed over the 4 offsets,
-    averaged over each example's positive anchors."""
-    per_anchor = jnp.sum(smooth_l1(reg - delta, beta), -1)  # [B, R, R, k]
+def rpn_reg_loss(
+    reg: jax.Array, delta: jax.Array, pos: jax.Array, beta: float, form: str = "smooth_l1"
+) -> jax.Array:
+    """Box loss `[B]` of reg `[B, R, R, k, 4]` vs targets, averaged over each example's
+    positive anchors: smooth-L1 summed over the 4 offsets (`form='smooth_l1'`), or
+    1 - GIoU of the two boxes they decode to (`form='giou'`, `delta_giou`)."""
+    if form == "giou":
+        per_anchor = 1.0 - delta_giou(reg, delta)  # [B, R, R, k]
+    else:
+        per_anchor = jnp.sum(smooth_l1(reg - delta, beta), -1)  # [B, R, R, k]
     return _mean_over_positives(per_anchor, pos)
+
+
+def delta_giou(a: jax.Array, b: jax.Array, max_log_scale: float = 6.0) -> jax.Array:
+    """Generalised IoU `[...]` of the boxes that deltas `a`, `b` `[..., 4]` (dx, dy,
+    log w, log h) decode to on the same anchor.
+
+    IoU and GIoU do not change when both boxes are scaled per axis, so the anchor drops
+    out: the boxes are (dx, dy, e^dw, e^dh) in units of the anchor's width and height.
+    Log sizes are clipped to +-max_log_scale (the tracker's clip) before exp.
+    """
+
+    def corners(d):
+        wh = jnp.exp(jnp.clip(d[..., 2:], -max_log_scale, max_log_scale))
+        return d[..., :2] - wh / 2, d[..., :2] + wh / 2, wh
+
+    lo_a, hi_a, wh_a = corners(a)
+    lo_b, hi_b, wh_b = corners(b)
+    inter = jnp.prod(jnp.clip(jnp.minimum(hi_a, hi_b) - jnp.maximum(lo_a, lo_b), 0.0), -1)
+    union = jnp.prod(wh_a, -1) + jnp.prod(wh_b, -1) - inter
+    hull = jnp.prod(jnp.maximum(hi_a, hi_b) - jnp.minimum(lo_a, lo_b), -1)
+    return inter / union - (hull - union) / hull
 
 
 def binary_kl(teacher_logits: jax.Array, student_logits: jax.Array, temperature: float):

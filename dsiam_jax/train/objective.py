@@ -71,7 +71,9 @@ def gt_terms(pred: Prediction, targets: Mapping[str, jax.Array], loss: LossSetti
     if pred.reg is None:
         return {"gt": losses.siamfc_gt_loss(pred.logits, targets["pos"])}
     cls = losses.rpn_cls_loss(pred.logits, targets["pos"], targets["neg"], loss.rpn_cls_balanced)
-    reg = losses.rpn_reg_loss(pred.reg, targets["delta"], targets["pos"], loss.rpn_smooth_l1_beta)
+    reg = losses.rpn_reg_loss(
+        pred.reg, targets["delta"], targets["pos"], loss.rpn_smooth_l1_beta, loss.rpn_reg_form
+    )
     terms = {"gt": cls + loss.rpn_loc_weight * reg, "gt_cls": cls, "gt_reg": reg}
     if loss.rpn_rank_weight:
         iou = targets["iou"]  # every anchor, not the sampled ones

@@ -17,6 +17,7 @@ from typing import Any
 from dsiam_jax.config_sections import dataclass_from_section
 
 SOFT_FORMS = ("pointwise", "spatial")
+REG_FORMS = ("smooth_l1", "giou")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +37,9 @@ class LossSettings:
     rpn_cls_balanced: bool = True
     rpn_loc_weight: float = 1.2  # weight of the regression loss in gt = cls + w * reg
     rpn_smooth_l1_beta: float = 1.0 / 9.0  # smooth-L1 transition (Faster R-CNN RPN); 0 = L1
+    # Box loss: 'smooth_l1' on the 4 deltas (pysot) | 'giou' (1 - generalised IoU of the
+    # decoded boxes: a 4 px miss weighs by the target's size; studies/siamrpn section 15).
+    rpn_reg_form: str = "smooth_l1"
     # Weight of the ranking term (0 = off): cross-entropy of a softmax over the whole
     # map's foreground log-odds against the positive anchors, so the target must
     # outscore every negative anchor, distractors included (studies/siamrpn).
@@ -49,6 +53,8 @@ class LossSettings:
     def __post_init__(self):
         if self.siamfc_distance not in ("euclidean", "l1"):
             raise ValueError(f"siamfc_distance={self.siamfc_distance!r}: euclidean | l1")
+        if self.rpn_reg_form not in REG_FORMS:
+            raise ValueError(f"rpn_reg_form={self.rpn_reg_form!r}: one of {REG_FORMS}")
         if not 0 <= self.rpn_neg_iou <= self.rpn_pos_iou <= 1:
             raise ValueError("need 0 <= rpn_neg_iou <= rpn_pos_iou <= 1")
         if not 0 <= self.rpn_max_pos <= self.rpn_num_samples:
