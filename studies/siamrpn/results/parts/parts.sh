@@ -13,7 +13,9 @@ RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32
 # X: SiamFC's feature correlation added to the foreground logits; K: the centre term.
 python -m dsiam_jax.main $RPN --config.model.rpn_cls_xcorr=True --workdir=$W/rpn_x/X_long_lr3
 python -m dsiam_jax.main $RPN --config.loss.rpn_center_weight=1.0 --workdir=$W/rpn_x/K_long_lr3
-for R in X_long_lr3 K_long_lr3; do
+# G (section 15): the GIoU box loss.
+python -m dsiam_jax.main $RPN --config.loss.rpn_reg_form=giou --workdir=$W/rpn_x/G_long_lr3
+for R in X_long_lr3 K_long_lr3 G_long_lr3; do
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/rpn_x/$R \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/rpn_x/$R/eval \
       --config.backend=jax
@@ -22,8 +24,8 @@ for R in X_long_lr3 K_long_lr3; do
       --config.eval.split=test --workdir=$W/rpn_x/$R/eval_peak --config.backend=jax
 done
 python -m studies.siamrpn.compare --out=studies/siamrpn/results/cls_inputs.json \
-    --runs="EL3:0=$W/rpn_lr3/E_long_lr3/eval,EL3pk:0=$W/rpn_lr3/E_long_lr3/eval_peak,CL3:0=$W/rpn_lr3/C_long_lr3/eval,X:0=$W/rpn_x/X_long_lr3/eval,Xpk:0=$W/rpn_x/X_long_lr3/eval_peak,K:0=$W/rpn_x/K_long_lr3/eval,Kpk:0=$W/rpn_x/K_long_lr3/eval_peak" \
-    --pairs="X-EL3,Xpk-EL3pk,K-EL3,Kpk-EL3pk,CL3-X,CL3-K,CL3-Kpk"
+    --runs="EL3:0=$W/rpn_lr3/E_long_lr3/eval,EL3pk:0=$W/rpn_lr3/E_long_lr3/eval_peak,CL3:0=$W/rpn_lr3/C_long_lr3/eval,X:0=$W/rpn_x/X_long_lr3/eval,Xpk:0=$W/rpn_x/X_long_lr3/eval_peak,K:0=$W/rpn_x/K_long_lr3/eval,Kpk:0=$W/rpn_x/K_long_lr3/eval_peak,G:0=$W/rpn_x/G_long_lr3/eval,Gpk:0=$W/rpn_x/G_long_lr3/eval_peak" \
+    --pairs="X-EL3,Xpk-EL3pk,K-EL3,Kpk-EL3pk,G-EL3,Gpk-EL3pk,CL3-X,CL3-K,CL3-Kpk"
 # Parts replaced by the truth or by C_long_lr3's response (64 test sequences each).
 OUT=studies/siamrpn/results/parts/hybrid.json
 FC="--siamfc=$W/rpn_lr3/C_long_lr3"
@@ -36,3 +38,4 @@ python -m studies.siamrpn.hybrid --models=$W/rpn_x/K_long_lr3,$W/rpn_toy/E128_lo
     --variants=trained,cls,reg,siamfc --out=$OUT
 # C_long_lr3's own tracker, the same frame statistics (the SiamFC row of the table).
 python -m studies.siamrpn.hybrid --evals=C_long_lr3=$W/rpn_lr3/C_long_lr3/eval --out=$OUT
+python -m studies.siamrpn.hybrid --models=$W/rpn_x/G_long_lr3 --variants=trained,cls,reg --out=$OUT
