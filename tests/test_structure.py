@@ -61,7 +61,7 @@ def described(s: NetStructure) -> tuple[dict, dict]:
         if b.response_bias:
             params[b.response_bias] = ()
         if b.foreground_of:
-            params[("head", f"{b.output}_weight")] = (s.spec.num_anchors,)
+            params[b.weight_path] = (s.spec.num_anchors,)
     return params, stats
 
 

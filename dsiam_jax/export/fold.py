@@ -136,7 +136,7 @@ def fold(spec: ModelSpec, variables: Mapping[str, Any]) -> FoldedNet:
         )
     biases = [_at(params, b.response_bias) for b in layers.branches if b.response_bias]
     weights = {
-        b.output: np.asarray(params["head"][f"{b.output}_weight"], np.float32)
+        b.output: np.asarray(_at(params, b.weight_path), np.float32)
         for b in layers.branches
         if b.foreground_of
     }

@@ -109,8 +109,8 @@ class Head(nn.Module):
             if b.response_bias:  # ('head', name): a scalar
                 name = b.response_bias[-1]
                 setattr(self, name, self.param(name, nn.initializers.zeros, ()))
-            if b.foreground_of:  # ('head', f'{output}_weight'): one weight per anchor
-                name, k = f"{b.output}_weight", self.layers.spec.num_anchors
+            if b.foreground_of:  # b.weight_path: one weight per anchor
+                name, k = b.weight_path[-1], self.layers.spec.num_anchors
                 setattr(self, name, self.param(name, nn.initializers.ones, (k,)))
 
     def _walk(self, layers: tuple[ConvLayer, ...], x: jax.Array, train: bool) -> jax.Array:
@@ -154,10 +154,9 @@ class Head(nn.Module):
             f = self._walk(b.after, f, train)
             if b.response_bias:
                 f = f * self.layers.spec.out_scale + getattr(self, b.response_bias[-1])
-            out[b.output] = f
-        for b in branches:
-            if b.foreground_of:  # [B, 17, 17] x [2k] -> added to the cls logits
-                gains = foreground_gains(b, getattr(self, f"{b.output}_weight"), jnp)
-                f = out.pop(b.output)
+            if b.foreground_of:  # [B, 17, 17] x [2k] added to the cls logits (made before)
+                gains = foreground_gains(b, getattr(self, b.weight_path[-1]), jnp)
                 out[b.foreground_of] = out[b.foreground_of] + f[..., None] * gains.astype(f.dtype)
+            else:
+                out[b.output] = f
         return out

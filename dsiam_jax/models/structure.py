@@ -129,8 +129,8 @@ class HeadBranch:
       response_bias: SiamFC only: params path of the scalar response bias; the
         output is one map (`[B, R, R]`), correlation * spec.out_scale + bias.
       foreground_of: the RPN output ('cls') whose k foreground logits this branch's
-        one map is added to, times `correlation_scale` and the per-anchor weights at
-        params path ('head', f'{output}_weight') `[k]`; it is not an output itself.
+        one map is added to, times `correlation_scale` and the per-anchor weights `[k]`
+        at `weight_path`; it is not an output itself.
       correlation_scale: fixed factor on the correlation (foreground_of branches).
     """
 
@@ -148,6 +148,11 @@ class HeadBranch:
     @property
     def convs(self) -> tuple[ConvLayer, ...]:
         return (*self.template, *self.search, *self.after)
+
+    @property
+    def weight_path(self) -> tuple[str, str]:
+        """Params path of a `foreground_of` branch's per-anchor weights."""
+        return ("head", f"{self.output}_weight")
 
     def correlation_maps(self, kernel_channels: int) -> int:
         """Maps out of the correlation, for a kernel of `kernel_channels` channels."""

@@ -221,11 +221,16 @@ def synthetic_test_sequences(num: int) -> list:
     return seqs[:num] if num else seqs
 
 
-def track(model, seqs: Sequence, siamrpn: dict, frames: list) -> dict:
-    """Success AUC / precision over `seqs` with `config.tracker.siamrpn` overrides."""
+def tracker_config(siamrpn: dict) -> dict:
+    """The default `config.tracker` section with `siamrpn` overrides."""
     cfg = default.tracker_config().to_dict()
     cfg["siamrpn"].update(siamrpn)
-    tracker = build_tracker(model, cfg)
+    return cfg
+
+
+def track(model, seqs: Sequence, siamrpn: dict, frames: list) -> dict:
+    """Success AUC / precision over `seqs` with `config.tracker.siamrpn` overrides."""
+    tracker = build_tracker(model, tracker_config(siamrpn))
     per_seq, scores = [], []
     for seq, imgs in zip(seqs, frames, strict=True):
         gt = np.asarray(seq.boxes, np.float64)

@@ -38,18 +38,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from configs import default
 from dsiam_jax import checkpoints
 from dsiam_jax.anchors import encode, iou_cxcywh
 from dsiam_jax.evaluation.metrics import center_error, rect_iou, sequence_metrics
 from dsiam_jax.tracking import build_tracker
 from dsiam_jax.tracking import frames as F
 from dsiam_jax.tracking.network import jax_network
-from studies.siamrpn import diagnose
+from dsiam_jax.train.settings import LossSettings
+from studies.siamrpn import diagnose, motion
 
 VARIANTS = ("trained", "cls", "reg", "offsets", "sizes", "both", "siamfc", "siamfc_reg")
 SIAMFC_VARIANTS = ("siamfc", "siamfc_reg")  # need --siamfc
-POSITIVE_IOU = 0.6  # the training targets' positive threshold (loss.rpn_pos_iou)
+POSITIVE_IOU = LossSettings().rpn_pos_iou  # the anchors training regresses (IoU above it)
 
 
 def oracle_outputs(outputs: dict, anchors: jax.Array, truth: jax.Array, variant: str) -> dict:
@@ -82,15 +82,14 @@ def track_sequence(tracker, seq, variant: str, step, fc=None) -> np.ndarray:
     SiamFC `(network, params)` of the `siamfc` variant."""
     first = F.prepare_frame(seq.load_frame(0))
     state = tracker.init(first, seq.boxes[0])
-    fc_kernels = None
+    extra = None  # (SiamFC params, kernels)
     if fc is not None:  # the same template crop through the SiamFC network
         z, _ = tracker.algorithm.template_crop(first, jnp.asarray(seq.boxes[0], jnp.float32))
-        fc_kernels = fc[0].template(fc[1], z)
+        extra = (fc[1], fc[0].template(fc[1], z))
     boxes = [np.asarray(seq.boxes[0], np.float64)]
     for i in range(1, len(seq)):
         frame = F.prepare_frame(seq.load_frame(i))
         truth = jnp.asarray(seq.boxes[i], jnp.float32)
-        extra = (fc[1], fc_kernels) if fc is not None else None
         state, box = step(tracker.params, state, frame, truth, extra, variant)
         boxes.append(np.asarray(box, np.float64))
     return np.asarray(boxes)
@@ -137,9 +136,7 @@ def evaluate(
 ) -> dict:
     """`frame_stats` of each variant for one RPN model (JAX backend); `siamfc`: the
     SiamFC `TrackerModel` of the `siamfc` variant."""
-    cfg = default.tracker_config().to_dict()
-    cfg["siamrpn"].update(siamrpn)
-    tracker = build_tracker(model, cfg, "jax")
+    tracker = build_tracker(model, diagnose.tracker_config(siamrpn), "jax")
     fc = None
     if siamfc is not None:
         fc_net = jax_network(siamfc, tracker.geometry)  # the RPN's crops: one 271 crop
@@ -186,8 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     gt = [np.asarray(s.boxes, np.float64) for s in sequences]
     for item in filter(None, a.evals.split(",")):
         label, folder = item.split("=", 1)
-        (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
-        pred = [np.loadtxt(tracker / f"{s.name}.txt", delimiter=",") for s in sequences]
+        pred = motion.predicted_boxes(folder, sequences)
         result.setdefault(label, {})["own_tracker"] = frame_stats(pred, gt)
         print(label, result[label], flush=True)
     for name in filter(None, a.models.split(",")):

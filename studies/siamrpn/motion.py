@@ -49,10 +49,15 @@ def motion_gain(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray], ne
     return float(t @ n / (n @ n))
 
 
+def predicted_boxes(folder: str, sequences: Sequence) -> list[np.ndarray]:
+    """Per sequence `[N, 4]` boxes of the one tracker in a `mode=evaluate` folder."""
+    (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
+    return [np.loadtxt(tracker / f"{s.name}.txt", delimiter=",") for s in sequences]
+
+
 def tracking_stats(folder: str, sequences: Sequence) -> dict:
     """Motion gain and on-target statistics of one `mode=evaluate` folder."""
-    (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
-    pred = [np.loadtxt(tracker / f"{s.name}.txt", delimiter=",") for s in sequences]
+    pred = predicted_boxes(folder, sequences)
     gt = [np.asarray(s.boxes, np.float64) for s in sequences]
     p, g = np.concatenate([x[1:] for x in pred]), np.concatenate([x[1:] for x in gt])
     near = center_error(p, g) < 0.25 * np.sqrt(g[:, 2] * g[:, 3])
