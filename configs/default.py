@@ -29,6 +29,7 @@ from dsiam_jax.models import spec as spec_lib
 from dsiam_jax.tracking.siamfc import SiamFCConfig
 from dsiam_jax.tracking.siamrpn import SiamRPNConfig
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+from dsiam_jax.train.state import REG_INIT_SCALE
 
 
 def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collections.ConfigDict:
@@ -56,6 +57,9 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # Grouped convs are ungrouped and a wider backbone is widened function-preservingly
     # (Net2WiderNet); the head stays random (dsiam_jax/train/init_from.py).
     m.init_from = ""
+    # RPN, fresh start: the reg branch's output conv starts at its He-normal draw times
+    # this (1 = the draw; default: initial deltas of the targets' size; studies/siamrpn 16).
+    m.reg_init_scale = REG_INIT_SCALE
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
     m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)

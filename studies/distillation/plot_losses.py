@@ -1,11 +1,11 @@
-"""Training-loss curves of ablation runs side by side (ground-truth and soft terms).
+"""Training-loss curves of runs side by side (by default the ground-truth and soft terms).
 
     python -m studies.distillation.plot_losses --sweep=RUNS/schedule \
         --runs=spatial_t2_seed0,spatial_t2_lr3_seed0 --out=results/schedule/losses.png
 
 Reads each run's `metrics.jsonl` (the means over every `train.log_every` steps) and
-plots the learning rate and, per term (`student_0/gt`, `student_0/soft`), the loss
-against the step.
+plots, per term (default: the learning rate, `student_0/gt`, `student_0/soft`; any
+logged names with `--terms`), its value against the step on a log scale.
 """
 
 from __future__ import annotations
@@ -24,24 +24,27 @@ def read_metrics(run_dir: pathlib.Path) -> list[dict]:
     return sorted((json.loads(line) for line in lines if line.strip()), key=lambda r: r["step"])
 
 
-def plot(sweep: pathlib.Path, runs: Sequence[str], out: pathlib.Path) -> None:
+def plot(
+    sweep: pathlib.Path, runs: Sequence[str], out: pathlib.Path, terms: Sequence[str] = TERMS
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(TERMS), figsize=(4.2 * len(TERMS), 3.4))
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.4), squeeze=False)
+    axes = axes[0]
     for name in runs:
         rows = read_metrics(sweep / name)
-        for ax, term in zip(axes, TERMS, strict=True):
+        for ax, term in zip(axes, terms, strict=True):
             points = [(r["step"], r[term]) for r in rows if term in r]
             if points:
                 ax.plot(*zip(*points, strict=True), label=name)
-    for ax, term in zip(axes, TERMS, strict=True):
+    for ax, term in zip(axes, terms, strict=True):
         ax.set_title(term)
         ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    axes[0].set_yscale("log")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sweep", required=True)
     parser.add_argument("--runs", required=True, help="run folders, comma-separated")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--terms", default=",".join(TERMS), help="logged names, comma-separated")
     args = parser.parse_args(argv)
-    plot(pathlib.Path(args.sweep), [r for r in args.runs.split(",") if r], pathlib.Path(args.out))
+    runs, terms = ([x for x in v.split(",") if x] for v in (args.runs, args.terms))
+    plot(pathlib.Path(args.sweep), runs, pathlib.Path(args.out), terms)
 
 
 if __name__ == "__main__":
