@@ -24,7 +24,8 @@ The reg branch's output conv starts at a tenth of its He-normal draw
 (`model.reg_init_scale`, default 0.1; studies/siamrpn/README.md section 16): with the
 full draw this network's initial box deltas have standard deviation about 4 against
 targets of 0.1-0.5, and over 40 steps from the SiamFC teacher its regression term rose
-(14 -> 19); with 0.1 it falls (1.5 -> 1.0), with the cls and ranking terms.
+(14 -> 19); with 0.1 it falls (over 100 steps, 25-step means 1.40 -> 0.52, the total
+7.6 -> 4.9); the cls term falls in the first 10 steps only (2.4 -> 1.5, then 1.8-2.2).
 
 The up-channel head's template convs multiply their output by a fixed 1/sqrt(16 C)
 (in the forward pass, like SiamFC's out_scale; issue 14: as an initialisation-only
