@@ -275,6 +275,7 @@ PREDATED_VALUES = {
     "data.pipeline": "python",  # before the graph path, every layout read frames in Python
     "pipeline.laptop.student_lr_end": SavedField("train.lr_end"),  # students decayed to it
     "pipeline.laptop.teacher_lr_end": SavedField("train.lr_end"),  # the teacher decayed to it
+    "model.reg_init_scale": 1.0,  # before it, the RPN reg conv started He-normal
 }
 
 

@@ -30,6 +30,16 @@ def test_a_run_before_the_graph_pipeline_resumes_on_the_python_path(tmp_path):
     assert config.data.pipeline == "python"  # what the saved run read its frames with
 
 
+def test_a_run_before_reg_init_scale_resumes_with_the_he_normal_reg_conv(tmp_path):
+    # Its checkpoints restore the weights; anything it has yet to initialise starts as
+    # the run would have.
+    config = default.get_config()
+    config.mode = "train"
+    assert config.model.reg_init_scale == 0.1
+    W.check_resume(config, saved_run(tmp_path, config, drop="model.reg_init_scale"))
+    assert config.model.reg_init_scale == 1.0
+
+
 def test_a_changed_field_is_still_refused(tmp_path):
     config = default.get_config()
     config.mode = "train"
