@@ -15,6 +15,7 @@
 import functools
 import json
 
+import flax.traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -271,13 +272,11 @@ def test_reg_init_scale_scales_only_the_reg_output_conv(head):
 
     base, scaled = params(1.0), params(0.25)
     conv_path = {"upchannel": ("head", "reg_adjust"), "depthwise": ("head", "reg", "head2")}[head]
-    flat_base = dict(jax.tree_util.tree_flatten_with_path(base)[0])
-    flat_scaled = dict(jax.tree_util.tree_flatten_with_path(scaled)[0])
-    names = {p: tuple(k.key for k in p) for p in flat_base}
-    changed = [names[p] for p in flat_base if not np.array_equal(flat_base[p], flat_scaled[p])]
+    flat_base, flat_scaled = (flax.traverse_util.flatten_dict(p) for p in (base, scaled))
+    changed = [k for k in flat_base if not np.array_equal(flat_base[k], flat_scaled[k])]
     assert changed == [(*conv_path, "kernel")]
-    (p,) = (p for p in flat_base if names[p] == (*conv_path, "kernel"))
-    np.testing.assert_array_equal(flat_scaled[p], np.float32(0.25) * np.asarray(flat_base[p]))
+    kernel = flat_base[(*conv_path, "kernel")]
+    np.testing.assert_array_equal(flat_scaled[changed[0]], np.float32(0.25) * np.asarray(kernel))
     # The conv has zero bias and nothing after it, so the reg outputs scale by 0.25 too.
     model = M.build(spec)
     z = jax.random.uniform(jax.random.key(1), (1, 111, 111, 3)) * 255

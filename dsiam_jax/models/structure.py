@@ -150,14 +150,6 @@ class HeadBranch:
         return (*self.template, *self.search, *self.after)
 
     @property
-    def output_conv(self) -> ConvLayer | None:
-        """The conv whose output (times a fixed factor) is the branch's map: the last
-        after conv, else the last template conv (up-channel cls); None for SiamFC."""
-        if self.after:
-            return self.after[-1]
-        return self.template[-1] if self.template else None
-
-    @property
     def weight_path(self) -> tuple[str, str]:
         """Params path of a `foreground_of` branch's per-anchor weights."""
         return ("head", f"{self.output}_weight")

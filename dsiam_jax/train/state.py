@@ -204,7 +204,7 @@ def scale_reg_init(spec: M.ModelSpec, params: dict[str, Any], scale: float) -> d
     if spec.kind != "siamrpn" or scale == 1.0:
         return params
     (branch,) = (b for b in structure(spec).branches if b.output == "reg")
-    kernel_path = (*branch.output_conv.path[1:], "kernel")  # below 'head'
+    kernel_path = (*branch.after[-1].path[1:], "kernel")  # the conv making the map, below 'head'
     flat = flax.traverse_util.flatten_dict(params["head"])
     flat[kernel_path] = flat[kernel_path] * scale
     return {**params, "head": flax.traverse_util.unflatten_dict(flat)}
