@@ -15,7 +15,7 @@ import pytest
 from dsiam_jax import crops
 from dsiam_jax import models as M
 from dsiam_jax.tracking.siamfc import SiamFCConfig, SiamFCTracking
-from dsiam_jax.tracking.state import TrackState, cubic_resize_matrix, first_argmax
+from dsiam_jax.tracking.state import TrackState, cubic_resize_matrix, first_argmax, hann_window
 
 FRAME_HW = (360, 480)
 
@@ -102,6 +102,32 @@ def test_first_argmax_is_numpys_argmax():
         assert int(first_argmax(jnp.asarray(x))) == int(np.argmax(x))
     x = np.array([1.0, np.nan, 3.0, np.nan], np.float32)
     assert int(first_argmax(jnp.asarray(x))) == int(jnp.argmax(jnp.asarray(x))) == 1
+
+
+def test_first_argmax_under_jit_with_traced_weights_finds_the_maximum():
+    """SiamRPN's pscore mix with traced penalty / window weights (mode=tune's tracker),
+    argmax-ed inside the same jit. XLA fused the mix into both of first_argmax's
+    reductions and rounded it differently in each: no element matched the max and the
+    index ran past the map (about 1 draw in 4 here). Reference: the mix computed by
+    itself, argmax-ed by NumPy (equal up to float rounding of the mix)."""
+    window = hann_window(19).astype(np.float32)[:, :, None]  # [19, 19, 1]
+
+    def pscore(cls, wh, k, wi):  # [19, 19, 5]
+        score = jax.nn.softmax(cls, axis=-1)[..., 1]
+        change = jnp.maximum(wh[..., 0] / wh[..., 1], wh[..., 1] / wh[..., 0])
+        return jnp.exp(-(change - 1.0) * k) * score * (1 - wi) + window * wi
+
+    best = jax.jit(lambda *a: first_argmax(pscore(*a)))
+    mixed = jax.jit(pscore)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        cls = rng.normal(0.0, 3.0, (19, 19, 5, 2)).astype(np.float32)
+        wh = rng.uniform(10.0, 100.0, (19, 19, 5, 2)).astype(np.float32)
+        k, wi = np.float32(rng.uniform(0.0, 0.6)), np.float32(rng.uniform(0.05, 0.65))
+        ref = np.asarray(mixed(cls, wh, k, wi)).reshape(-1)
+        index = int(best(cls, wh, k, wi))
+        assert 0 <= index < ref.size
+        assert ref[index] >= ref.max() - 1e-6
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])

@@ -77,8 +77,12 @@ def first_argmax(x: jax.Array) -> jax.Array:
 
     Two plain reductions (max, then the smallest matching index) instead of XLA's
     variadic argmax reduction, which is 2-3x slower on CPU for response-map sizes.
+    Both must read the same values: under `jit`, XLA may fuse the computation of `x`
+    into each reduction and round it differently in each (seen with traced tracker
+    settings: no element equalled the max, and the index ran past the map), so `x` is
+    materialised once behind an optimization barrier.
     """
-    flat = x.reshape(-1)
+    flat = jax.lax.optimization_barrier(x.reshape(-1))
     top = jnp.max(flat)
     match = (flat == top) | jnp.isnan(flat)
     iota = jnp.arange(flat.size, dtype=jnp.int32)
