@@ -169,8 +169,9 @@ def loss_config() -> ml_collections.ConfigDict:
 
     The fields and their defaults are `LossSettings` (documented in
     dsiam_jax/train/settings.py): siamfc_radius, siamfc_distance, rpn_pos_iou,
-    rpn_neg_iou, rpn_num_samples, rpn_max_pos, rpn_cls_balanced, rpn_loc_weight,
-    rpn_smooth_l1_beta, rpn_reg_form, rpn_rank_weight, rpn_center_weight.
+    rpn_neg_iou, rpn_num_samples, rpn_max_pos, rpn_neg_pair_radius, rpn_neg_pair_samples,
+    rpn_cls_balanced, rpn_loc_weight, rpn_smooth_l1_beta, rpn_reg_form, rpn_rank_weight,
+    rpn_center_weight.
     """
     return ml_collections.ConfigDict(dataclass_defaults(LossSettings))
 

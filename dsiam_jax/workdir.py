@@ -276,6 +276,9 @@ PREDATED_VALUES = {
     "pipeline.laptop.student_lr_end": SavedField("train.lr_end"),  # students decayed to it
     "pipeline.laptop.teacher_lr_end": SavedField("train.lr_end"),  # the teacher decayed to it
     "model.reg_init_scale": 1.0,  # before it, the RPN reg conv started He-normal
+    # before them, a negative pair sampled rpn_num_samples negatives from the whole map
+    "loss.rpn_neg_pair_radius": -1,
+    "loss.rpn_neg_pair_samples": 16,
 }
 
 

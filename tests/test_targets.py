@@ -10,7 +10,10 @@ from dsiam_jax import models as M
 from dsiam_jax.train import targets as T
 
 # One compile per call shape instead of op-by-op dispatch (much faster on CPU).
-rpn_targets = jax.jit(T.rpn_targets, static_argnames=("num_samples", "max_pos"))
+rpn_targets = jax.jit(
+    T.rpn_targets,
+    static_argnames=("num_samples", "max_pos", "neg_pair_radius", "neg_pair_samples"),
+)
 siamfc_labels = jax.jit(T.siamfc_labels, static_argnums=(2, 3, 4, 5))
 
 
@@ -99,7 +102,7 @@ def test_rpn_assignment_sampling_and_offsets(rpn_anchors):
         )
         np.testing.assert_allclose(out["delta"][b][pos], want, rtol=1e-5, atol=1e-5)
         assert np.all(out["delta"][b][~pos] == 0)
-    assert out["pos"][2].sum() == 0 and out["neg"][2].sum() == 64  # negative pair
+    assert out["pos"][2].sum() == 0 and out["neg"][2].sum() == 16  # negative pair
 
 
 def test_rpn_sampling_caps_positives_and_depends_on_the_key(rpn_anchors):
@@ -177,7 +180,7 @@ def test_rpn_targets_follow_the_pysot_rules_written_as_a_loop(rpn_anchors):
         assert not (pos & ~cand_pos).any() and not (negs & ~cand_neg).any(), b
         assert pos.sum() == min(16, cand_pos.sum()), b
         assert pos.sum() + negs.sum() == 64, b
-    assert out["pos"][5].sum() == 0 and out["neg"][5].sum() == 64
+    assert out["pos"][5].sum() == 0 and out["neg"][5].sum() == 16
     assert np.all(out["delta"][5] == 0)
     cand_pos, cand_neg = pysot_candidates(boxes[0])
     assert cand_pos.sum() == 9  # the 64 x 64 anchors of the 3 x 3 central cells
@@ -188,3 +191,58 @@ def test_rpn_targets_follow_the_pysot_rules_written_as_a_loop(rpn_anchors):
     pos, negs = np.asarray(capped["pos"][0]), np.asarray(capped["neg"][0])
     assert pos.sum() == 4 and negs.sum() == 16
     assert not (pos & ~cand_pos).any() and not (negs & ~cand_neg).any()
+
+
+def window_loop(box_xywh, radius, search=255, response=17):
+    """pysot's negative-pair window as a loop: the cells at most `radius` rows and
+    columns from the cell whose centre is nearest the box centre, `[R, R]` bool."""
+    cx, cy = box_xywh[0] + box_xywh[2] / 2, box_xywh[1] + box_xywh[3] / 2
+    centres = [search / 2 + (i - (response - 1) / 2) * 8 for i in range(response)]
+    col = min(range(response), key=lambda j: abs(centres[j] - cx))
+    row = min(range(response), key=lambda i: abs(centres[i] - cy))
+    out = np.zeros((response, response), bool)
+    for i in range(response):
+        for j in range(response):
+            out[i, j] = abs(i - row) <= radius and abs(j - col) <= radius
+    return out
+
+
+def test_negative_pairs_sample_around_the_object_they_show(rpn_anchors):
+    """pysot's rule: a negative pair's 16 negatives come from the 7 x 7 cells around the
+    object its search crop is centred on (clipped at the map's edge); radius -1 draws
+    num_samples from the whole map; positive pairs are unaffected."""
+    boxes = np.array(
+        [
+            [127.5 - 30, 127.5 - 20, 60.0, 40.0],  # centred: the central 7 x 7 cells
+            [125.0, 40.0, 50.0, 30.0],  # off-centre, at the top row: window clipped there
+            [0.0, 200.0, 20.0, 20.0],  # at the bottom-left corner: a 4 x 4 window
+            [100.0, 95.0, 60.0, 70.0],  # a positive pair: the IoU rule, 64 samples
+        ]
+    )
+    neg = np.array([True, True, True, False])
+    keys = jax.random.split(jax.random.key(5), len(boxes))
+    out = jax.device_get(
+        rpn_targets(keys, jnp.asarray(boxes, jnp.float32), jnp.asarray(neg), rpn_anchors)
+    )
+    sizes = []
+    for b in range(3):
+        window = window_loop(boxes[b], 3)
+        sizes.append(int(window.sum()))
+        negs = out["neg"][b]  # [17, 17, 5]
+        assert out["pos"][b].sum() == 0 and negs.sum() == 16, b
+        assert not (negs & ~window[..., None]).any(), b
+        assert np.all(out["delta"][b] == 0), b
+    assert sizes == [49, 28, 16]  # 7 x 7; 7 x 4; 4 x 4 cells (x 5 anchors each)
+    assert window_loop(boxes[0], 3)[5:12, 5:12].all()  # the central cells 5..11
+    assert out["pos"][3].sum() + out["neg"][3].sum() == 64
+    wide = jax.device_get(
+        rpn_targets(
+            keys, jnp.asarray(boxes, jnp.float32), jnp.asarray(neg), rpn_anchors,
+            neg_pair_radius=-1,
+        )
+    )  # fmt: skip
+    assert [int(wide["neg"][b].sum()) for b in range(3)] == [64] * 3
+    outside = ~window_loop(boxes[0], 3)[..., None] & wide["neg"][0]
+    assert outside.any()  # the whole map: most of it is outside the window
+    np.testing.assert_array_equal(wide["neg"][3], out["neg"][3])
+    np.testing.assert_array_equal(wide["pos"][3], out["pos"][3])

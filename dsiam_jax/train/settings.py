@@ -32,6 +32,12 @@ class LossSettings:
     rpn_neg_iou: float = 0.3
     rpn_num_samples: int = 64  # anchors sampled per pair ...
     rpn_max_pos: int = 16  # ... at most this many positive (the rest negative)
+    # A negative pair samples its negatives from the anchors of the cells within this
+    # many cells (per axis) of the centre of the object its search crop shows (pysot:
+    # 3, a 7 x 7 window, 16 anchors), so the loss sees a wrong object scored high, not
+    # background; -1 = num_samples from the whole map (studies/siamrpn section 17).
+    rpn_neg_pair_radius: int = 3
+    rpn_neg_pair_samples: int = 16
     # cls loss: positives and negatives each half the weight (pysot) or a plain mean
     # over the sampled anchors (False, the SiamRPN paper).
     rpn_cls_balanced: bool = True
@@ -59,6 +65,8 @@ class LossSettings:
             raise ValueError("need 0 <= rpn_neg_iou <= rpn_pos_iou <= 1")
         if not 0 <= self.rpn_max_pos <= self.rpn_num_samples:
             raise ValueError("need 0 <= rpn_max_pos <= rpn_num_samples")
+        if self.rpn_neg_pair_radius < -1 or self.rpn_neg_pair_samples < 1:
+            raise ValueError("need rpn_neg_pair_radius >= -1 and rpn_neg_pair_samples >= 1")
         if self.rpn_rank_weight < 0 or self.rpn_center_weight < 0:
             raise ValueError("need rpn_rank_weight >= 0 and rpn_center_weight >= 0")
 

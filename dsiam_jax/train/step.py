@@ -111,6 +111,8 @@ def make_targets(plan: TrainPlan, keys: jax.Array, box: jax.Array, negative: jax
         loss.rpn_neg_iou,
         loss.rpn_num_samples,
         loss.rpn_max_pos,
+        loss.rpn_neg_pair_radius,
+        loss.rpn_neg_pair_samples,
     )
 
 

@@ -3,8 +3,8 @@
 Boxes are `(x, y, w, h)` in continuous search-crop pixels (`dsiam_jax.crops`); the
 target centre is `(x + w/2, y + h/2)`. Response cell `(i, j)` looks at the crop point
 `(S/2 + off[j], S/2 + off[i])` with `off = anchors.cell_offsets(R)` (the tracker uses
-the same geometry). A negative pair (`negative=True`) has no target: every cell /
-anchor is negative and nothing is regressed.
+the same geometry). A negative pair (`negative=True`) has no target: nothing is
+regressed and no cell / anchor is positive.
 
 - SiamFC: a cell is positive when its distance to the target centre is at most
   `radius` crop pixels (16 = 2 cells at stride 8), negative otherwise; the
@@ -12,7 +12,12 @@ anchor is negative and nothing is regressed.
 - SiamRPN: anchors with IoU > pos_iou are positive, IoU < neg_iou negative, the
   rest ignored; `num_samples` anchors are sampled per example with at most
   `max_pos` positives (the rest negatives); regression targets are the normalised
-  offsets of `anchors.encode`.
+  offsets of `anchors.encode`. In a negative pair the box is the object the search
+  crop is centred on (another video's): pysot draws its negatives (`neg_pair_samples`,
+  16) from the anchors of the cells within `neg_pair_radius` cells (3: a 7 x 7 window)
+  of that object's centre, so that the loss sees the wrong object score high, not
+  background that positive pairs already label; `neg_pair_radius=-1` draws
+  `num_samples` from the whole map.
 """
 
 from __future__ import annotations
@@ -102,14 +107,20 @@ def rpn_targets(
     neg_iou: float = 0.3,
     num_samples: int = 64,
     max_pos: int = 16,
+    neg_pair_radius: int = 3,
+    neg_pair_samples: int = 16,
 ) -> dict[str, jax.Array]:
     """Anchor targets of a batch.
 
     Args:
       keys: `[B]` PRNG keys (one per example: sampling is per example).
-      box: `[B, 4]` target boxes (x, y, w, h) in search-crop pixels.
+      box: `[B, 4]` target boxes (x, y, w, h) in search-crop pixels; in a negative
+        pair, the box of the object the search crop shows instead.
       negative: `[B]` bool negative pairs.
       anchors: `[R, R, k, 4]` (cx, cy, w, h), `dsiam_jax.anchors.anchors_for`.
+      neg_pair_radius: a negative pair's negatives come from the cells at most this
+        many cells (per axis) from the cell nearest the box centre; -1 = any cell.
+      neg_pair_samples: how many (at most) a negative pair samples from that window.
 
     Returns:
       `pos`, `neg`: `[B, R, R, k]` bool, the sampled positive / negative anchors;
@@ -126,8 +137,21 @@ def rpn_targets(
         k_pos, k_neg = jax.random.split(key)
         pos = sample_mask(k_pos, iou > pos_iou, max_pos)
         neg = sample_mask(k_neg, iou < neg_iou, num_samples - jnp.sum(pos))
+        if neg_pair_radius >= 0:
+            window = _cell_window(anchors, target[:2], neg_pair_radius)  # [R, R, k]
+            neg = jnp.where(negative, sample_mask(k_neg, window, neg_pair_samples), neg)
         delta = anchors_lib.encode(jnp.broadcast_to(target, anchors.shape), anchors)
         delta = jnp.where(pos[..., None], delta, 0.0)  # [R, R, k, 4]
         return {"pos": pos, "neg": neg, "delta": delta, "iou": iou}
 
     return jax.vmap(one)(keys, box, negative)
+
+
+def _cell_window(anchors: jax.Array, center: jax.Array, radius: int) -> jax.Array:
+    """`[R, R, k]` mask of the anchors whose cell is at most `radius` cells (per axis)
+    from the cell whose centre is nearest `center` (cx, cy)."""
+    cell_x, cell_y = anchors[0, :, 0, 0], anchors[:, 0, 0, 1]  # [R], [R] cell centres
+    col = jnp.abs(jnp.arange(cell_x.shape[0]) - jnp.argmin(jnp.abs(cell_x - center[0])))
+    row = jnp.abs(jnp.arange(cell_y.shape[0]) - jnp.argmin(jnp.abs(cell_y - center[1])))
+    inside = (row[:, None] <= radius) & (col[None, :] <= radius)  # [R, R]
+    return jnp.broadcast_to(inside[..., None], anchors.shape[:3])
