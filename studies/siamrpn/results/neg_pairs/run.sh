@@ -3,14 +3,7 @@
 # search crop shows (pysot's 7 x 7 window, 16 anchors; loss.rpn_neg_pair_radius=3)
 # instead of 64 anywhere on the map (-1, the rule before). R_long_lr3's recipe
 # (section 16) otherwise; W=/work/runs, run from a snapshot of the repository.
-set -euo pipefail
-W=${W:-/work/runs}
-export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
-run_eval() {  # workdir [eval folder name, default eval] [config overrides]
-  python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$1 \
-      --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
-      --config.backend=jax "${@:3}"
-}
+source studies/siamrpn/results/common.sh  # W, run_eval
 RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32)
      --config.model.head=depthwise --config.model.head_channels=32
      --config.train.warmup_steps=50 --config.loss.rpn_rank_weight=1.0

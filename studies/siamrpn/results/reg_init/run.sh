@@ -4,14 +4,7 @@
 # of 0.1-0.5). (1) The full-size up-channel teacher, section 15's run with it;
 # (2) E_long_lr3's small depth-wise recipe with it (2026-12-02; W=/work/runs, run from
 # a snapshot of the repository).
-set -euo pipefail
-W=${W:-/work/runs}
-export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
-run_eval() {  # workdir [eval folder name, default eval] [config overrides]
-  python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$1 \
-      --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
-      --config.backend=jax "${@:3}"
-}
+source studies/siamrpn/results/common.sh  # W, run_eval
 python -m dsiam_jax.main --config=configs/siamrpn_teacher.py --workdir=$W/rpn_full/full_up_r01 \
     --config.model.init_from=siamfc_teacher --config.train.num_steps=40 \
     --config.train.log_every=5 --config.train.checkpoint_every=20 --config.train.max_to_keep=1 \
