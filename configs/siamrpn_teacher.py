@@ -8,10 +8,9 @@ weight decay 1e-4, gradient clipping at global norm 10, batch 8 (global), 20%
 negative pairs (each labels 16 anchors negative within 3 cells of the object its
 search crop shows, `loss.rpn_neg_pair_radius`); the learning rate warms up linearly
 to 5e-3 over the first quarter of the run (pysot: 5 of 20 epochs, from 1e-3; here
-from 5e-3 / warmup_steps), then
-decays log-linearly to 5e-4. `train.warmup_steps` follows `train.num_steps`
-(a quarter of it) unless set. 100k steps of batch 8 is 800k pairs (pysot sees
-more: scale num_steps with your data).
+from 5e-3 / warmup_steps), then decays log-linearly to 5e-4. `train.warmup_steps`
+follows `train.num_steps` (a quarter of it) unless set. 100k steps of batch 8 is
+800k pairs (pysot sees more: scale num_steps with your data).
 
 How the run starts: `model.init_from` fills the backbone from a trained network
 (above: the zoo's SiamFC teacher, 96-256-384-384-256 with grouped convs; any

@@ -40,6 +40,14 @@ def test_a_run_before_reg_init_scale_resumes_with_the_he_normal_reg_conv(tmp_pat
     assert config.model.reg_init_scale == 1.0
 
 
+def test_a_run_before_the_negative_pair_window_resumes_with_the_whole_map_rule(tmp_path):
+    config = default.get_config()
+    config.mode = "train"
+    assert config.loss.rpn_neg_pair_radius == 3
+    W.check_resume(config, saved_run(tmp_path, config, drop="loss.rpn_neg_pair_radius"))
+    assert config.loss.rpn_neg_pair_radius == -1  # its negative pairs sampled the whole map
+
+
 def test_a_changed_field_is_still_refused(tmp_path):
     config = default.get_config()
     config.mode = "train"
