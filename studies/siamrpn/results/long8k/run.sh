@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# studies/siamrpn section 20: the small RPN (N's recipe, today's defaults) for 8,000
+# steps, seed 0 (section 19: 2,000 -> 4,000 steps gained +0.028, SiamFC saturated at
+# 2,000); then section 21: every anchor of the map in the classification loss (dense,
+# like SiamFC's cells) instead of 64 sampled, 2,000 steps, seed 0.
+# W=/work/runs, run from a snapshot of the repository; resumable (rerun it).
+source studies/siamrpn/results/common.sh  # W, run_eval
+RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32)
+     --config.model.head=depthwise --config.model.head_channels=32
+     --config.train.warmup_steps=50 --config.loss.rpn_rank_weight=1.0
+     --config.train.checkpoint_every=500 --config.train.lr_end=1e-3
+     --config.model.reg_init_scale=0.1 --config.loss.rpn_neg_pair_radius=3"
+OUT=studies/siamrpn/results/long8k
+python -m dsiam_jax.main $RPN --config.train.num_steps=8000 --workdir=$W/rpn_long8k/N_8k
+[ -f $W/rpn_long8k/N_8k/eval/eval.json ] || run_eval $W/rpn_long8k/N_8k
+python -m studies.siamrpn.compare --out=$OUT/compare.json \
+    --runs="N:0=$W/rpn_neg/N_long_lr3_s0/eval,N4k:0=$W/rpn_budget/N_4k/eval,N8k:0=$W/rpn_long8k/N_8k/eval,C:0=$W/rpn_lr3/C_long_lr3/eval,C4k:0=$W/rpn_budget/C_4k/eval" \
+    --pairs="N8k-N4k,N8k-N,C-N8k,C4k-N8k"
+python -m studies.siamrpn.hybrid --models=$W/rpn_long8k/N_8k \
+    --variants=trained,cls,reg --out=$OUT/hybrid.json
+# section 21: dense classification targets (all anchors with IoU < 0.3 negative).
+python -m dsiam_jax.main $RPN --config.train.num_steps=2000 \
+    --config.loss.rpn_num_samples=2048 --workdir=$W/rpn_long8k/D_s0
+[ -f $W/rpn_long8k/D_s0/eval/eval.json ] || run_eval $W/rpn_long8k/D_s0
+python -m studies.siamrpn.compare --out=$OUT/dense.json \
+    --runs="N:0=$W/rpn_neg/N_long_lr3_s0/eval,D:0=$W/rpn_long8k/D_s0/eval,C:0=$W/rpn_lr3/C_long_lr3/eval" \
+    --pairs="D-N,C-D"
+python -m studies.siamrpn.hybrid --models=$W/rpn_long8k/D_s0 \
+    --variants=trained,cls,reg --out=$OUT/dense_hybrid.json

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# studies/siamrpn section 22: a SiamRPN teacher for the zoo with today's recipe (N's:
+# sections 16-17, the library's defaults plus the study's schedule), at the widths of
+# the zoo's earlier RPN teacher (48-128-192-192-128, depth-wise head 128, 6.30 MB),
+# whose students 16-32-48-48-24 with head 24 (0.348 MB) are 18.1x smaller.
+# W=/work/runs, run from a snapshot of the repository; resumable (rerun it: the
+# training continues from its last checkpoint).
+source studies/siamrpn/results/common.sh  # W, run_eval
+python -m dsiam_jax.main --config=configs/siamrpn_teacher.py \
+    --config.model.channels="(48,128,192,192,128)" --config.model.head=depthwise \
+    --config.model.head_channels=128 --config.train.warmup_steps=50 \
+    --config.train.lr_end=1e-3 --config.train.checkpoint_every=250 \
+    --config.train.num_steps=${STEPS:-6000} --workdir=$W/zoo_rpn/teacher
+[ -f $W/zoo_rpn/teacher/eval/eval.json ] || run_eval $W/zoo_rpn/teacher
