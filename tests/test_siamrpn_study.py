@@ -1,8 +1,11 @@
 """The SiamRPN study's recipe comparison (`studies/siamrpn/compare.py`) on hand-made reports."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
+from conftest import REPO_ROOT
 
 from studies.siamrpn import compare
 
@@ -156,3 +159,14 @@ def test_hybrid_runs_on_a_tiny_rpn():
     library = run_sequence(build_tracker(model), seqs[0]).boxes
     want = hybrid.frame_stats([library], [np.asarray(seqs[0].boxes, np.float64)])
     assert out["trained"] == want
+
+
+def test_budget_plot_draws_the_committed_results(tmp_path):
+    out = tmp_path / "budget.png"
+    subprocess.run(
+        [sys.executable, "-m", "studies.siamrpn.budget_plot", f"--out={out}"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
