@@ -27,3 +27,17 @@ python -m studies.siamrpn.compare --out=$OUT/dense.json \
     --pairs="D-N,C-D"
 python -m studies.siamrpn.hybrid --models=$W/rpn_long8k/D_s0 \
     --variants=trained,cls,reg --out=$OUT/dense_hybrid.json
+# section 23: N's recipe with the backbone started from C_long_lr3 (the trained SiamFC
+# of the same widths, model.init_from), 2,000 steps, seed 0.
+python -m dsiam_jax.main $RPN --config.train.num_steps=2000 \
+    --config.model.init_from=$W/rpn_lr3/C_long_lr3 --workdir=$W/rpn_long8k/I_s0
+[ -f $W/rpn_long8k/I_s0/eval/eval.json ] || run_eval $W/rpn_long8k/I_s0
+python -m studies.siamrpn.compare --out=$OUT/init.json \
+    --runs="N:0=$W/rpn_neg/N_long_lr3_s0/eval,N8k:0=$W/rpn_long8k/N_8k/eval,I:0=$W/rpn_long8k/I_s0/eval,C:0=$W/rpn_lr3/C_long_lr3/eval" \
+    --pairs="I-N,N8k-I,C-I"
+python -m studies.siamrpn.hybrid --models=$W/rpn_long8k/I_s0 \
+    --variants=trained,cls,reg --out=$OUT/init_hybrid.json
+# section 23 (cont.): the trained SiamFC's response as N_8k's classifier, with N_8k's
+# own regression: a classifier as good as SiamFC's, through the RPN's tracker.
+python -m studies.siamrpn.hybrid --models=$W/rpn_long8k/N_8k --siamfc=$W/rpn_lr3/C_long_lr3 \
+    --variants=siamfc --out=$OUT/siamfc_hybrid.json
