@@ -8,3 +8,11 @@ run_eval() {  # workdir [eval folder name, default eval] [config overrides]
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
       --config.backend=jax "${@:3}"
 }
+# N's recipe (sections 16-17; the library's RPN defaults, written out so that a later
+# change of default does not change these runs), without widths and run length.
+N_RECIPE="--config=configs/siamrpn_teacher.py --config.model.head=depthwise
+     --config.train.warmup_steps=50 --config.loss.rpn_rank_weight=1.0
+     --config.train.lr_end=1e-3 --config.model.reg_init_scale=0.1
+     --config.loss.rpn_neg_pair_radius=3"
+# ... at the students' widths (16-32-48-48-32, head 32): the runs N, N_4k, N_8k, D, I.
+N_SMALL="$N_RECIPE --config.model.channels=(16,32,48,48,32) --config.model.head_channels=32"

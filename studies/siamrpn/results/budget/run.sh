@@ -4,11 +4,7 @@
 # 16-17, today's defaults) and C_long_lr3's (section 12), seed 0.
 # W=/work/runs, run from a snapshot of the repository.
 source studies/siamrpn/results/common.sh  # W, run_eval
-RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32)
-     --config.model.head=depthwise --config.model.head_channels=32
-     --config.train.warmup_steps=50 --config.loss.rpn_rank_weight=1.0
-     --config.train.checkpoint_every=500 --config.train.lr_end=1e-3
-     --config.model.reg_init_scale=0.1 --config.loss.rpn_neg_pair_radius=3"
+RPN="$N_SMALL --config.train.checkpoint_every=500"
 FC="--config=configs/siamfc_teacher.py --config.model.channels=(16,32,48,48,32)
     --config.train.checkpoint_every=500 --config.train.lr_end=1e-3"
 python -m dsiam_jax.main $RPN --config.train.num_steps=4000 --workdir=$W/rpn_budget/N_4k

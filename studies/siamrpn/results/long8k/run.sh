@@ -5,11 +5,7 @@
 # like SiamFC's cells) instead of 64 sampled, 2,000 steps, seed 0.
 # W=/work/runs, run from a snapshot of the repository; resumable (rerun it).
 source studies/siamrpn/results/common.sh  # W, run_eval
-RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32)
-     --config.model.head=depthwise --config.model.head_channels=32
-     --config.train.warmup_steps=50 --config.loss.rpn_rank_weight=1.0
-     --config.train.checkpoint_every=500 --config.train.lr_end=1e-3
-     --config.model.reg_init_scale=0.1 --config.loss.rpn_neg_pair_radius=3"
+RPN="$N_SMALL --config.train.checkpoint_every=500"
 OUT=studies/siamrpn/results/long8k
 python -m dsiam_jax.main $RPN --config.train.num_steps=8000 --workdir=$W/rpn_long8k/N_8k
 [ -f $W/rpn_long8k/N_8k/eval/eval.json ] || run_eval $W/rpn_long8k/N_8k

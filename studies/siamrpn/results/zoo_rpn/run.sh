@@ -6,10 +6,8 @@
 # W=/work/runs, run from a snapshot of the repository; resumable (rerun it: the
 # training continues from its last checkpoint).
 source studies/siamrpn/results/common.sh  # W, run_eval
-python -m dsiam_jax.main --config=configs/siamrpn_teacher.py \
-    --config.model.channels="(48,128,192,192,128)" --config.model.head=depthwise \
-    --config.model.head_channels=128 --config.train.warmup_steps=50 \
-    --config.train.lr_end=1e-3 --config.train.checkpoint_every=250 \
+python -m dsiam_jax.main $N_RECIPE --config.model.channels="(48,128,192,192,128)" \
+    --config.model.head_channels=128 --config.train.checkpoint_every=250 \
     --config.train.num_steps=${STEPS:-6000} --workdir=$W/zoo_rpn/teacher
 [ -f $W/zoo_rpn/teacher/eval/eval.json ] || run_eval $W/zoo_rpn/teacher
 # Two 16-32-48-48-24 students (head 24, 18.1x) distilled from it with the SiamRPN
@@ -23,9 +21,7 @@ python -m dsiam_jax.main --config=configs/dstrpn.py --config.teacher.checkpoint=
     --config.train.checkpoint_every=250 --config.train.num_steps=${STUDENT_STEPS:-4000} \
     --workdir=$W/zoo_rpn/dstrpn
 [ -f $W/zoo_rpn/dstrpn/eval/eval.json ] || run_eval $W/zoo_rpn/dstrpn
-python -m dsiam_jax.main --config=configs/siamrpn_teacher.py \
-    --config.model.channels="(16,32,48,48,24)" --config.model.head=depthwise \
-    --config.model.head_channels=24 --config.train.warmup_steps=50 \
-    --config.train.lr_end=1e-3 --config.train.checkpoint_every=250 \
+python -m dsiam_jax.main $N_RECIPE --config.model.channels="(16,32,48,48,24)" \
+    --config.model.head_channels=24 --config.train.checkpoint_every=250 \
     --config.train.num_steps=${STUDENT_STEPS:-4000} --workdir=$W/zoo_rpn/scratch
 [ -f $W/zoo_rpn/scratch/eval/eval.json ] || run_eval $W/zoo_rpn/scratch
