@@ -29,11 +29,10 @@ HYBRID_ROWS = {"cls": "RPN, perfect classifier", "reg": "RPN, perfect regression
 _OUT = flags.DEFINE_string("out", str(RESULTS / "long8k" / "budget.png"), "PNG to write")
 
 
-def _hybrid_row(path: pathlib.Path, row: str) -> float:
-    """`row`'s success AUC in a hybrid.py table (its only model, or N's seed 0)."""
-    table = json.loads(path.read_text())
-    name = next(k for k in table if "s1" not in k.split(":")[0])
-    return table[name][row]["success_auc"]
+def _hybrid_rows(path: pathlib.Path) -> dict[str, dict[str, float]]:
+    """The variants' rows of a hybrid.py table of one model."""
+    (rows,) = json.loads(path.read_text()).values()
+    return rows
 
 
 def main(argv):
@@ -43,10 +42,10 @@ def main(argv):
     for runs, label, style in ((RPN_RUNS, "RPN (N)", "o-"), (SIAMFC_RUNS, "SiamFC (C)", "s-")):
         steps = list(runs.values())
         ax.plot(steps, [compare[v]["mean_auc"] for v in runs], style, label=label)
+    steps = sorted(HYBRID)
+    hybrid = [_hybrid_rows(RESULTS / HYBRID[s]) for s in steps]
     for row, label in HYBRID_ROWS.items():
-        steps = sorted(HYBRID)
-        aucs = [_hybrid_row(RESULTS / HYBRID[s], row) for s in steps]
-        ax.plot(steps, aucs, "--", marker=".", label=label)
+        ax.plot(steps, [h[row]["success_auc"] for h in hybrid], "--", marker=".", label=label)
     ax.set_xscale("log", base=2)
     ax.set_xticks([2000, 4000, 8000], ["2,000", "4,000", "8,000"])
     ax.set_xlabel("training steps (batch 8)")

@@ -1,5 +1,6 @@
 # Sourced by the run scripts under studies/siamrpn/results/: the work folder, the
-# compilation cache, and run_eval (mode=evaluate on the 64 synthetic test sequences).
+# compilation cache, run_eval (mode=evaluate on the 64 synthetic test sequences),
+# train_and_eval, and N's recipe.
 set -euo pipefail
 W=${W:-/work/runs}
 export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
@@ -7,6 +8,10 @@ run_eval() {  # workdir [eval folder name, default eval] [config overrides]
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$1 \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
       --config.backend=jax "${@:3}"
+}
+train_and_eval() {  # workdir training flags...: mode=train / distill (resumes), then run_eval once
+  python -m dsiam_jax.main "${@:2}" --workdir=$1
+  [ -f $1/eval/eval.json ] || run_eval $1
 }
 # N's recipe (sections 16-17; the library's RPN defaults, written out so that a later
 # change of default does not change these runs), without widths and run length.
