@@ -227,7 +227,8 @@ def tracker_config() -> ml_collections.ConfigDict:
     `SiamRPNConfig` (their fields are documented in dsiam_jax/tracking/siamfc.py and
     siamrpn.py): template_size, search_size, context, min_size; SiamFC's num_scales,
     scale_step, scale_penalty, scale_lr, window_influence, response_up; SiamRPN's
-    penalty_k, window_influence, lr, center (where the box centre comes from).
+    penalty_k, window_influence, lr, center (where the box centre comes from),
+    score_map (what the window is mixed with).
     """
     t = ml_collections.ConfigDict()
     t.siamfc = ml_collections.ConfigDict(dataclass_defaults(SiamFCConfig))

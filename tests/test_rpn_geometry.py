@@ -249,6 +249,38 @@ def test_tracker_center_from_the_anchor_or_the_log_odds_peak(center):
 def test_tracker_center_rejects_an_unknown_source():
     with pytest.raises(ConfigError, match="tracker.siamrpn.center='middle'"):
         SiamRPNConfig(center="middle").check()
+    with pytest.raises(ConfigError, match="tracker.siamrpn.score_map='softmax'"):
+        SiamRPNConfig(score_map="softmax").check()
+
+
+@pytest.mark.parametrize("score_map,column", [("probability", 10), ("normalized", 12)])
+def test_tracker_score_map_saturated_probabilities_against_normalised_log_odds(score_map, column):
+    """Two confident anchors on row 9: log-odds 6 at column 10 (one cell from the
+    centre) and 12 at column 12 (three cells). Foreground probabilities 0.9975 and
+    ~1 tie, so with pysot's mix the window picks column 10 (0.58 * 0.9975 + 0.42 *
+    hann 0.970 = 0.986 against 0.58 + 0.42 * 0.75 = 0.895). The normalised map
+    (log-odds - min, over their sum: (6 + 10) / 38 and (12 + 10) / 38) against the
+    window normalised to sum 1 over the 19 x 19 x 5 anchors (81 * 5, np.hanning(19)
+    sums to 9) keeps the stronger: 0.58 * 22 / 38 + 0.42 * 0.75 / 405 = 0.3366 against
+    0.58 * 16 / 38 + 0.42 * 0.970 / 405 = 0.2452."""
+    spec = M.teacher_spec("siamrpn")
+    cfg = SiamRPNConfig(center="anchor", score_map=score_map, penalty_k=0.0, lr=0.0)
+    alg = SiamRPNTracking(spec, cfg)
+    k, r = 5, 19
+    center_px, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
+    scale = 271 / (padded_side(*size) * 271 / 127)
+    cls = np.zeros((1, r, r, 2 * k), np.float32)
+    cls[..., k:] = -10.0  # foreground logits; background 0
+    cls[0, 9, 10, k + 2] = 6.0
+    cls[0, 9, 12, k + 2] = 12.0
+    reg = np.zeros((1, r, r, 4 * k), np.float32)
+    state = S.TrackState(
+        jnp.asarray(center_px, jnp.float32), jnp.asarray(size, jnp.float32),
+        jnp.full(2, 10.0), jnp.zeros(3), None,
+    )  # fmt: skip
+    new, _, _ = jax.jit(alg.update, static_argnums=2)(state, {"cls": cls, "reg": reg}, (480, 640))
+    want = center_px + np.array([(column - 9) * 8, 0.0]) / scale
+    np.testing.assert_allclose(new.center, want, rtol=1e-5)
 
 
 def test_training_and_tracking_pair_the_same_cls_channels():

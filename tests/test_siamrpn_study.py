@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import REPO_ROOT
 
 from studies.siamrpn import compare
@@ -159,6 +160,16 @@ def test_hybrid_runs_on_a_tiny_rpn():
     library = run_sequence(build_tracker(model), seqs[0]).boxes
     want = hybrid.frame_stats([library], [np.asarray(seqs[0].boxes, np.float64)])
     assert out["trained"] == want
+
+
+def test_hybrid_settings_take_their_fields_types():
+    from studies.siamrpn import hybrid
+
+    got = hybrid.parse_settings(["lr=0", "search_size=287", "score_map=normalized"])
+    assert got == {"lr": 0.0, "search_size": 287, "score_map": "normalized"}
+    assert [type(v) for v in got.values()] == [float, int, str]
+    with pytest.raises(AttributeError):
+        hybrid.parse_settings(["windows=0.3"])
 
 
 def test_budget_plot_draws_the_committed_results(tmp_path):

@@ -21,6 +21,14 @@ cell and the 4 neighbouring cells, max over anchors, clipped to half a cell per 
 SiamFC's sub-cell localisation from the map's shape, for networks whose centre
 offsets are not learned; studies/siamrpn/README.md section 7). Sizes always come from
 the regression.
+
+`score_map` picks what the window is mixed with: 'probability' (pysot: the foreground
+probability, peak window 1) or 'normalized' (SiamFC's rule: the foreground log-odds
+min-shifted and divided by their sum over the R x R x k anchors, against the window
+divided by its sum). Probabilities saturate near 1 on every cell close to a confident
+target, so pysot's mix picks whichever of them the window favours, which lags a moving
+target; the normalised log-odds keep the map's peak (studies/siamrpn/README.md
+section 24). The size learning rate always uses the probability.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from dsiam_jax.tracking.network import CropGeometry
 
 MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
 CENTERS = ("regression", "anchor", "peak")  # sources of the box centre (`center`)
+SCORE_MAPS = ("probability", "normalized")  # what the window is mixed with (`score_map`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +67,15 @@ class SiamRPNConfig(TrackerSettings):
     lr: float = 0.295  # size learning rate (times penalty * score)
     min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
     center: str = "regression"  # 'regression' (pysot) | 'anchor' | 'peak' (module docstring)
+    score_map: str = "probability"  # 'probability' (pysot) | 'normalized' (module docstring)
 
     def check(self) -> None:
         """A search crop larger than the template; a known `center`."""
+        if self.score_map not in SCORE_MAPS:
+            raise ConfigError(
+                f"tracker.siamrpn.score_map={self.score_map!r}: expected one of "
+                f"{', '.join(SCORE_MAPS)}"
+            )
         if self.center not in CENTERS:
             raise ConfigError(
                 f"tracker.siamrpn.center={self.center!r}: expected one of {', '.join(CENTERS)}"
@@ -112,6 +127,22 @@ class SiamRPNTracking(CropTracking):
         side = self.search_side(state.size)
         return crop_jax(frame, state.center, side, self.config.search_size, state.fill)[None]
 
+    def _ranked(self, cls: jax.Array, score: jax.Array) -> jax.Array:
+        """What the window is mixed with `[R, R, k]`: the foreground probability, or the
+        log-odds min-shifted and normalised to sum 1 (`score_map`)."""
+        if self.config.score_map == "probability":
+            return score
+        logit = cls[..., 1] - cls[..., 0]  # [R, R, k]
+        shifted = logit - jnp.min(logit)
+        return shifted / (jnp.sum(shifted) + 1e-16)
+
+    def _window(self) -> np.ndarray:
+        """The Hann window `[R, R, 1]` on the scale of `_ranked`: peak 1 against
+        probabilities, sum 1 over the R x R x k anchors against the normalised map."""
+        if self.config.score_map == "probability":
+            return self.window
+        return self.window / (self.window.sum() * self.num_anchors)
+
     def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
         """Network outputs -> `(new state, box [4], score)`."""
         c = self.config
@@ -133,7 +164,8 @@ class SiamRPNTracking(CropTracking):
         s_c = _change(padded / context_side(target[0], target[1], 0.5))
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
-        pscore = penalty * score * (1 - c.window_influence) + self.window * c.window_influence
+        pscore = penalty * self._ranked(cls[0], score) * (1 - c.window_influence)
+        pscore = pscore + self._window() * c.window_influence  # [R, R, k]
         best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
         box = boxes[best]  # [4] crop px
         if c.center == "peak":

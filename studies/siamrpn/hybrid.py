@@ -23,7 +23,8 @@ about the current frame's true box (known in crop pixels from the tracker's stat
 
 Reported per variant: success AUC over the sequences, mean IoU, and the share of
 frames whose centre is within 0.1 / 0.25 target sizes or more than one size away.
-`--evals=label=folder` reports the same for `mode=evaluate` result folders (e.g. the
+`--settings=key=value,...` changes more of the RPN tracker's settings (the result's key
+lists them). `--evals=label=folder` reports the same for `mode=evaluate` result folders (e.g. the
 SiamFC whose response the `siamfc` variants borrow, in its own tracker).
 """
 
@@ -44,6 +45,7 @@ from dsiam_jax.evaluation.metrics import center_error, rect_iou, sequence_metric
 from dsiam_jax.tracking import build_tracker
 from dsiam_jax.tracking import frames as F
 from dsiam_jax.tracking.network import jax_network
+from dsiam_jax.tracking.siamrpn import SiamRPNConfig
 from dsiam_jax.train.settings import LossSettings
 from studies.siamrpn import diagnose, motion
 
@@ -152,6 +154,17 @@ def evaluate(
     return out
 
 
+def parse_settings(items: Sequence[str]) -> dict:
+    """`['key=value', ...]` -> `config.tracker.siamrpn` overrides, each value of its
+    field's type (`SiamRPNConfig`)."""
+    defaults = SiamRPNConfig()
+    out = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        out[key] = type(getattr(defaults, key))(value)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="", help="RPN checkpoints / zoo names, comma-separated")
@@ -162,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     p.add_argument("--sequences", type=int, default=64)
     p.add_argument("--center", default="regression", help="tracker.siamrpn.center")
+    p.add_argument(
+        "--settings", default="", help="more tracker.siamrpn overrides: key=value, comma-separated"
+    )
     p.add_argument("--siamfc", default="", help="SiamFC checkpoint / zoo name (variant siamfc)")
     p.add_argument("--evals", default="", help="label=mode=evaluate folder, comma-separated")
     p.add_argument("--out", default="studies/siamrpn/results/parts/hybrid.json")
@@ -177,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (siamfc,) = checkpoints.load_models(a.siamfc).values()
     elif set(variants) & set(SIAMFC_VARIANTS):
         p.error(f"variants {SIAMFC_VARIANTS} need --siamfc")
+    settings = [item for item in a.settings.split(",") if item]
     out_file = pathlib.Path(a.out)
     result = json.loads(out_file.read_text()) if out_file.is_file() else {}
     sequences = diagnose.synthetic_test_sequences(a.sequences)
@@ -188,9 +205,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(label, result[label], flush=True)
     for name in filter(None, a.models.split(",")):
         for label, model in diagnose.load_labelled(name).items():
-            key = f"{label} center={a.center}"
+            key = " ".join([f"{label} center={a.center}", *settings])
             print(key, flush=True)
-            stats = evaluate(model, sequences, variants, {"center": a.center}, siamfc)
+            siamrpn = {"center": a.center, **parse_settings(settings)}
+            stats = evaluate(model, sequences, variants, siamrpn, siamfc)
             result.setdefault(key, {}).update(stats)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(result, indent=1, sort_keys=True))
