@@ -4,10 +4,12 @@
 set -euo pipefail
 W=${W:-/work/runs}
 export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
+# The RPN tracker mixes its window with pysot's probabilities here, the default when
+# sections 1-23 ran (section 24 made score_map=normalized the default; its runs pass it).
 run_eval() {  # workdir [eval folder name, default eval] [config overrides]
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$1 \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
-      --config.backend=jax "${@:3}"
+      --config.backend=jax --config.tracker.siamrpn.score_map=probability "${@:3}"
 }
 train_and_eval() {  # workdir training flags...: mode=train / distill (resumes), then run_eval once
   python -m dsiam_jax.main "${@:2}" --workdir=$1

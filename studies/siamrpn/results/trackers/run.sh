@@ -75,3 +75,16 @@ python -m studies.siamrpn.compare --out=$OUT/window_test.json \
 # size rules) and SiamFC's window weight on the normalised map.
 hybrid_once "N_8k:siamrpn_teacher center=regression window_influence=0.176 score_map=normalized" \
     --settings=window_influence=0.176,score_map=normalized
+
+# Part 3: the chosen rule on RPN models that took no part in the choice (earlier
+# sections' recipes, seeds and heads; the zoo teacher of section 22 half-trained, at
+# step 3,000: checkpoints/3000 of $W/zoo_rpn/teacher copied to $W/zoo_rpn/teacher_at3000
+# with its config.json while training went on), test split only.
+HELD_OUT="D:rpn_long8k/D_s0 I:rpn_long8k/I_s0 E:rpn_lr3/E_long_lr3 E1:rpn_x/E_long_lr3_s1 E128:rpn_toy/E128_long_lr3 G:rpn_x/G_long_lr3 K:rpn_x/K_long_lr3 RK:rpn_x/RK_long_lr3 R1:rpn_x/R_long_lr3_s1 X:rpn_x/X_long_lr3 Z3k:zoo_rpn/teacher_at3000"
+for m in $HELD_OUT; do
+  once $W/${m#*:} eval
+  once $W/${m#*:} eval_norm$BEST $RPN.score_map=normalized $RPN.window_influence=$BEST
+done
+RPN_MODELS=$HELD_OUT
+python -m studies.siamrpn.compare --out=$OUT/window_heldout.json \
+    --runs="$(runs eval prob)$(runs eval_norm$BEST norm)" --pairs="norm-prob"
