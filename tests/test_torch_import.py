@@ -424,11 +424,13 @@ def test_dasiamrpn_outputs_decode_like_dasiamrpn(dasiamrpn_case):
     """Our SiamRPN tracker on the imported net's outputs = DaSiamRPN's decode of theirs.
 
     Checks the anchor order and placement, the channel order of cls / reg, the class
-    index of the score and the size update, with DaSiamRPN's SiamRPNBIG settings.
+    index of the score and the size update, with DaSiamRPN's SiamRPNBIG settings and
+    its window rule (`score_map=probability`; ours defaults to the normalised map).
     """
     _, spec, _, (cls_t, reg_t), out = dasiamrpn_case
     p = {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295}
-    algorithm = make_algorithm(spec, {"siamrpn": {"search_size": 271, **p}})
+    rule = {"search_size": 271, "score_map": "probability"}
+    algorithm = make_algorithm(spec, {"siamrpn": {**rule, **p}})
     update = jax.jit(lambda state, outputs: algorithm.update(state, outputs, (1000, 1000)))
     for i, (pos, sz) in enumerate([((500.0, 400.0), (80.0, 60.0)), ((300.0, 320.0), (30, 90))]):
         pos, sz = np.asarray(pos), np.asarray(sz, np.float64)
