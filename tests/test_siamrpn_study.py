@@ -172,10 +172,11 @@ def test_hybrid_settings_take_their_fields_types():
         hybrid.parse_settings(["windows=0.3"])
 
 
-def test_budget_plot_draws_the_committed_results(tmp_path):
-    out = tmp_path / "budget.png"
+@pytest.mark.parametrize("plot", ["budget_plot", "window_plot"])
+def test_plots_draw_the_committed_results(tmp_path, plot):
+    out = tmp_path / f"{plot}.png"
     subprocess.run(
-        [sys.executable, "-m", "studies.siamrpn.budget_plot", f"--out={out}"],
+        [sys.executable, "-m", f"studies.siamrpn.{plot}", f"--out={out}"],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,
