@@ -124,7 +124,10 @@ class SiamRPNTracking(CropTracking):
         self.num_anchors = spec.num_anchors
         self.anchors = anchors_for(spec, c.template_size, c.search_size)  # [R, R, k, 4]
         r = self.anchors.shape[0]
-        self.window = S.hann_window(r).astype(np.float32)[:, :, None]  # [R, R, 1]
+        window = S.hann_window(r).astype(np.float32)[:, :, None]  # [R, R, 1], peak 1
+        if c.score_map == "normalized":  # sum 1 over the R x R x k anchors, as `_ranked`
+            window = window / (window.sum() * self.num_anchors)
+        self.window = window
 
     def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
         """One search crop `[1, X, X, 3]` around the current centre."""
@@ -139,13 +142,6 @@ class SiamRPNTracking(CropTracking):
         logit = cls[..., 1] - cls[..., 0]  # [R, R, k]
         shifted = logit - jnp.min(logit)
         return shifted / (jnp.sum(shifted) + 1e-16)
-
-    def _window(self) -> np.ndarray:
-        """The Hann window `[R, R, 1]` on the scale of `_ranked`: peak 1 against
-        probabilities, sum 1 over the R x R x k anchors against the normalised map."""
-        if self.config.score_map == "probability":
-            return self.window
-        return self.window / (self.window.sum() * self.num_anchors)
 
     def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
         """Network outputs -> `(new state, box [4], score)`."""
@@ -169,7 +165,7 @@ class SiamRPNTracking(CropTracking):
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
         pscore = penalty * self._ranked(cls[0], score) * (1 - c.window_influence)
-        pscore = pscore + self._window() * c.window_influence  # [R, R, k]
+        pscore = pscore + self.window * c.window_influence  # [R, R, k]
         best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
         box = boxes[best]  # [4] crop px
         if c.center == "peak":

@@ -20,9 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from dsiam_jax.tracking.siamrpn import SiamRPNConfig  # noqa: E402
+
 RESULTS = pathlib.Path(__file__).parent / "results" / "trackers"
 CHOICE_MODELS = ("N", "N seed 1", "N 4k", "N 8k", "R")  # run.sh's RPN_MODELS, in order
-PYSOT_WINDOW = 0.42
+PYSOT_WINDOW = SiamRPNConfig.window_influence  # pysot's weight, the default
 
 _OUT = flags.DEFINE_string("out", str(RESULTS / "window.png"), "PNG to write")
 
@@ -41,7 +43,7 @@ def main(argv):
     for i, label in enumerate(CHOICE_MODELS):
         (line,) = left.plot(windows, [val[f"norm{w:g}"][i] for w in windows], "o-", label=label)
         left.plot([PYSOT_WINDOW], [val["prob"][i]], "x", color=line.get_color(), ms=9)
-    left.set_xlabel("window influence (normalised map; x: pysot's rule at 0.42)")
+    left.set_xlabel(f"window influence (normalised map; x: pysot's rule at {PYSOT_WINDOW:g})")
     left.set_ylabel("success AUC, 64 validation sequences")
     left.set_title("choosing the weight: five RPN models", fontsize=10)
     left.legend(fontsize=8)
@@ -58,7 +60,7 @@ def main(argv):
     right.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="equal")
     right.set_xlabel("success AUC, pysot's rule (probability)")
     right.set_ylabel("success AUC, normalised map")
-    right.set_title("64 test sequences, window influence 0.42", fontsize=10)
+    right.set_title(f"64 test sequences, window influence {PYSOT_WINDOW:g}", fontsize=10)
     right.legend(fontsize=8)
     for ax in (left, right):
         ax.grid(alpha=0.3)

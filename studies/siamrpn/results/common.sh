@@ -11,9 +11,12 @@ run_eval() {  # workdir [eval folder name, default eval] [config overrides]
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
       --config.backend=jax --config.tracker.siamrpn.score_map=probability "${@:3}"
 }
+eval_once() {  # workdir eval-folder [config overrides]: run_eval unless it has an eval.json
+  [ -f $1/$2/eval.json ] || run_eval "$@"
+}
 train_and_eval() {  # workdir training flags...: mode=train / distill (resumes), then run_eval once
   python -m dsiam_jax.main "${@:2}" --workdir=$1
-  [ -f $1/eval/eval.json ] || run_eval $1
+  eval_once $1 eval
 }
 # N's recipe (sections 16-17; the library's RPN defaults, written out so that a later
 # change of default does not change these runs), without widths and run length.

@@ -10,18 +10,15 @@
 # influence chosen on the 64 validation sequences (one setting for the five RPN models),
 # then each model evaluated once on the 64 test sequences.
 # W=/work/runs, run from a snapshot; rerunning skips what is done.
-source studies/siamrpn/results/common.sh  # W, run_eval
+source studies/siamrpn/results/common.sh  # W, run_eval, eval_once
 C=$W/rpn_lr3/C_long_lr3
 OUT=studies/siamrpn/results/trackers
 FC=--config.tracker.siamfc
 RPN=--config.tracker.siamrpn
-once() {  # workdir eval-folder overrides...: run_eval unless it has an eval.json
-  [ -f $1/$2/eval.json ] || run_eval "$@"
-}
-once $C eval_271 $FC.search_size=271
-once $C eval_up1 $FC.response_up=1
-once $C eval_1scale $FC.num_scales=1
-once $C eval_rpnlike $FC.search_size=271 $FC.response_up=1 $FC.num_scales=1
+eval_once $C eval_271 $FC.search_size=271
+eval_once $C eval_up1 $FC.response_up=1
+eval_once $C eval_1scale $FC.num_scales=1
+eval_once $C eval_rpnlike $FC.search_size=271 $FC.response_up=1 $FC.num_scales=1
 python -m studies.siamrpn.compare --out=$OUT/siamfc_parts.json \
     --runs="C:0=$C/eval,C271:0=$C/eval_271,Cup1:0=$C/eval_up1,C1s:0=$C/eval_1scale,Crpn:0=$C/eval_rpnlike" \
     --pairs="C-C271,C-Cup1,C-C1s,C-Crpn"
@@ -49,9 +46,9 @@ hybrid_once "N_8k:siamrpn_teacher center=anchor $S window_influence=0.176 score_
 RPN_MODELS="N:rpn_neg/N_long_lr3_s0 N1:rpn_neg/N_long_lr3_s1 N4k:rpn_budget/N_4k N8k:rpn_long8k/N_8k R:rpn_x/R_long_lr3"
 WINDOWS=${WINDOWS:-0.1 0.176 0.3 0.42 0.55}  # 0.42: pysot's weight on probabilities
 for m in $RPN_MODELS; do
-  once $W/${m#*:} eval_val_prob --config.eval.split=val
+  eval_once $W/${m#*:} eval_val_prob --config.eval.split=val
   for w in $WINDOWS; do
-    once $W/${m#*:} eval_val_norm$w --config.eval.split=val $RPN.score_map=normalized \
+    eval_once $W/${m#*:} eval_val_norm$w --config.eval.split=val $RPN.score_map=normalized \
         $RPN.window_influence=$w
   done
 done
@@ -66,7 +63,7 @@ BEST=$(python -c "import json; v = json.load(open('$OUT/window_val.json'))['vari
 print(max((a['mean_auc'], k[4:]) for k, a in v.items() if k != 'prob')[1])")
 echo "window influence chosen on the validation split: $BEST"
 for m in $RPN_MODELS; do
-  once $W/${m#*:} eval_norm$BEST $RPN.score_map=normalized $RPN.window_influence=$BEST
+  eval_once $W/${m#*:} eval_norm$BEST $RPN.score_map=normalized $RPN.window_influence=$BEST
 done
 # C (SiamFC, 2,000 steps) paired with N8k (index 3).
 python -m studies.siamrpn.compare --out=$OUT/window_test.json \
@@ -82,8 +79,8 @@ hybrid_once "N_8k:siamrpn_teacher center=regression window_influence=0.176 score
 # with its config.json while training went on), test split only.
 HELD_OUT="D:rpn_long8k/D_s0 I:rpn_long8k/I_s0 E:rpn_lr3/E_long_lr3 E1:rpn_x/E_long_lr3_s1 E128:rpn_toy/E128_long_lr3 G:rpn_x/G_long_lr3 K:rpn_x/K_long_lr3 RK:rpn_x/RK_long_lr3 R1:rpn_x/R_long_lr3_s1 X:rpn_x/X_long_lr3 Z3k:zoo_rpn/teacher_at3000"
 for m in $HELD_OUT; do
-  once $W/${m#*:} eval
-  once $W/${m#*:} eval_norm$BEST $RPN.score_map=normalized $RPN.window_influence=$BEST
+  eval_once $W/${m#*:} eval
+  eval_once $W/${m#*:} eval_norm$BEST $RPN.score_map=normalized $RPN.window_influence=$BEST
 done
 RPN_MODELS=$HELD_OUT
 python -m studies.siamrpn.compare --out=$OUT/window_heldout.json \
