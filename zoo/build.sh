@@ -1,55 +1,65 @@
 #!/usr/bin/env bash
 # Rebuilds every model in zoo/ from scratch on the synthetic data (no download):
 # the exact commands behind zoo/README.md. Run from the repository root:
-#     bash zoo/build.sh            # about two and a half hours on a 2-core CPU
+#     bash zoo/build.sh                  # everything: about three and a half hours on 2 cores
+#     bash zoo/build.sh siamrpn report   # only the named parts (siamfc, siamrpn, report)
+# Every training run resumes from its last checkpoint when the script is run again.
 set -euo pipefail
 RUNS=${RUNS:-runs/zoo}
+PARTS=${*:-siamfc siamrpn report}
 run() { python -m dsiam_jax.main "$@"; }
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+# Slim checkpoints (architecture + weights, no optimiser state) under their zoo names,
+# copied into zoo/. Each carries its int8 check (JAX vs int8 onnxruntime on 64 synthetic
+# test sequences), which config.backend=auto reads.
+publish() {  # run folder, zoo name prefix ("" keeps the run's model names), zoo names...
+  run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
+      --config.publish.check_sequences=64 --config.checkpoint=$1 --config.publish.prefix=$2
+  for name in "${@:3}"; do rm -rf "zoo/$name" && cp -r "$RUNS/publish/$name" "zoo/$name"; done
+}
 
 # SiamFC: the AlexNet teacher (96-256-384-384-256), then two 24-64-96-96-64 students
 # distilled from it with mutual learning (configs/dstfc.py), 3000 steps with their
 # learning rate decaying only to 1e-3 (studies/distillation/README.md section 8: the gap
 # to the teacher was 0.049 after 500 steps, 0.032 after 1500, 0.026 after 3000).
-run --config=configs/siamfc_teacher.py --workdir=$RUNS/siamfc_teacher \
-    --config.train.num_steps=600 --config.train.checkpoint_every=200
-run --config=configs/dstfc.py --config.teacher.checkpoint=$RUNS/siamfc_teacher \
-    --workdir=$RUNS/dstfc --config.train.num_steps=3000 --config.train.checkpoint_every=250 \
-    --config.train.lr_end=1e-3
+if part siamfc; then
+  run --config=configs/siamfc_teacher.py --workdir=$RUNS/siamfc_teacher \
+      --config.train.num_steps=600 --config.train.checkpoint_every=200
+  run --config=configs/dstfc.py --config.teacher.checkpoint=$RUNS/siamfc_teacher \
+      --workdir=$RUNS/dstfc --config.train.num_steps=3000 --config.train.checkpoint_every=250 \
+      --config.train.lr_end=1e-3
+  publish $RUNS/siamfc_teacher "" siamfc_teacher
+  publish $RUNS/dstfc siamfc_ siamfc_student_0 siamfc_student_1
+fi
 
-# SiamRPN: a teacher this CPU can train (48-128-192-192-128 with the depth-wise RPN
-# head of width 128, as pysot's siamrpn_alex_dwxcorr; chosen when the up-channel head
-# did not train), then two 16-32-48-48-32 students (head width 32) distilled from it.
-run --config=configs/siamrpn_teacher.py --workdir=$RUNS/siamrpn_teacher \
-    --config.model.channels="(48,128,192,192,128)" --config.model.head=depthwise \
-    --config.model.head_channels=128 \
-    --config.train.num_steps=600 --config.train.warmup_steps=100 --config.train.checkpoint_every=200
-run --config=configs/dstrpn.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
-    --workdir=$RUNS/dstrpn --config.distill.students="((16,32,48,48,32),(16,32,48,48,32))" \
-    --config.distill.student_head_channels=32 --config.train.num_steps=500 \
-    --config.train.warmup_steps=100 --config.train.checkpoint_every=250
+# SiamRPN (studies/siamrpn sections 16-24): a teacher at the widths this CPU trains,
+# 48-128-192-192-128 with the depth-wise RPN head of width 128 (pysot's
+# siamrpn_alex_dwxcorr shape, 6.30 MB), on the study's recipe N (ranking loss weight 1,
+# regression head initialised at 0.1, negative pairs at radius 3, rate 5e-3 -> 1e-3 after
+# 50 warm-up steps), 3000 steps; then two 16-32-48-48-24 students with head width 24
+# (0.348 MB, 18.1x smaller) distilled from it with configs/dstrpn.py's losses (soft +
+# teacher-bounded regression + sharing) on the same optimiser, 2000 steps.
+RPN_OPTIMISER="--config.train.warmup_steps=50 --config.train.lr_start=5e-3
+    --config.train.lr_end=1e-3 --config.train.weight_decay=1e-4 --config.train.checkpoint_every=250"
+if part siamrpn; then
+  run --config=configs/siamrpn_teacher.py --workdir=$RUNS/siamrpn_teacher $RPN_OPTIMISER \
+      --config.model.head=depthwise --config.loss.rpn_rank_weight=1.0 \
+      --config.model.reg_init_scale=0.1 --config.loss.rpn_neg_pair_radius=3 \
+      --config.model.channels="(48,128,192,192,128)" --config.model.head_channels=128 \
+      --config.train.num_steps=3000
+  run --config=configs/dstrpn.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
+      --workdir=$RUNS/dstrpn $RPN_OPTIMISER --config.distill.student_head_channels=24 \
+      --config.distill.students="((16,32,48,48,24),(16,32,48,48,24))" \
+      --config.train.num_steps=2000
+  publish $RUNS/siamrpn_teacher "" siamrpn_teacher
+  publish $RUNS/dstrpn siamrpn_ siamrpn_student_0 siamrpn_student_1
+fi
 
-# Slim checkpoints (architecture + weights, no optimiser state) under their zoo names.
-# The zoo keeps the SiamFC teacher and the students; the SiamRPN teacher stays in $RUNS.
-# Each carries its int8 check (JAX vs int8 onnxruntime on 64 synthetic test sequences),
-# which config.backend=auto reads.
-run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
-    --config.publish.check_sequences=64 \
-    --config.checkpoint=$RUNS/siamfc_teacher
-run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
-    --config.publish.check_sequences=64 \
-    --config.checkpoint=$RUNS/dstfc --config.publish.prefix=siamfc_
-run --config=configs/publish.py --workdir=$RUNS/publish --config.publish.overwrite=True \
-    --config.publish.check_sequences=64 \
-    --config.checkpoint=$RUNS/dstrpn --config.publish.prefix=siamrpn_
-for name in siamfc_teacher siamfc_student_0 siamfc_student_1 siamrpn_student_0 siamrpn_student_1; do
-  rm -rf "zoo/$name" && cp -r "$RUNS/publish/$name" "zoo/$name"
-done
-
-# The numbers in zoo/README.md: all zoo models (and the SiamRPN teacher, for reference)
-# on the first 16 scenes of the synthetic test split, tracked in JAX float32 (the int8
-# table comes from the publish records above).
+# The numbers in zoo/README.md: all zoo models on the first 16 scenes of the synthetic
+# test split, tracked in JAX float32 (the int8 table comes from the publish records).
+part report || exit 0
 run --config=configs/evaluate.py --workdir=$RUNS/evaluate --config.backend=jax \
-    --config.checkpoint=siamfc_teacher,siamfc_student_0,siamfc_student_1,$RUNS/siamrpn_teacher,siamrpn_student_0,siamrpn_student_1 \
+    --config.checkpoint=siamfc_teacher,siamfc_student_0,siamfc_student_1,siamrpn_teacher,siamrpn_student_0,siamrpn_student_1 \
     --config.eval.layout=synthetic --config.eval.split=test --config.eval.max_sequences=16
 
 # The tables of zoo/README.md (sizes from the checkpoints, accuracy and speed from
@@ -63,7 +73,7 @@ runs = sys.argv[1]
 eval_report = json.load(open(f"{runs}/evaluate/eval.json"))
 for group in (
     ["siamfc_teacher", "siamfc_student_0", "siamfc_student_1"],
-    [f"{runs}/siamrpn_teacher", "siamrpn_student_0", "siamrpn_student_1"],
+    ["siamrpn_teacher", "siamrpn_student_0", "siamrpn_student_1"],
 ):
     rows = report.model_rows(group, eval_report, default.get_config().tracker)
     print(report.model_table(rows))

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# studies/siamrpn section 22: a SiamRPN teacher for the zoo with today's recipe (N's:
-# sections 16-17, the library's defaults plus the study's schedule), at the widths of
-# the zoo's earlier RPN teacher (48-128-192-192-128, depth-wise head 128, 6.30 MB),
-# whose students 16-32-48-48-24 with head 24 (0.348 MB) are 18.1x smaller.
-# W=/work/runs, run from a snapshot of the repository; resumable (rerun it: the
-# training continues from its last checkpoint).
-source studies/siamrpn/results/common.sh  # W, train_and_eval, N_RECIPE
-train_and_eval $W/zoo_rpn/teacher $N_RECIPE --config.model.channels="(48,128,192,192,128)" \
-    --config.model.head_channels=128 --config.train.checkpoint_every=250 \
-    --config.train.num_steps=${STEPS:-6000}
-# Two 16-32-48-48-24 students (head 24, 18.1x) distilled from it with the SiamRPN
-# distillation recipe (configs/dstrpn.py: soft + teacher-bounded regression + sharing)
-# on N's optimiser (rate 5e-3 -> 1e-3, weight decay 1e-4, clip 10, 50 warm-up steps),
-# and the same student from scratch (N's recipe) for the distilled - scratch comparison.
-train_and_eval $W/zoo_rpn/dstrpn --config=configs/dstrpn.py --config.teacher.checkpoint=$W/zoo_rpn/teacher \
-    --config.distill.students="((16,32,48,48,24),(16,32,48,48,24))" \
-    --config.distill.student_head_channels=24 --config.train.lr_start=5e-3 \
-    --config.train.lr_end=1e-3 --config.train.weight_decay=1e-4 --config.train.warmup_steps=50 \
-    --config.train.checkpoint_every=250 --config.train.num_steps=${STUDENT_STEPS:-4000}
-train_and_eval $W/zoo_rpn/scratch $N_RECIPE --config.model.channels="(16,32,48,48,24)" \
-    --config.model.head_channels=24 --config.train.checkpoint_every=250 \
-    --config.train.num_steps=${STUDENT_STEPS:-4000}
+# studies/siamrpn section 25: the zoo's SiamRPN models, rebuilt by zoo/build.sh's siamrpn
+# part (teacher 48-128-192-192-128 with head 128, 3000 steps; two 16-32-48-48-24 students
+# with head 24, 18.1x smaller, distilled for 2000 steps), against the same student
+# trained from scratch on the teacher's recipe for 2000 steps (only the losses differ).
+# Each is evaluated on the 64 synthetic test sequences with SiamFC's window rule (the
+# default, score_map=normalized) and with pysot's (probability), and compared in pairs.
+# W=/work/runs; run from a snapshot of the repository after
+#     RUNS=$W/zoo bash zoo/build.sh siamrpn
+# Resumable: rerunning skips what is done.
+source studies/siamrpn/results/common.sh  # W, N_RECIPE, run_eval, eval_once
+Z=$W/zoo
+OUT=studies/siamrpn/results/zoo_rpn
+python -m dsiam_jax.main $N_RECIPE --workdir=$Z/scratch_rpn --config.train.num_steps=2000 \
+    --config.model.channels="(16,32,48,48,24)" --config.model.head_channels=24 \
+    --config.train.checkpoint_every=250
+evaluate() {  # checkpoint eval-folder [config overrides]: mode=evaluate once, both rules
+  for rule in normalized probability; do
+    [ -f $2_$rule/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
+        --config.checkpoint=$1 --config.eval.layout=synthetic --config.eval.split=test \
+        --config.backend=jax --config.tracker.siamrpn.score_map=$rule --workdir=$2_$rule "${@:3}"
+  done
+}
+evaluate $Z/siamrpn_teacher $Z/eval/teacher
+evaluate $Z/publish/siamrpn_student_0 $Z/eval/student_0
+evaluate $Z/publish/siamrpn_student_1 $Z/eval/student_1
+evaluate $Z/scratch_rpn $Z/eval/scratch
+for rule in normalized probability; do
+  python -m studies.siamrpn.compare --out=$OUT/zoo_$rule.json \
+      --runs="T:0=$Z/eval/teacher_$rule,D0:0=$Z/eval/student_0_$rule,D1:0=$Z/eval/student_1_$rule,S:0=$Z/eval/scratch_$rule" \
+      --pairs="T-D0,T-D1,D0-S,D1-S,T-S"
+done
