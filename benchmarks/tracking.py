@@ -12,7 +12,9 @@ them). Plus, for the SiamFC teacher (JAX), the step's parts (`step_parts`: frame
 upload, crops, network, post-processing, whole step) and the 3-scale network as one
 batch vs a `lax.map` loop; and the zoo models as a user gets them (`default_trackers`:
 `config.backend=auto`, which picks int8 onnxruntime for a model whose recorded
-accuracy change allows it), whole step and parts. And, when PyTorch is installed,
+accuracy change allows it), whole step and parts, with each student's success AUC gap
+to its teacher from the publish records (`zoo_students`: fastest first, and whether
+it is within 0.03). And, when PyTorch is installed,
 the SiamFC teacher against a PyTorch tracker running siamfc-pytorch's steps on the
 same weights (`benchmarks/torch_peer.py`; `teacher_vs_peer`): whole-step frames/s of
 ours on the JAX backend (with and without its Winograd lowering) and the `auto`
@@ -39,8 +41,9 @@ from dsiam_jax.export import torch_import
 from dsiam_jax.models import TrackerModel
 from dsiam_jax.tracking import build_tracker, run_frames, track_batched
 
-# Zoo models timed as a user runs them (backend=auto, default tracker settings).
-DEFAULT_MODELS = ("siamfc_student_0", "siamfc_teacher", "siamrpn_student_0")
+# A zoo student "tracks" when its success AUC is within this of its kind's teacher's
+# (issue 18's bar; both from the publish records: JAX float32, 64 synthetic test scenes).
+TRACKS_WITHIN = 0.03
 REFERENCES = {
     "siamfc_teacher": {"whole_fps": 9.7, "source": "siamfc-pytorch, AlexNet groups, 3 scales"},
     "pysot_siamrpn_alexnet": {
@@ -195,10 +198,10 @@ def siamfc_scales(model: TrackerModel, repeats: int) -> dict:
 
 
 def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
-    """The zoo's models as a user gets them (`config.backend=auto`, default settings):
+    """Every zoo model as a user gets it (`config.backend=auto`, default settings):
     whole-step frames/s on the synthetic clip (best of `rounds`) and the step's parts."""
     rows = []
-    for name in DEFAULT_MODELS:
+    for name in checkpoints.zoo_models():
         model = checkpoints.load_models(name)[name]
         tracker = build_tracker(model, None, "auto")
         clip = SyntheticClip(frames)
@@ -208,6 +211,8 @@ def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
         )
         row = {
             "name": name,
+            "kind": model.spec.kind,
+            "role": model.role,
             "channels": list(model.spec.channels),
             "backend": tracker.network.name,
             "backend_check": model.info.get("backend_check", {}),
@@ -217,6 +222,33 @@ def default_trackers(frames: int, repeats: int, rounds: int) -> list[dict]:
         rows.append(row)
         print(f"default tracker {name:<20} {row['backend']:<9} {fps:6.1f} fps", row["parts_ms"])
     return rows
+
+
+def jax_auc(row: dict) -> float | None:
+    """The model's JAX float32 success AUC from its publish record, if it has one."""
+    return row["backend_check"].get("onnx_qdq", {}).get("reference_success_auc")
+
+
+def zoo_students(defaults: list[dict]) -> list[dict]:
+    """Each zoo student's whole-step frames/s with its AUC gap to its kind's teacher
+    (publish records) and whether it tracks (gap <= TRACKS_WITHIN), fastest first."""
+    teachers = {r["kind"]: r for r in defaults if r["role"] == "teacher"}
+    out = []
+    for r in defaults:
+        teacher = teachers.get(r["kind"])
+        if r["role"] != "student" or teacher is None or None in (jax_auc(r), jax_auc(teacher)):
+            continue
+        gap = jax_auc(teacher) - jax_auc(r)
+        out.append(
+            {
+                "name": r["name"],
+                "backend": r["backend"],
+                "whole_fps": r["whole_fps"],
+                "auc_gap_to_teacher": gap,
+                "tracks": gap <= TRACKS_WITHIN,
+            }
+        )
+    return sorted(out, key=lambda r: -r["whole_fps"])
 
 
 def teacher_vs_peer(frames: int, rounds: int) -> dict | None:
@@ -300,6 +332,11 @@ def main() -> None:
     ratios["default_siamfc_student_over_teacher"] = (
         by_default["siamfc_student_0"]["whole_fps"] / by_default["siamfc_teacher"]["whole_fps"]
     )
+    students = zoo_students(defaults)
+    tracking = [r for r in students if r["tracks"]]
+    if tracking:
+        ratios["fastest_tracking_zoo_student_fps"] = tracking[0]["whole_fps"]
+        print(f"fastest zoo student within {TRACKS_WITHIN} of its teacher: {tracking[0]}")
     path = write_json(
         "tracking",
         {
@@ -307,6 +344,7 @@ def main() -> None:
             "ratios": ratios,
             "siamfc_teacher_breakdown": breakdown,
             "default_trackers": defaults,
+            "zoo_students": students,
             "siamfc_teacher_vs_torch_peer": peer,
         },
         args.out,
