@@ -32,7 +32,7 @@ if part siamfc; then
   publish $RUNS/dstfc siamfc_ siamfc_student_0 siamfc_student_1
 fi
 
-# SiamRPN (studies/siamrpn sections 16-24): a teacher at the widths this CPU trains,
+# SiamRPN (studies/siamrpn sections 16-25): a teacher at the widths this CPU trains,
 # 48-128-192-192-128 with the depth-wise RPN head of width 128 (pysot's
 # siamrpn_alex_dwxcorr shape, 6.30 MB), on the study's recipe N (ranking loss weight 1,
 # regression head initialised at 0.1, negative pairs at radius 3, rate 5e-3 -> 1e-3 after
