@@ -182,3 +182,17 @@ def test_plots_draw_the_committed_results(tmp_path, plot):
         capture_output=True,
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_one_tracker_of_a_several_model_eval_by_name(tmp_path):
+    sequences = {
+        "student_0": {"s0": {"success_auc": 0.2}, "s1": {"success_auc": 0.4}},
+        "student_1": {"s0": {"success_auc": 0.5}, "s1": {"success_auc": 0.7}},
+    }
+    report = {"trackers": {k: {"sequences": v} for k, v in sequences.items()}}
+    (tmp_path / "eval.json").write_text(json.dumps(report))
+    loaded = compare.load_eval(f"{tmp_path}#student_1")
+    assert loaded["sequences"] == {"s0": 0.5, "s1": 0.7}
+    assert np.isclose(loaded["auc"], 0.6)
+    with pytest.raises(ValueError):  # two trackers and no name: ambiguous
+        compare.load_eval(tmp_path)

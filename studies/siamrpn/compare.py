@@ -4,7 +4,8 @@
         --runs="A:0=W/A_dw/eval,A:1=W/A_dw_seed1/eval,E:0=W/E_dw_rank/eval,..." \
         --pairs="E-A"
 
-Each run is `variant:seed=<mode=evaluate workdir>` (its eval.json, one tracker). A pair
+Each run is `variant:seed=<mode=evaluate workdir>` (its eval.json, one tracker; or
+`<workdir>#NAME` for the tracker NAME of an eval.json with several). A pair
 `X-Y` is X minus Y on the seeds both have, averaged over seeds per sequence; its
 standard error is over sequences (`studies.distillation.analyze.paired`).
 """
@@ -26,9 +27,14 @@ OUT = flags.DEFINE_string("out", "", "JSON to write (a .md table is written next
 
 
 def load_eval(folder: str | pathlib.Path) -> dict:
-    """`{'auc', 'sequences': {name: auc}}` of the single tracker in `folder/eval.json`."""
+    """`{'auc', 'sequences': {name: auc}}` of the single tracker in `folder/eval.json`,
+    or of the tracker NAME when `folder` ends in `#NAME` (an eval of several models)."""
+    folder, _, name = str(folder).partition("#")
     report = json.loads((pathlib.Path(folder) / "eval.json").read_text())
-    (tracker,) = report["trackers"].values()
+    if name:
+        tracker = report["trackers"][name]
+    else:
+        (tracker,) = report["trackers"].values()
     seqs = {k: v["success_auc"] for k, v in tracker["sequences"].items()}
     return {"auc": statistics.fmean(seqs.values()), "sequences": seqs}
 

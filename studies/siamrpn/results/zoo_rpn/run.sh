@@ -30,3 +30,25 @@ for rule in normalized probability; do
       --runs="T:0=$Z/eval/teacher_$rule,D0:0=$Z/eval/student_0_$rule,D1:0=$Z/eval/student_1_$rule,S:0=$Z/eval/scratch_$rule" \
       --pairs="T-D0,T-D1,D0-S,D1-S,T-S"
 done
+
+# A second seed (config.seed=1: initialisation and pair order) of the distilled students,
+# with zoo/build.sh's distillation command, and of the scratch student; default rule only.
+python -m dsiam_jax.main --config=configs/dstrpn.py --config.teacher.checkpoint=$Z/siamrpn_teacher \
+    --workdir=$Z/dstrpn_s1 --config.train.warmup_steps=50 --config.train.lr_start=5e-3 \
+    --config.train.lr_end=1e-3 --config.train.weight_decay=1e-4 \
+    --config.train.checkpoint_every=250 --config.distill.student_head_channels=24 \
+    --config.distill.students="((16,32,48,48,24),(16,32,48,48,24))" \
+    --config.train.num_steps=2000 --config.seed=1
+python -m dsiam_jax.main $N_RECIPE --workdir=$Z/scratch_rpn_s1 --config.train.num_steps=2000 \
+    --config.model.channels="(16,32,48,48,24)" --config.model.head_channels=24 \
+    --config.train.checkpoint_every=250 --config.seed=1
+for run in dstrpn_s1 scratch_rpn_s1; do  # the distilled run's eval.json holds both students
+  [ -f $Z/eval/${run}_normalized/eval.json ] || python -m dsiam_jax.main \
+      --config=configs/evaluate.py --config.checkpoint=$Z/$run --config.eval.layout=synthetic \
+      --config.eval.split=test --config.backend=jax --config.tracker.siamrpn.score_map=normalized \
+      --workdir=$Z/eval/${run}_normalized
+done
+E=$Z/eval
+python -m studies.siamrpn.compare --out=$OUT/zoo_seeds_normalized.json \
+    --runs="D:0=$E/student_0_normalized,D:1=$E/student_1_normalized,D:2=$E/dstrpn_s1_normalized#student_0,D:3=$E/dstrpn_s1_normalized#student_1,S:0=$E/scratch_normalized,S:1=$E/scratch_normalized,S:2=$E/scratch_rpn_s1_normalized,S:3=$E/scratch_rpn_s1_normalized" \
+    --pairs="D-S"
