@@ -9,6 +9,11 @@ RUNS=${RUNS:-runs/zoo}
 PARTS=${*:-siamfc siamrpn report}
 run() { python -m dsiam_jax.main "$@"; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
+for p in $PARTS; do
+  case $p in siamfc | siamrpn | report) ;;
+    *) echo "error: zoo/build.sh: unknown part '$p' (parts: siamfc, siamrpn, report)" >&2; exit 2 ;;
+  esac
+done
 # Slim checkpoints (architecture + weights, no optimiser state) under their zoo names,
 # copied into zoo/. Each carries its int8 check (JAX vs int8 onnxruntime on 64 synthetic
 # test sequences), which config.backend=auto reads.
