@@ -61,7 +61,7 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # this (1 = the draw; default: initial deltas of the targets' size; studies/siamrpn 16).
     m.reg_init_scale = REG_INIT_SCALE
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
-    m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift'
+    m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift' | 'taps'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)
     # 'auto' | 'on' | 'off': 3x3 stride-1 convs by Winograd F(2x2, 3x3) in training steps
     # ('auto': never at training batches); trackers take 'auto' (batch-1 CPU search convs).

@@ -165,7 +165,11 @@ def test_upchannel_template_output_is_scaled_in_the_forward_pass():
 
 def test_lowering_choices_per_backend():
     cpu, gpu = M.Lowering.for_backend("cpu"), M.Lowering.for_backend("gpu")
-    assert [cpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")] == ["map", "map", "shift"]
+    assert [cpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")] == [
+        "taps",
+        "taps",
+        "shift",
+    ]
     assert {gpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")} == {"vmap"}
     assert (cpu.conv1_chunk(24), cpu.conv1_chunk(16), cpu.conv1_chunk(96)) == (16, 0, 0)
     assert gpu.conv1_chunk(24) == 0 and not gpu.split_grouped_convs and cpu.split_grouped_convs

@@ -43,7 +43,7 @@ def np_depthwise(z, x):
     return out
 
 
-IMPLS = ["vmap", "map", "shift", "auto"]
+IMPLS = ["vmap", "map", "shift", "taps", "auto"]
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_one_template_broadcasts_over_scales(impl, rng):
     np.testing.assert_allclose(X.xcorr_depthwise(z, x, impl), expected_dw, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("impl", ["map", "shift"])
+@pytest.mark.parametrize("impl", ["map", "shift", "taps"])
 def test_gradients_equal_vmap_definition(impl, rng):
     z = jnp.asarray(rng.standard_normal((2, 3, 3, 4)), jnp.float32)
     x = jnp.asarray(rng.standard_normal((2, 8, 8, 4)), jnp.float32)
@@ -103,8 +103,23 @@ def test_gradients_equal_vmap_definition(impl, rng):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("impl", ["map", "shift", "taps"])
+def test_upchannel_gradients_equal_vmap_definition(impl, rng):
+    k = jnp.asarray(rng.standard_normal((2, 3, 3, 4, 5)), jnp.float32)
+    x = jnp.asarray(rng.standard_normal((2, 7, 7, 4)), jnp.float32)
+
+    def loss(k, x, impl):
+        return jnp.sum(jnp.sin(X.xcorr_upchannel(k, x, impl)))
+
+    g_ref = jax.grad(loss, argnums=(0, 1))(k, x, "vmap")
+    g = jax.grad(loss, argnums=(0, 1))(k, x, impl)
+    for a, b in zip(g, g_ref):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_auto_picks_fast_lowering_on_cpu():
-    assert X.resolve_impl("auto", "xcorr") == "map"
+    assert X.resolve_impl("auto", "xcorr") == "taps"
+    assert X.resolve_impl("auto", "upchannel") == "taps"
     assert X.resolve_impl("auto", "depthwise") == "shift"
     with pytest.raises(ValueError, match="xcorr impl"):
         X.resolve_impl("bogus")

@@ -15,9 +15,11 @@ Two graphs per network (the tracker's two network calls):
 Layouts are explicit: the graph transposes its NHWC input to NCHW once, runs
 every conv in NCHW/OIHW (BatchNorm and a conv's `output_scale` folded into its
 weights by `export.fold`: no extra node), and transposes the head output back.
-The Siamese correlation is an ONNX `Conv` whose weight is the template kernel
-input (onnxruntime accepts a non-constant weight): one template against S
-search crops is an ordinary batched conv. Max-pooling is a standard `MaxPool`.
+The Siamese correlation takes the template kernel as an input: SiamFC's and the
+up-channel head's as a `MatMul` plus a `Col2Im` (opset 18; `_GraphBuilder.xcorr`
+says why), the depth-wise head's as a grouped `Conv` whose weight is the kernel.
+One template against S search crops is an ordinary batch. Max-pooling is a
+standard `MaxPool`.
 
 Weight storage (`weights=`): 'fp32'; 'fp16' (fp16 initialisers + `Cast` to
 float32: half the file, fp32 compute, onnxruntime folds the casts at load);
@@ -43,7 +45,7 @@ from dsiam_jax.models.structure import (
     walk_size,
 )
 
-OPSET = 17
+OPSET = 18  # for Col2Im (the correlation, `_GraphBuilder.xcorr`): onnxruntime >= 1.14
 IR_VERSION = 8  # widely supported (onnxruntime >= 1.10, mobile runtimes)
 WEIGHT_FORMATS = ("fp32", "fp16", "int8")
 SCALES_AXIS = "scales"  # name of the search batch axis
@@ -119,9 +121,41 @@ class _GraphBuilder:
         )
         return self.op("Relu", [y], hint=f"{name}_relu") if relu else y
 
-    def xcorr(self, x: str, kernel: str, size: int, groups: int = 1, hint: str = "xcorr"):
-        """Correlation of NCHW `x` with a dynamic OIHW `kernel` of spatial `size`."""
-        return self.op("Conv", [x, kernel], hint=hint, kernel_shape=[size, size], group=groups)
+    def xcorr(
+        self,
+        x: str,
+        kernel: str,
+        kernel_shape: Sequence[int],
+        feature: int,
+        groups: int = 1,
+        hint: str = "xcorr",
+    ) -> str:
+        """Correlation of NCHW `x` `[S, C, F, F]` (F = `feature`) with a dynamic OIHW
+        `kernel` of `kernel_shape` `(maps, depth, k, k)` -> `[S, maps, R, R]`, R = F - k + 1.
+
+        Grouped (depth-wise) correlations are a `Conv` with the kernel as its weight.
+        Ungrouped ones (SiamFC, up-channel) are a matrix product and a `Col2Im`:
+        P = kernel `[maps*k*k, C]` @ x `[S, C, F*F]` holds every tap's product at every
+        search position, and output (i, j) sums P[(u, v), (i+u, j+v)] over the taps.
+        `Col2Im` with pads k-1 sums P[(u', v'), (i+k-1-u', j+k-1-v')], the same sum
+        once the taps are reversed (done on the kernel rows). onnxruntime runs a `Conv`
+        with a non-constant weight through a full im2col; on 2 cores, 3 scales, this is
+        5.9x / 9.4x faster for SiamFC C=64 / 256 (0.55 -> 0.09 ms, 2.1 -> 0.23 ms).
+        """
+        maps, depth, k, _ = (int(d) for d in kernel_shape)
+        if groups != 1:
+            return self.op("Conv", [x, kernel], hint=hint, kernel_shape=[k, k], group=groups)
+        r = feature - k + 1
+        km = self.op("Transpose", [kernel], hint=f"{hint}_kt", perm=[0, 2, 3, 1])
+        km = self.op("Reshape", [km, self.const(f"{hint}_kshape", np.asarray([maps, -1, depth]))])
+        reverse = self.const(f"{hint}_reverse", np.arange(k * k)[::-1].copy())
+        km = self.op("Gather", [km, reverse], hint=f"{hint}_reversed", axis=1)  # [maps, kk, C]
+        km = self.op("Reshape", [km, self.const(f"{hint}_kmshape", np.asarray([-1, depth]))])
+        xm = self.op("Reshape", [x, self.const(f"{hint}_xshape", np.asarray([0, depth, -1]))])
+        p = self.op("MatMul", [km, xm], hint=f"{hint}_taps")  # [S, maps*k*k, F*F]
+        size = self.const(f"{hint}_size", np.asarray([r, r]))
+        block = self.const(f"{hint}_block", np.asarray([k, k]))
+        return self.op("Col2Im", [p, size, block], hint=hint, pads=[k - 1] * 4)
 
     def to_nchw(self, x: str) -> str:
         return self.op("Transpose", [x], hint="nchw", perm=[0, 3, 1, 2])
@@ -216,9 +250,17 @@ def track_graph(
         maps, depth, kz, _ = shapes[b.kernel]
         f = _walk(g, net, b.search, xf)
         channels = b.search[-1].out_channels if b.search else s.feature_channels
-        f = g.xcorr(f, b.kernel, kz, groups=channels // depth, hint=f"{b.output}_xcorr")
+        f_size = walk_size(b.search, x_size)
+        f = g.xcorr(
+            f,
+            b.kernel,
+            shapes[b.kernel],
+            f_size,
+            groups=channels // depth,
+            hint=f"{b.output}_xcorr",
+        )
         f = _walk(g, net, b.after, f)  # [S, n_out, R, R]
-        size = walk_size(b.after, walk_size(b.search, x_size) - kz + 1)
+        size = walk_size(b.after, f_size - kz + 1)
         if b.response_bias:
             f = g.op("Mul", [f, g.const("out_scale", np.float32(spec.out_scale))], hint="scaled")
             f = g.op("Add", [f, g.const("response_bias", np.float32(net.response_bias))], hint="b")

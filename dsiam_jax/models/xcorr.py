@@ -8,6 +8,10 @@ but slow on XLA:CPU. Equal lowerings, tested against the same NumPy loop:
 - `'map'`: the same per-example conv under `lax.map` (a loop of ordinary convs).
 - `'shift'`: a sum over template offsets of shifted search slices times the
   template column (no conv at all).
+- `'taps'`: one matrix product of the search feature with every template column
+  (the channel contraction, `[B, hx, wx, C] x [C, hz*wz]`), then a sum of shifted
+  slices of that product, one per offset (a single XLA loop fusion). The depth-wise
+  correlation has no channel contraction: its 'taps' is 'shift'.
 
 Which one a job uses is its `Lowering` (`dsiam_jax.models.lowering`, with the
 measurements: `map` / `shift` on CPU, `vmap` elsewhere); the model passes its
@@ -96,6 +100,24 @@ def _depthwise_shift(z: jax.Array, x: jax.Array) -> jax.Array:
     return sum(xs * zc[:, None, None, :] for zc, xs in _shifted(z, x))
 
 
+def _tap_sum(p: jax.Array, hz: int, wz: int) -> jax.Array:
+    """Sum over offsets (u, v) of `p[:, u:u+ho, v:v+wo, u, v]`; p `[B, hx, wx, hz, wz, ...]`."""
+    ho, wo = p.shape[1] - hz + 1, p.shape[2] - wz + 1
+    return sum(p[:, u : u + ho, v : v + wo, u, v] for u in range(hz) for v in range(wz))
+
+
+def _xcorr_taps(z: jax.Array, x: jax.Array) -> jax.Array:
+    spec = "bhwc,uvc->bhwuv" if z.shape[0] == 1 else "bhwc,buvc->bhwuv"
+    p = jnp.einsum(spec, x, z[0] if z.shape[0] == 1 else z, precision=_HIGHEST)
+    return _tap_sum(p, *z.shape[1:3])  # [B, ho, wo]
+
+
+def _upchannel_taps(k: jax.Array, x: jax.Array) -> jax.Array:
+    spec = "bhwc,uvco->bhwuvo" if k.shape[0] == 1 else "bhwc,buvco->bhwuvo"
+    p = jnp.einsum(spec, x, k[0] if k.shape[0] == 1 else k, precision=_HIGHEST)
+    return _tap_sum(p, *k.shape[1:3])  # [B, ho, wo, O]
+
+
 def resolve_impl(impl: str, op: str = "xcorr", backend: str | None = None) -> str:
     """The lowering `impl` stands for, for `op` on `backend` (default: JAX's default)."""
     if impl not in IMPLS:
@@ -112,11 +134,14 @@ def batched(
     impl: str,
     shift_fn: Callable[[jax.Array, jax.Array], jax.Array],
     op: str,
+    taps_fn: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
 ) -> jax.Array:
     """Applies a per-example correlation over the batch with the chosen lowering."""
     if z.shape[0] != x.shape[0] and z.shape[0] != 1:
         raise ValueError(f"xcorr batch mismatch: template {z.shape} vs search {x.shape}")
     lowering = resolve_impl(impl, op)
+    if lowering == "taps":
+        return (taps_fn or shift_fn)(z, x)
     if lowering == "shift":
         return shift_fn(z, x)
     if z.shape[0] == 1 and x.shape[0] != 1:
@@ -128,12 +153,14 @@ def batched(
 
 def xcorr(z: jax.Array, x: jax.Array, impl: str = "auto") -> jax.Array:
     """SiamFC cross-correlation: `[B, hz, wz, C]` x `[B, hx, wx, C]` -> `[B, ho, wo]`."""
-    return batched(xcorr_one, z, x, impl, _xcorr_shift, "xcorr")
+    return batched(xcorr_one, z, x, impl, _xcorr_shift, "xcorr", _xcorr_taps)
 
 
 def xcorr_upchannel(kernel: jax.Array, x: jax.Array, impl: str = "auto") -> jax.Array:
     """Up-channel: kernels `[B, hz, wz, C, O]` x `[B, hx, wx, C]` -> `[B, ho, wo, O]`."""
-    return batched(xcorr_upchannel_one, kernel, x, impl, _upchannel_shift, "upchannel")
+    return batched(
+        xcorr_upchannel_one, kernel, x, impl, _upchannel_shift, "upchannel", _upchannel_taps
+    )
 
 
 def xcorr_depthwise(z: jax.Array, x: jax.Array, impl: str = "auto") -> jax.Array:
