@@ -21,10 +21,11 @@ import jax
 import jax.numpy as jnp
 
 from dsiam_jax.models.lowering import Lowering
-from dsiam_jax.models.structure import POOL, ConvLayer, feature_size
+from dsiam_jax.models.pooling import max_pool
+from dsiam_jax.models.structure import ConvLayer, feature_size
 from dsiam_jax.models.winograd import winograd_conv
 
-__all__ = ["AlexNet", "Conv", "conv_init", "feature_size", "max_pool_3x3_s2"]
+__all__ = ["AlexNet", "Conv", "conv_init", "feature_size"]
 
 conv_init = nn.initializers.kaiming_normal()
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -131,11 +132,6 @@ def grouped_conv_split(x: jax.Array, kernel: jax.Array, strides, groups: int) ->
     return jnp.concatenate(outs, -1)
 
 
-def max_pool_3x3_s2(x: jax.Array) -> jax.Array:
-    """3x3 max-pool with stride 2, VALID: `[B, H, W, C]` -> `[B, (H-3)//2+1, ..., C]`."""
-    return nn.max_pool(x, (POOL[0],) * 2, strides=(POOL[1],) * 2, padding="VALID")
-
-
 class AlexNet(nn.Module):
     """AlexNet feature extractor; input `[B, H, W, 3]` in 0..255 (uint8 or float)."""
 
@@ -171,5 +167,5 @@ class AlexNet(nn.Module):
             if layer.relu:
                 x = nn.relu(x)
             if layer.pool:
-                x = max_pool_3x3_s2(x)
+                x = max_pool(x, self.lowering.pool_by_slices)
         return x

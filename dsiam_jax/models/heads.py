@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 
 from dsiam_jax.models import xcorr as xcorr_lib
-from dsiam_jax.models.alexnet import conv_init, max_pool_3x3_s2
+from dsiam_jax.models.alexnet import conv_init
 from dsiam_jax.models.lowering import Lowering
+from dsiam_jax.models.pooling import max_pool
 from dsiam_jax.models.structure import ConvLayer, NetStructure, foreground_gains
 
 # correlation kind -> batched correlation `fn(kernel, search feature, impl)`.
@@ -126,7 +127,7 @@ class Head(nn.Module):
             if layer.relu:
                 x = nn.relu(x)
             if layer.pool:
-                x = max_pool_3x3_s2(x)
+                x = max_pool(x, self.lowering.pool_by_slices)
         return x
 
     def template(self, zf: jax.Array, train: bool = False):

@@ -39,6 +39,11 @@ conv1 (`conv1_split`): the 11x11/2 conv on 3 channels with 24 or 32 outputs took
 it as chunks of 16 output channels gives the same numbers in 5 ms (B=8: 38 ms;
 backward 349 vs 841 ms), so 'auto' does that on CPU for widths between 16 and 64.
 
+Max-pools (`pool_by_slices`, `dsiam_jax.models.pooling`): `reduce_window`'s gradient
+(`select_and_scatter`) took 37.6 / 20.6 ms forward+backward at batch 8 on the
+quarter-width student's pool1 / pool2; the maximum of 9 strided slices with the same
+gradient rule 7.3 / 2.7 ms. CPU only (not measured elsewhere).
+
 Grouped convs (`split_grouped_convs`): SiamFC's conv2 / conv4 (groups 2) took 30 /
 23 ms as one grouped conv and 18 / 9 ms as one conv per group (batch 1);
 forward+backward at batch 8 went from 2162 / 610 ms to 715 / 160 ms. CPU only.
@@ -181,6 +186,11 @@ class Lowering:
         if self.conv1_split != "auto":
             return int(self.conv1_split)
         return 16 if self.on_cpu and 16 < out_channels < 64 else 0
+
+    @property
+    def pool_by_slices(self) -> bool:
+        """Max-pools as a maximum of strided slices with their own gradient (CPU)."""
+        return self.on_cpu
 
     @property
     def split_grouped_convs(self) -> bool:
