@@ -115,8 +115,9 @@ class Tracker:
         if self.network.jittable:
             return self.track_jit(self.params, state, frame)
         x = self._search_crops(state, frame)
-        outputs = self.network.search(self.params, state.kernels, x)
-        outputs = {k: jnp.asarray(v) for k, v in outputs.items()}
+        outputs = self.network.search(self.params, state.kernels, x)  # host arrays
+        # Passed to the jitted update as they are: its dispatch uploads them (a separate
+        # `jnp.asarray` per output cost 0.17 ms of a 7.5 ms int8 student step).
         return self._update(state, outputs, tuple(frame.shape[:2]))
 
     def warmup(self, frame_shape: tuple[int, ...]) -> None:
