@@ -89,30 +89,24 @@ def test_one_template_broadcasts_over_scales(impl, rng):
     np.testing.assert_allclose(X.xcorr_depthwise(z, x, impl), expected_dw, rtol=1e-4, atol=1e-4)
 
 
+GRADIENT_CASES = {  # correlation, template shape, search shape
+    "xcorr": (X.xcorr, (2, 3, 3, 4), (2, 8, 8, 4)),
+    "upchannel": (X.xcorr_upchannel, (2, 3, 3, 4, 5), (2, 7, 7, 4)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(GRADIENT_CASES))
 @pytest.mark.parametrize("impl", ["map", "shift", "taps"])
-def test_gradients_equal_vmap_definition(impl, rng):
-    z = jnp.asarray(rng.standard_normal((2, 3, 3, 4)), jnp.float32)
-    x = jnp.asarray(rng.standard_normal((2, 8, 8, 4)), jnp.float32)
+def test_gradients_equal_vmap_definition(impl, op, rng):
+    fn, z_shape, x_shape = GRADIENT_CASES[op]
+    z = jnp.asarray(rng.standard_normal(z_shape), jnp.float32)
+    x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
 
     def loss(z, x, impl):
-        return jnp.sum(jnp.sin(X.xcorr(z, x, impl)))
+        return jnp.sum(jnp.sin(fn(z, x, impl)))
 
     g_ref = jax.grad(loss, argnums=(0, 1))(z, x, "vmap")
     g = jax.grad(loss, argnums=(0, 1))(z, x, impl)
-    for a, b in zip(g, g_ref):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.parametrize("impl", ["map", "shift", "taps"])
-def test_upchannel_gradients_equal_vmap_definition(impl, rng):
-    k = jnp.asarray(rng.standard_normal((2, 3, 3, 4, 5)), jnp.float32)
-    x = jnp.asarray(rng.standard_normal((2, 7, 7, 4)), jnp.float32)
-
-    def loss(k, x, impl):
-        return jnp.sum(jnp.sin(X.xcorr_upchannel(k, x, impl)))
-
-    g_ref = jax.grad(loss, argnums=(0, 1))(k, x, "vmap")
-    g = jax.grad(loss, argnums=(0, 1))(k, x, impl)
     for a, b in zip(g, g_ref):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 

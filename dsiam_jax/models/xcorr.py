@@ -14,7 +14,7 @@ but slow on XLA:CPU. Equal lowerings, tested against the same NumPy loop:
   correlation has no channel contraction: its 'taps' is 'shift'.
 
 Which one a job uses is its `Lowering` (`dsiam_jax.models.lowering`, with the
-measurements: `map` / `shift` on CPU, `vmap` elsewhere); the model passes its
+measurements: `taps` / `shift` on CPU, `vmap` elsewhere); the model passes its
 choice as `impl`, and 'auto' asks `Lowering.for_backend()`. A template batch of
 1 against S search crops (a scale pyramid) broadcasts the template: an ordinary
 batched conv in every lowering.
