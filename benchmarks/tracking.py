@@ -236,9 +236,12 @@ def zoo_students(defaults: list[dict]) -> list[dict]:
     out = []
     for r in defaults:
         teacher = teachers.get(r["kind"])
-        if r["role"] != "student" or teacher is None or None in (jax_auc(r), jax_auc(teacher)):
+        if r["role"] != "student" or teacher is None:
             continue
-        gap = jax_auc(teacher) - jax_auc(r)
+        auc, teacher_auc = jax_auc(r), jax_auc(teacher)
+        if auc is None or teacher_auc is None:
+            continue
+        gap = teacher_auc - auc
         out.append(
             {
                 "name": r["name"],

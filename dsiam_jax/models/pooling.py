@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from dsiam_jax.models.structure import POOL
+from dsiam_jax.models.structure import POOL, pooled_size
 
 WINDOW, STRIDE = POOL
 
@@ -35,13 +35,9 @@ def max_pool(x: jax.Array, by_slices: bool = False) -> jax.Array:
     )
 
 
-def _out_size(n: int) -> int:
-    return (n - WINDOW) // STRIDE + 1
-
-
 def _window_slice(x: jax.Array, u: int, v: int) -> jax.Array:
     """The inputs at offset (u, v) of every window: `[B, Ho, Wo, C]`."""
-    ho, wo = _out_size(x.shape[1]), _out_size(x.shape[2])
+    ho, wo = pooled_size(x.shape[1]), pooled_size(x.shape[2])
     return x[:, u : u + STRIDE * (ho - 1) + 1 : STRIDE, v : v + STRIDE * (wo - 1) + 1 : STRIDE]
 
 

@@ -100,7 +100,7 @@ class ConvLayer:
     def output_size(self, size: int) -> int:
         """Spatial size after the conv and its pool."""
         s = self.conv_size(size)
-        return (s - POOL[0]) // POOL[1] + 1 if self.pool else s
+        return pooled_size(s) if self.pool else s
 
     @property
     def num_params(self) -> int:
@@ -219,6 +219,11 @@ class NetStructure:
     def num_state(self) -> int:
         """BatchNorm statistics of `SiameseNet(spec)` (its `batch_stats` collection)."""
         return sum(c.num_state for c in self.convs)
+
+
+def pooled_size(size: int) -> int:
+    """Spatial size after the max-pool (`POOL`: 3x3, stride 2, VALID) of a `size` input."""
+    return (size - POOL[0]) // POOL[1] + 1
 
 
 def walk_size(layers: tuple[ConvLayer, ...], size: int) -> int:
