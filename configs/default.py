@@ -63,6 +63,7 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
     m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift' | 'taps'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)
+    m.conv1_s2d = "auto"  # 'auto' | 'on' | 'off': conv1 as a stride-1 conv on 2x2 pixel blocks
     # 'auto' | 'on' | 'off': 3x3 stride-1 convs by Winograd F(2x2, 3x3) in training steps
     # ('auto': never at training batches); trackers take 'auto' (batch-1 CPU search convs).
     m.winograd = "auto"

@@ -73,6 +73,7 @@ NEUTRAL_FIELDS = (
     "data.prefetch",
     "model.xcorr_impl",
     "model.conv1_split",
+    "model.conv1_s2d",
     "model.winograd",
     "tracker.scales_impl",
     "eval.batched",

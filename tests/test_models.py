@@ -7,6 +7,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from dsiam_jax import models as M
+from dsiam_jax.models import alexnet
 from dsiam_jax.models.alexnet import feature_size
 
 SMALL = (8, 16, 24, 24, 16)
@@ -201,11 +202,34 @@ def test_spec_round_trips_through_dict():
         M.ModelSpec.from_dict({**spec.to_dict(), "widths": 3})
 
 
-@pytest.mark.parametrize("split", [8, 16])
-def test_conv1_split_lowering_is_equal(split):
+@pytest.mark.parametrize("split,s2d", [(8, "off"), (16, "off"), (0, "on"), (16, "on")])
+def test_conv1_lowerings_are_equal(split, s2d):
+    """conv1 in chunks of outputs and/or on 2x2 pixel blocks: the search features equal
+    one plain conv's (the gradient: `test_space_to_depth_conv_matches_a_numpy_loop`)."""
     spec = M.ModelSpec(channels=(24, 32, 32, 32, 32))
-    v = M.init_variables(M.build(spec, conv1_split=0), jax.random.PRNGKey(3))
+    plain = M.build(spec, lowering=M.Lowering("cpu", conv1_split=0, conv1_s2d="off"))
+    lowered = M.build(spec, lowering=M.Lowering("cpu", conv1_split=split, conv1_s2d=s2d))
+    v = M.init_variables(plain, jax.random.PRNGKey(3))
     x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (2, 255, 255, 3)), jnp.float32)
-    ref = M.search_branch(M.build(spec, conv1_split=0), v, x)
-    out = M.search_branch(M.build(spec, conv1_split=split), v, x)
+    ref, out = (M.search_branch(net, v, x) for net in (plain, lowered))
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("kernel,stride,size", [(11, 2, 255), (11, 2, 128), (4, 2, 31), (5, 3, 20)])
+def test_space_to_depth_conv_matches_a_numpy_loop(kernel, stride, size):
+    """`conv1_lowered` on pixel blocks (odd and even kernels and inputs, strides 2 and 3)
+    and its kernel gradient against direct NumPy sums over the kernel's taps."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, size, size + 1, 3)).astype(np.float32)
+    w = rng.normal(size=(kernel, kernel, 3, 5)).astype(np.float32)
+    oh, ow = (size - kernel) // stride + 1, (size + 1 - kernel) // stride + 1
+    ref = np.zeros((2, oh, ow, 5))
+    for u in range(kernel):
+        for t in range(kernel):
+            taps = x[
+                :, u : u + stride * (oh - 1) + 1 : stride, t : t + stride * (ow - 1) + 1 : stride
+            ]
+            ref += taps.astype(np.float64) @ w[u, t].astype(np.float64)
+    out = alexnet.conv1_lowered(jnp.asarray(x), jnp.asarray(w), stride, chunk=2, fold=True)
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)

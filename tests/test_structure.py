@@ -171,7 +171,17 @@ def test_lowering_choices_per_backend():
         "shift",
     ]
     assert {gpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")} == {"vmap"}
+    # conv1: chunks of 16 outputs and 2x2 pixel blocks at training batches (all widths)
+    # and for batch-1 calls below 64 outputs.
     assert (cpu.conv1_chunk(24), cpu.conv1_chunk(16), cpu.conv1_chunk(96)) == (16, 0, 0)
+    assert (cpu.conv1_chunk(96, batch=8), cpu.conv1_chunk(16, batch=8)) == (16, 0)
+    s2d = [cpu.conv1_space_to_depth(o, b, 2) for o, b in ((16, 1), (48, 1), (64, 1), (96, 8))]
+    assert s2d == [True, True, False, True] and not cpu.conv1_space_to_depth(24, 8, 1)
+    assert not gpu.conv1_space_to_depth(24, 8, 2) and gpu.conv1_chunk(96, batch=8) == 0
+    assert cpu.replace(conv1_s2d="off").conv1_space_to_depth(24, 8, 2) is False
+    assert gpu.replace(conv1_s2d="on").conv1_space_to_depth(96, 1, 2) is True
+    with pytest.raises(ConfigError, match="model.conv1_s2d='yes'"):
+        cpu.replace(conv1_s2d="yes")
     assert gpu.conv1_chunk(24) == 0 and not gpu.split_grouped_convs and cpu.split_grouped_convs
     assert (cpu.input_chunk(1, 96, 5), cpu.input_chunk(2, 96, 5), gpu.input_chunk(1, 96, 5)) == (
         48,

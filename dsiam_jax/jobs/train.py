@@ -42,6 +42,7 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, TrackerMod
         lowering=Lowering.for_backend(
             xcorr_impl=config.model.xcorr_impl,
             conv1_split=config.model.conv1_split,
+            conv1_s2d=config.model.conv1_s2d,
             winograd=config.model.winograd,
         ),
         compute_dtype=str(config.train.compute_dtype),

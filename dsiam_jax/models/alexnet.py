@@ -5,11 +5,12 @@ conv3 3x3 + BN + ReLU, conv4 3x3 + BN + ReLU, conv5 3x3 (+ BN when `final_bn`);
 the layer list is `structure(spec).backbone`. All convs are VALID with bias.
 Spatially: 127 -> 6, 255 -> 22, 271 -> 24, 287 -> 26 (`feature_size`).
 
-The convs take the job's `Lowering`: conv1 in chunks of output channels, batch-1
-3x3 convs by Winograd F(2x2, 3x3) (`dsiam_jax.models.winograd`), grouped convs as
-one conv per group and batch-1 convs summed over input-channel chunks where it
-measured faster (see `dsiam_jax.models.lowering`). The parameters and results are
-the same either way (up to float rounding).
+The convs take the job's `Lowering`: conv1 on 2x2 pixel blocks (space-to-depth) in
+chunks of output channels, batch-1 3x3 convs by Winograd F(2x2, 3x3)
+(`dsiam_jax.models.winograd`), grouped convs as one conv per group and batch-1 convs
+summed over input-channel chunks where it measured faster (see
+`dsiam_jax.models.lowering`). The parameters and results are the same either way (up
+to float rounding).
 """
 
 from __future__ import annotations
@@ -39,15 +40,16 @@ def input_chunk(batch: int, in_channels: int, kernel: int, backend: str | None =
 class Conv(nn.Module):
     """VALID conv with bias (params `kernel` HWIO and `bias`, as `nn.Conv`).
 
-    `split > 0` computes the output channels in chunks of `split` (same result);
-    `lowering` (None = one conv) picks the CPU splits of grouped and batch-1 convs.
+    `lowering` (None = one conv) picks equal computations: for the first layer
+    (`conv1`) space-to-depth and output-channel chunks, else the CPU splits of grouped
+    and batch-1 convs and Winograd.
     """
 
     features: int
     kernel_size: tuple[int, int]
     strides: tuple[int, int] = (1, 1)
     feature_group_count: int = 1
-    split: int = 0
+    conv1: bool = False
     lowering: Lowering | None = None
     dtype: jnp.dtype = jnp.float32  # compute dtype (params stay float32)
 
@@ -71,9 +73,10 @@ class Conv(nn.Module):
         g, low, k = self.feature_group_count, self.lowering, self.kernel_size[0]
         chunk = low.input_chunk(x.shape[0], x.shape[-1], k) if low else 0
         out_size = x.shape[1] - k + 1  # stride-1 convs only (Winograd)
-        if self.split and g == 1 and self.split < self.features:
-            chunks = range(0, self.features, self.split)
-            y = jnp.concatenate([conv(kernel[..., i : i + self.split]) for i in chunks], -1)
+        if self.conv1 and low is not None and g == 1:
+            batch, stride = x.shape[0], self.strides[0]
+            s2d = low.conv1_space_to_depth(self.features, batch, stride)
+            y = conv1_lowered(x, kernel, stride, low.conv1_chunk(self.features, batch), s2d)
         elif (
             low is not None
             and x.dtype == jnp.float32  # bfloat16 keeps the conv (its rounding is coarser)
@@ -92,13 +95,57 @@ class Conv(nn.Module):
 def layer_conv(
     layer: ConvLayer, lowering: Lowering, first: bool, dtype: jnp.dtype = jnp.float32
 ) -> Conv:
-    """The `Conv` module of one backbone layer (conv1 = `first`, in output chunks)."""
+    """The `Conv` module of one backbone layer (`first`: conv1, lowered as such)."""
     k, st = layer.kernel, layer.stride
-    split = lowering.conv1_chunk(layer.out_channels) if first else 0
     return Conv(
-        layer.out_channels, (k, k), (st, st), layer.groups, split, lowering, dtype,
+        layer.out_channels, (k, k), (st, st), layer.groups, first, lowering, dtype,
         name=layer.path[-1],
     )  # fmt: skip
+
+
+def space_to_depth(x: jax.Array, kernel: jax.Array, s: int) -> tuple[jax.Array, jax.Array]:
+    """A VALID conv of stride s folded into a stride-1 conv on s x s pixel blocks.
+
+    x `[B, H, W, C]` is zero-padded to multiples of s and folded to
+    `[B, H/s, W/s, s*s*C]` (channel = (row in block, column in block, c)); the kernel
+    `[kh, kw, C, O]` is zero-padded to multiples of s and folded alike to
+    `[kh/s, kw/s, s*s*C, O]`. The padded taps have zero weight, so padded pixels never
+    count; the stride-1 conv of the two gives the original outputs first along each
+    axis (`conv1_lowered` cuts off any beyond them).
+    """
+    b, h, w, c = x.shape
+    kh, kw, _, o = kernel.shape
+    hb, wb, qh, qw = -(-h // s), -(-w // s), -(-kh // s), -(-kw // s)  # sizes in blocks
+    x = jnp.pad(x, ((0, 0), (0, hb * s - h), (0, wb * s - w), (0, 0)))
+    x = x.reshape(b, hb, s, wb, s, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, hb, wb, s * s * c)
+    k = jnp.pad(kernel, ((0, qh * s - kh), (0, qw * s - kw), (0, 0), (0, 0)))
+    k = k.reshape(qh, s, qw, s, c, o).transpose(0, 2, 1, 3, 4, 5).reshape(qh, qw, s * s * c, o)
+    return x, k
+
+
+def conv1_lowered(
+    x: jax.Array, kernel: jax.Array, stride: int, chunk: int, fold: bool
+) -> jax.Array:
+    """conv1 (VALID, ungrouped): on `stride` x `stride` pixel blocks (`fold`,
+    `space_to_depth`) and/or in chunks of `chunk` output channels (0: all at once);
+    the same result as one conv."""
+    out_h = (x.shape[1] - kernel.shape[0]) // stride + 1
+    out_w = (x.shape[2] - kernel.shape[1]) // stride + 1
+    if fold:
+        x, kernel = space_to_depth(x, kernel, stride)
+        stride = 1
+
+    def conv(k):  # [B, >= out_h, >= out_w, k.O]
+        return jax.lax.conv_general_dilated(
+            x, k, (stride, stride), "VALID", dimension_numbers=_DIMS
+        )
+
+    out = kernel.shape[-1]
+    if not chunk or chunk >= out:
+        y = conv(kernel)
+    else:
+        y = jnp.concatenate([conv(kernel[..., i : i + chunk]) for i in range(0, out, chunk)], -1)
+    return y[:, :out_h, :out_w]
 
 
 def input_split_conv(x: jax.Array, kernel: jax.Array, strides, chunk: int) -> jax.Array:

@@ -6,7 +6,7 @@ builders; nothing below looks at the platform at trace time. Every choice is
 between equal computations (tested against the same references), so a lowering
 is never stored in a checkpoint. Fields left at 'auto' take the backend's
 measured choice below; config fields force one (`model.xcorr_impl`,
-`model.conv1_split`, `tracker.scales_impl`, `eval.batch_impl`).
+`model.conv1_split`, `model.conv1_s2d`, `tracker.scales_impl`, `eval.batch_impl`).
 
 The measurements behind each choice (2-core XLA:CPU unless stated):
 
@@ -34,10 +34,27 @@ so 'auto' is `taps` for SiamFC and up-channel, `shift` for depthwise on CPU, and
 `vmap` (one grouped conv, what accelerators want) elsewhere. (`shift` is faster to
 train at 64 channels, where the correlation is about 1% of a student's step.)
 
-conv1 (`conv1_split`): the 11x11/2 conv on 3 channels with 24 or 32 outputs took
-45 / 28 ms on a 255 crop against 3 ms with 16 (B=8: 421 ms vs 20 ms). Computing
-it as chunks of 16 output channels gives the same numbers in 5 ms (B=8: 38 ms;
-backward 349 vs 841 ms), so 'auto' does that on CPU for widths between 16 and 64.
+conv1 (`conv1_split`, `conv1_s2d`): the 11x11/2 conv on 3 channels. With 24 or 32
+outputs it took 45 / 28 ms on a 255 crop against 3 ms with 16, so it is computed in
+chunks of 16 output channels. Space-to-depth (2x2 pixel blocks folded into 12 channels,
+the kernel padded to 12x12 and folded alike: a 6x6 stride-1 conv, the same function) is
+faster again. Measured 2026-12-02 in one run on 2 cores shared with a training job
+(compare within a row; milliseconds: forward at batch 1, the tracker's per-scale call;
+forward / kernel gradient at batch 8, a training step):
+
+| out | batch 1: one conv / chunks of 16 / s2d + chunks | batch 8: same three |
+|---|---|---|
+| 16 | 3.3 / - / 2.4 | 23 / 35 ; - ; 18 / 24 |
+| 24 | 38.5 / 5.8 / 4.6 | 341 / 154 ; 48 / 67 ; 40 / 50 |
+| 32 | 19.0 / 6.0 / 4.7 | 239 / 158 ; 53 / 66 ; 36 / 47 |
+| 48 | 9.6 / 8.8 / 6.4 | 125 / 260 ; 78 / 108 ; 69 / 76 |
+| 64 | 7.7 / 13.4 / 9.9 | 107 / 230 ; 114 / 143 ; 89 / 98 |
+| 96 | 5.7 / 8.9 / 6.9 (s2d, one conv; quiet machine) | 226 / 502 ; 167 / 198 ; 140 / 111 |
+| 192 | | 391 / 1078 ; 337 / 316 ; 273 / 203 |
+
+so on CPU 'auto' folds conv1 into 2x2 blocks and computes it in chunks of 16 outputs
+at training batches (all widths) and for batch-1 calls below 64 outputs; wider batch-1
+calls keep one conv. Chunks of 8 or 32 and s2d without chunks were slower.
 
 Max-pools (`pool_by_slices`, `dsiam_jax.models.pooling`): `reduce_window`'s gradient
 (`select_and_scatter`) took 37.6 / 20.6 ms forward+backward at batch 8 on the
@@ -103,7 +120,7 @@ from dsiam_jax.errors import ConfigError
 XCORR_IMPLS = ("auto", "vmap", "map", "shift", "taps")
 SCALES_IMPLS = ("auto", "map", "batch")
 BATCH_IMPLS = ("auto", "vmap", "map")
-WINOGRAD_MODES = ("auto", "on", "off")
+SWITCH_MODES = ("auto", "on", "off")  # lowerings that are either used or not
 
 
 def current_backend() -> str:
@@ -119,6 +136,7 @@ class Lowering:
       backend: platform name as `jax.default_backend()` gives it.
       xcorr_impl: Siamese correlation, 'auto' | 'vmap' | 'map' | 'shift' | 'taps'.
       conv1_split: conv1 output channels in chunks of N; 0 = one conv; 'auto'.
+      conv1_s2d: conv1 (stride 2) as a stride-1 conv on 2x2 pixel blocks, 'auto' | 'on' | 'off'.
       scales_impl: a tracker's scale pyramid, 'auto' | 'map' | 'batch'.
       batch_impl: many sequences tracked at once, 'auto' | 'map' | 'vmap'.
       winograd: 3x3 stride-1 convs by Winograd F(2x2, 3x3), 'auto' | 'on' | 'off'.
@@ -127,6 +145,7 @@ class Lowering:
     backend: str
     xcorr_impl: str = "auto"
     conv1_split: int | str = "auto"
+    conv1_s2d: str = "auto"
     scales_impl: str = "auto"
     batch_impl: str = "auto"
     winograd: str = "auto"
@@ -146,14 +165,16 @@ class Lowering:
                     f"model.conv1_split={self.conv1_split!r}: expected 'auto' or a width >= 0"
                 )
             object.__setattr__(self, "conv1_split", split)
+        if self.conv1_s2d not in SWITCH_MODES:
+            raise ConfigError(f"model.conv1_s2d={self.conv1_s2d!r}: expected one of {SWITCH_MODES}")
         if self.scales_impl not in SCALES_IMPLS:
             raise ConfigError(
                 f"tracker.scales_impl={self.scales_impl!r}: expected one of {SCALES_IMPLS}"
             )
         if self.batch_impl not in BATCH_IMPLS:
             raise ConfigError(f"eval.batch_impl={self.batch_impl!r}: expected one of {BATCH_IMPLS}")
-        if self.winograd not in WINOGRAD_MODES:
-            raise ConfigError(f"model.winograd={self.winograd!r}: expected one of {WINOGRAD_MODES}")
+        if self.winograd not in SWITCH_MODES:
+            raise ConfigError(f"model.winograd={self.winograd!r}: expected one of {SWITCH_MODES}")
 
     @classmethod
     def for_backend(cls, backend: str | None = None, **forced: Any) -> Lowering:
@@ -181,11 +202,21 @@ class Lowering:
             return "vmap"
         return "shift" if op == "depthwise" else "taps"
 
-    def conv1_chunk(self, out_channels: int) -> int:
+    def conv1_chunk(self, out_channels: int, batch: int = 1) -> int:
         """Chunk of conv1's output channels computed per conv (0 = one conv)."""
         if self.conv1_split != "auto":
             return int(self.conv1_split)
-        return 16 if self.on_cpu and 16 < out_channels < 64 else 0
+        if not self.on_cpu or out_channels <= 16:
+            return 0
+        return 16 if batch > 1 or out_channels < 64 else 0
+
+    def conv1_space_to_depth(self, out_channels: int, batch: int, stride: int) -> bool:
+        """Whether conv1 runs as a stride-1 conv on `stride` x `stride` pixel blocks."""
+        if stride == 1 or self.conv1_s2d == "off":
+            return False
+        if self.conv1_s2d == "on":
+            return True
+        return self.on_cpu and (batch > 1 or out_channels < 64)
 
     @property
     def pool_by_slices(self) -> bool:

@@ -144,6 +144,7 @@ def jax_network(
     *,
     xcorr_impl: str | None = None,
     conv1_split: int | str | None = None,
+    conv1_s2d: str | None = None,
     scales_impl: str | None = None,
     winograd: str | None = None,
     compute_dtype: str = "float32",
@@ -156,7 +157,11 @@ def jax_network(
     precision of convs and activations ('bfloat16': `jax_bf16_network`).
     """
     lowering = (lowering or M.Lowering.for_backend()).replace(
-        xcorr_impl=xcorr_impl, conv1_split=conv1_split, scales_impl=scales_impl, winograd=winograd
+        xcorr_impl=xcorr_impl,
+        conv1_split=conv1_split,
+        conv1_s2d=conv1_s2d,
+        scales_impl=scales_impl,
+        winograd=winograd,
     )
     net = M.build(model.spec, lowering=lowering, compute_dtype=compute_dtype)
     impl = lowering.search_scales(geometry.num_scales)

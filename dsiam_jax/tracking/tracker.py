@@ -168,8 +168,8 @@ def build_tracker(
     """A `Tracker` for a `TrackerModel` and the `config.tracker` section (None = defaults).
 
     `network` replaces the backend's network (any `TrackerNetwork`); otherwise it
-    comes from `BACKENDS[backend]`. The JAX backend takes `xcorr_impl`,
-    `conv1_split`, `winograd` and `scales_impl` options (speed only); `scales_impl` also
+    comes from `BACKENDS[backend]`. The JAX backend takes `xcorr_impl`, `conv1_split`,
+    `conv1_s2d`, `winograd` and `scales_impl` options (speed only); `scales_impl` also
     comes from `tracker_config['scales_impl']`.
     """
     algorithm = make_algorithm(model.spec, tracker_config)

@@ -75,7 +75,7 @@ class TrainPlan:
     seed: int = 0
     sync_batchnorm: bool = True  # BatchNorm statistics over the global batch
     # How the networks are computed on this job's backend (speed only; config
-    # model.xcorr_impl / model.conv1_split force its fields).
+    # model.xcorr_impl / conv1_split / conv1_s2d / winograd force its fields).
     lowering: M.Lowering = dataclasses.field(default_factory=M.Lowering.for_backend)
     # Precision of the networks' convs and activations, teacher included (config
     # train.compute_dtype); parameters, BatchNorm statistics, losses and the optimiser
