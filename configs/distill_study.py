@@ -17,7 +17,7 @@ sequences of the synthetic test split. The `get_config` argument picks a phase:
 - `schedule`: three seeds, 300 steps (the main job's length), of scratch and spatial_t2
   with the learning rate decayed 1e-2 -> 1e-5 (the default) or only to 1e-3;
 - `knobs`: three seeds, 600 steps, of spatial_t2_lr3 and the same with a 4x soft weight
-  or with the feature hint (do more steps, or more of the teacher, close the gap?);
+  or with the feature hint at weight 1 or 0.1 (does more of the teacher close the gap?);
 - `long`: three seeds, 1500 steps, of spatial_t2_lr3 and scratch_lr3 (evaluated also at
   600 and 1000; do 2.5x more steps on the better schedule close the gap to the teacher?);
 - `tiny`: a few steps of two rows (the test suite runs it so the study does not rot).
@@ -47,9 +47,10 @@ ROWS = {
     "scratch_lr3": (1, None, LR3),
     "spatial_t2_lr3": (1, SPATIAL, LR3),
     # knobs on top of it: a 4x soft weight; the feature hint (1x1 adapter, MSE on the
-    # search feature)
+    # search feature) at weight 1 and 0.1
     "spatial_t2_lr3_w4": (1, {**SPATIAL, "lambda_cls": 4.0}, LR3),
     "spatial_t2_lr3_hint": (1, {**SPATIAL, "lambda_hint": 1.0}, LR3),
+    "spatial_t2_lr3_hint01": (1, {**SPATIAL, "lambda_hint": 0.1}, LR3),
 }
 
 PHASES = {
@@ -70,7 +71,12 @@ PHASES = {
         student_steps=300,
     ),
     "knobs": dict(
-        rows=("spatial_t2_lr3", "spatial_t2_lr3_w4", "spatial_t2_lr3_hint"),
+        rows=(
+            "spatial_t2_lr3",
+            "spatial_t2_lr3_w4",
+            "spatial_t2_lr3_hint",
+            "spatial_t2_lr3_hint01",
+        ),
         seeds=(0, 1, 2),
         student_steps=600,
     ),

@@ -50,14 +50,15 @@ python -m studies.distillation.plot_losses --sweep=$RUNS/schedule \
     --runs=spatial_t2_seed0,spatial_t2_lr3_seed0,scratch_seed0,scratch_lr3_seed0 \
     --out=studies/distillation/results/schedule/losses.png
 # 6. Knobs at 600 steps with the better schedule (three seeds; same teacher and scenes):
-#    spatial_t2_lr3 alone, with a 4x soft weight, with the feature hint.
+#    spatial_t2_lr3 alone, with a 4x soft weight, with the feature hint at weight 1 and
+#    0.1 (the hint rows' own commands, run on another machine: results/knobs_hint/*.sh).
 python -m dsiam_jax.main --config=configs/distill_study.py:knobs \
     --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/knobs
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
     --config.eval.layout=got10k --config.eval.root=$RUNS/knobs/data/synthetic_got10k/test \
     --config.eval.split= --workdir=$RUNS/knobs/teacher_eval
 python -m studies.distillation.analyze --sweep=$RUNS/knobs --out=studies/distillation/results/knobs \
-    --pairs=spatial_t2_lr3_w4:spatial_t2_lr3,spatial_t2_lr3_hint:spatial_t2_lr3
+    --pairs=spatial_t2_lr3_w4:spatial_t2_lr3,spatial_t2_lr3_hint:spatial_t2_lr3,spatial_t2_lr3_hint01:spatial_t2_lr3
 # 7. Length on the better schedule (three seeds, 1500 steps, also evaluated at 600 and
 #    1000): spatial_t2_lr3 against scratch_lr3 (same teacher and scenes).
 python -m dsiam_jax.main --config=configs/distill_study.py:long \
