@@ -51,7 +51,7 @@ python -m studies.distillation.plot_losses --sweep=$RUNS/schedule \
     --out=studies/distillation/results/schedule/losses.png
 # 6. Knobs at 600 steps with the better schedule (three seeds; same teacher and scenes):
 #    spatial_t2_lr3 alone, with a 4x soft weight, with the feature hint at weight 1 and
-#    0.1 (the hint rows' own commands, run on another machine: results/knobs_hint/*.sh).
+#    0.1 (the hint rows' own commands, run on another machine: results/knobs_hint/run.sh).
 python -m dsiam_jax.main --config=configs/distill_study.py:knobs \
     --config.ablation.teacher_checkpoint=$RUNS/pipeline/teacher --workdir=$RUNS/knobs
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$RUNS/pipeline/teacher \
