@@ -202,21 +202,21 @@ class Lowering:
             return "vmap"
         return "shift" if op == "depthwise" else "taps"
 
+    def _conv1_lowered(self, out_channels: int, batch: int) -> bool:
+        """Where conv1 on pixel blocks in chunks of 16 beat one conv (table above)."""
+        return self.on_cpu and (batch > 1 or out_channels < 64)
+
     def conv1_chunk(self, out_channels: int, batch: int = 1) -> int:
         """Chunk of conv1's output channels computed per conv (0 = one conv)."""
         if self.conv1_split != "auto":
             return int(self.conv1_split)
-        if not self.on_cpu or out_channels <= 16:
-            return 0
-        return 16 if batch > 1 or out_channels < 64 else 0
+        return 16 if out_channels > 16 and self._conv1_lowered(out_channels, batch) else 0
 
     def conv1_space_to_depth(self, out_channels: int, batch: int, stride: int) -> bool:
         """Whether conv1 runs as a stride-1 conv on `stride` x `stride` pixel blocks."""
         if stride == 1 or self.conv1_s2d == "off":
             return False
-        if self.conv1_s2d == "on":
-            return True
-        return self.on_cpu and (batch > 1 or out_channels < 64)
+        return self.conv1_s2d == "on" or self._conv1_lowered(out_channels, batch)
 
     @property
     def pool_by_slices(self) -> bool:
