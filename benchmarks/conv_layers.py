@@ -9,11 +9,11 @@ its search-branch input (3 scales of 255x255, the tracker's batch), as one jitte
 the Flax model uses) and as a one-node ONNX `Conv` graph (NCHW) on onnxruntime with the
 tracker's session options; JAX also one scale at a time (times 3: the tracker's
 default `lax.map` over scales, XLA:CPU being slower on batches), once as that one conv
-and once as the model's `Conv` with this backend's `Lowering` (conv1 chunks, Winograd
-F(2x2, 3x3), one conv per group, input-channel chunks: what the tracker runs; the
-Winograd kernel transform is redone per scale here, once per frame in the tracker). Rows give
-milliseconds, GFLOP/s and the JAX / onnxruntime time ratios; max-pools are left out
-(cheap). Weights are random (speed does not depend on them).
+and once as the model's `Conv` with this backend's `Lowering` (conv1 on pixel blocks
+in chunks, Winograd F(2x2, 3x3), one conv per group, input-channel chunks: what the
+tracker runs; the Winograd kernel transform is redone per scale here, once per frame in
+the tracker). Rows give milliseconds, GFLOP/s and the JAX / onnxruntime time ratios;
+max-pools are left out (cheap). Weights are random (speed does not depend on them).
 """
 
 from __future__ import annotations
