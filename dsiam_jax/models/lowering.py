@@ -54,7 +54,10 @@ forward / kernel gradient at batch 8, a training step):
 
 so on CPU 'auto' folds conv1 into 2x2 blocks and computes it in chunks of 16 outputs
 at training batches (all widths) and for batch-1 calls below 64 outputs; wider batch-1
-calls keep one conv. Chunks of 8 or 32 and s2d without chunks were slower.
+calls keep one conv. Chunks of 8 or 32 and s2d without chunks were slower. Whole
+training steps at batch 8 (interleaved A/B against the rule before: chunks of 16 for
+17-63 outputs at any batch, no pixel blocks): SiamFC teacher 3568 -> 2870 ms (on cores shared with a
+training job), SiamRPN up-channel teacher 192-512-768-768-512 11.66 -> 11.05 s (quiet).
 
 Max-pools (`pool_by_slices`, `dsiam_jax.models.pooling`): `reduce_window`'s gradient
 (`select_and_scatter`) took 37.6 / 20.6 ms forward+backward at batch 8 on the
