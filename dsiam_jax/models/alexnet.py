@@ -23,7 +23,7 @@ import jax.numpy as jnp
 
 from dsiam_jax.models.lowering import Lowering
 from dsiam_jax.models.pooling import max_pool
-from dsiam_jax.models.structure import ConvLayer, feature_size
+from dsiam_jax.models.structure import ConvLayer, conv_size, feature_size
 from dsiam_jax.models.winograd import winograd_conv
 
 __all__ = ["AlexNet", "Conv", "conv_init", "feature_size"]
@@ -129,8 +129,8 @@ def conv1_lowered(
     """conv1 (VALID, ungrouped): on `stride` x `stride` pixel blocks (`fold`,
     `space_to_depth`) and/or in chunks of `chunk` output channels (0: all at once);
     the same result as one conv."""
-    out_h = (x.shape[1] - kernel.shape[0]) // stride + 1
-    out_w = (x.shape[2] - kernel.shape[1]) // stride + 1
+    out_h = conv_size(x.shape[1], kernel.shape[0], stride)
+    out_w = conv_size(x.shape[2], kernel.shape[1], stride)
     if fold:
         x, kernel = space_to_depth(x, kernel, stride)
         stride = 1

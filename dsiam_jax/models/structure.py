@@ -95,7 +95,7 @@ class ConvLayer:
 
     def conv_size(self, size: int) -> int:
         """Spatial size after the conv (before any pool) for an input of `size`."""
-        return (size + 2 * self.padding - self.kernel) // self.stride + 1
+        return conv_size(size + 2 * self.padding, self.kernel, self.stride)
 
     def output_size(self, size: int) -> int:
         """Spatial size after the conv and its pool."""
@@ -221,9 +221,14 @@ class NetStructure:
         return sum(c.num_state for c in self.convs)
 
 
+def conv_size(size: int, kernel: int, stride: int = 1) -> int:
+    """Spatial size after a VALID conv of `kernel` and `stride` on a `size` input."""
+    return (size - kernel) // stride + 1
+
+
 def pooled_size(size: int) -> int:
     """Spatial size after the max-pool (`POOL`: 3x3, stride 2, VALID) of a `size` input."""
-    return (size - POOL[0]) // POOL[1] + 1
+    return conv_size(size, *POOL)
 
 
 def walk_size(layers: tuple[ConvLayer, ...], size: int) -> int:
