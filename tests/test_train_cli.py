@@ -149,3 +149,34 @@ def test_distillation_learns_resumes_and_stops_on_nan(teacher, tmp_path):
     assert models["student_1"].spec.channels == (8, 16, 16, 16, 8)
     assert models["student_0"].role == "student" and models["student_0"].info["step"] == 20
     assert models["student_0"].info["teacher"] == "siamfc_teacher"
+
+
+def test_moving_average_checkpoints_and_resumes_exactly(teacher, tmp_path):
+    """train.ema_decay: the checkpoint gives trackers the average and keeps the raw
+    weights as `<name>_raw`, which equal the run without it (the average does not
+    steer training); kill-and-resume is exact for both; a workdir written without it
+    does not resume with it."""
+    ema = (*TEACHER, "--config.train.ema_decay=0.5")
+    run_cli(*ema, f"--workdir={tmp_path}", "--config.train.exit_after_steps=3")
+    run_cli(*ema, f"--workdir={tmp_path}")
+    straight = tmp_path / "straight"
+    run_cli(*ema, f"--workdir={straight}")
+    models = C.load_models(tmp_path)
+    assert sorted(models) == ["siamfc_teacher", "siamfc_teacher_raw"]
+    assert models["siamfc_teacher"].role == "teacher" and models["siamfc_teacher_raw"].role == "raw"
+    assert C.pick_model(models, "", "w", "").name == "siamfc_teacher"  # a teacher to distil from
+    for name in models:
+        _, resumed = variables(tmp_path, name)
+        _, uninterrupted = variables(straight, name)
+        for key in uninterrupted:
+            np.testing.assert_array_equal(resumed[key], uninterrupted[key], err_msg=f"{name} {key}")
+    _, without = variables(teacher, "siamfc_teacher")
+    _, raw = variables(tmp_path, "siamfc_teacher_raw")
+    _, average = variables(tmp_path, "siamfc_teacher")
+    for key in without:
+        np.testing.assert_array_equal(raw[key], without[key], err_msg=key)
+    assert any(not np.array_equal(average[k], raw[k]) for k in raw if "kernel" in k)
+
+    proc = run_cli(*ema, f"--workdir={teacher}", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "train.ema_decay (0.0 -> 0.5)" in proc.stderr.splitlines()[-1]

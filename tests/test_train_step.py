@@ -101,3 +101,68 @@ def test_four_devices_equal_one_device():
     # The update really changed the students (a zero update would pass the above).
     moved = jax.tree_util.tree_map(lambda x, y: float(np.abs(x - y).max()), state.params, s1.params)
     assert min(jax.tree_util.tree_leaves(moved)) > 0
+
+
+def test_moving_average_of_the_trained_variables():
+    """train.ema_decay: after each update the state's average equals a NumPy
+    recurrence over the raw variables (decay ramped as min(d, (1+n)/(10+n))), and
+    keeping it leaves the raw training trajectory bit for bit unchanged."""
+    teacher = M.teacher_spec("siamfc").replace(channels=(16, 32, 32, 32, 16))
+    students = S.student_specs(teacher, [(8, 16, 16, 16, 8)])
+    decay = 0.2  # below the ramp from step 2 on: both branches of the min are used
+
+    def plan(ema_decay):
+        return S.TrainPlan(
+            specs={"student_0": students[0]},
+            loss=LossSettings(),
+            optim=OptimSettings(num_steps=10, lr_start=1e-1, lr_end=1e-2, ema_decay=ema_decay),
+            template_size=TEMPLATE,
+            search_size=SEARCH,
+            distill=DistillSettings(),
+            teacher_spec=teacher,
+        )
+
+    init_t = jax.jit(lambda: M.init_variables(M.build(teacher), jax.random.key(7), 103, 103))
+    teacher_vars = compiled(init_t)()
+    make = jax.jit(lambda key: toy_pairs.toy_batch(key, 8, TEMPLATE, SEARCH, 24.0, 0.25))
+    batches = [
+        jax.device_get(compiled(make, jax.random.key(k))(jax.random.key(k))) for k in (5, 6, 7)
+    ]
+    mesh = parallel.data_mesh(1)
+    runs = {}
+    for d in (0.0, decay):
+        p = plan(d)
+        state = jax.device_get(compiled(jax.jit(lambda p=p: S.init_state(p, jax.random.key(0))))())
+        history = [state]
+        for batch in batches:
+            state, _ = run_steps(p, teacher_vars, state, [batch], mesh)
+            history.append(state)
+        runs[d] = history
+    off, on = runs[0.0], runs[decay]
+    assert off[-1].ema == {} and set(on[-1].ema) == {"student_0"}
+    for a, b in zip(off, on):  # the same raw trajectory
+        for x, y in zip(
+            jax.tree_util.tree_leaves(a.variables("student_0")),
+            jax.tree_util.tree_leaves(b.variables("student_0")),
+        ):
+            np.testing.assert_array_equal(y, x)
+    expected = [
+        np.asarray(x, np.float64) for x in jax.tree_util.tree_leaves(on[0].variables("student_0"))
+    ]
+    for n in (1, 2, 3):
+        d_n = min(decay, (1 + n) / (10 + n))  # 2/11 at n=1, then 0.2
+        raw = jax.tree_util.tree_leaves(on[n].variables("student_0"))
+        expected = [e + (1 - d_n) * (np.asarray(v, np.float64) - e) for e, v in zip(expected, raw)]
+        got = jax.tree_util.tree_leaves(on[n].ema["student_0"])
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    assert on[3].tracking_variables("student_0") is on[3].ema["student_0"]
+    moved = [
+        float(np.abs(np.asarray(g) - np.asarray(v)).max())
+        for g, v in zip(
+            jax.tree_util.tree_leaves(on[3].ema["student_0"]["params"]),
+            jax.tree_util.tree_leaves(on[3].params["student_0"]),
+        )
+    ]
+    assert max(moved) > 0  # the average is not the raw weights

@@ -130,8 +130,15 @@ class OptimSettings:
     momentum: float = 0.9  # SGD momentum; 0 = plain SGD
     weight_decay: float = 5e-4  # added to the gradient (PyTorch SGD style); 0 = off
     grad_clip: float = 0.0  # clip the loss gradient to this global norm; 0 = off
+    # Exponential moving average of every trained model's variables (parameters and
+    # BatchNorm statistics), what its checkpoints then give trackers (the raw weights are
+    # kept beside them as `<name>_raw`); 0 = off. The decay ramps up over the first
+    # updates (`state.ema_decay_at`), so the initial weights do not linger in it.
+    ema_decay: float = 0.0
 
     def __post_init__(self):
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay={self.ema_decay} must be in [0, 1)")
         if self.num_steps <= 0:
             raise ValueError(f"num_steps={self.num_steps} must be positive")
         if self.lr_start <= 0 or self.lr_end <= 0:

@@ -7,8 +7,10 @@ loss / distillation / optimiser settings. Students share the teacher's kind, hea
 and anchors; only their channel lists (and optionally RPN head width) differ.
 
 `TrainState` = step, per-model params and BatchNorm statistics, hint adapters
-(trainable, but not part of any tracking model), and the optax state over
-`trainable(state) = {'models': params, 'adapters': adapters}`.
+(trainable, but not part of any tracking model), the optax state over
+`trainable(state) = {'models': params, 'adapters': adapters}`, and (config
+`train.ema_decay` > 0) an exponential moving average of each model's variables,
+which is what its checkpoints give trackers (`tracking_variables`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class TrainState(flax.struct.PyTreeNode):
     batch_stats: dict[str, Any]  # {name: BatchNorm running statistics}
     adapters: dict[str, Any]  # {name: 1x1 hint adapter}; {} when lambda_hint == 0
     opt_state: Any  # optax state of `trainable(state)`
+    ema: dict[str, Any]  # {name: moving average of variables(name)}; {} when ema_decay == 0
 
     def trainable(self) -> dict[str, Any]:
         """The tree the optimiser updates."""
@@ -59,6 +62,31 @@ class TrainState(flax.struct.PyTreeNode):
     def variables(self, name: str) -> dict[str, Any]:
         """`{'params', 'batch_stats'}` of one trained model (what a checkpoint stores)."""
         return {"params": self.params[name], "batch_stats": self.batch_stats[name]}
+
+    def tracking_variables(self, name: str) -> dict[str, Any]:
+        """What a checkpoint gives trackers: the moving average when there is one."""
+        return self.ema[name] if self.ema else self.variables(name)
+
+    def with_ema_reset(self) -> TrainState:
+        """The state with its moving averages set to the current variables (a fresh
+        start, or after `model.init_from` replaced them); unchanged without averages."""
+        if not self.ema:
+            return self
+        copies = {name: jax.tree_util.tree_map(jnp.copy, self.variables(name)) for name in self.ema}
+        return self.replace(ema=copies)  # own buffers: the step donates the state
+
+
+def ema_decay_at(decay: float, updates: jax.Array) -> jax.Array:
+    """The average's decay at its `updates`-th update (1 = the first): `decay`, ramped
+    up as min(decay, (1 + n) / (10 + n)) (TensorFlow's ExponentialMovingAverage with
+    num_updates), so a 3000-step run does not keep 5% of its initial weights (0.999^3000)."""
+    n = jnp.asarray(updates, jnp.float32)
+    return jnp.minimum(decay, (1.0 + n) / (10.0 + n))
+
+
+def update_ema(ema: dict[str, Any], variables: dict[str, Any], decay: jax.Array) -> dict[str, Any]:
+    """ema + (1 - decay) * (variables - ema), leaf by leaf."""
+    return jax.tree_util.tree_map(lambda e, v: e + (1.0 - decay) * (v - e), ema, variables)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -188,13 +216,15 @@ def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
                 plan.teacher_spec.channels[-1],
             )
     trainable = {"models": params, "adapters": adapters}
-    return TrainState(
+    state = TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
         batch_stats=stats,
         adapters=adapters,
         opt_state=plan.optimizer().init(trainable),
+        ema=dict.fromkeys(plan.names, {}) if plan.optim.ema_decay else {},
     )
+    return state.with_ema_reset()
 
 
 def scale_reg_init(spec: M.ModelSpec, params: dict[str, Any], scale: float) -> dict[str, Any]:

@@ -19,7 +19,8 @@ replicated (`P()`), the batch is split over `data`. Per device:
    (check_vma) the gradient of a replicated parameter comes back already summed
    over devices, which for the gradient of a `pmean`-ed loss is exactly the
    global-batch gradient: no further `pmean` (one would scale it by the device count);
-6. one optax update of all trained models (and hint adapters) together.
+6. one optax update of all trained models (and hint adapters) together, then (with
+   `train.ema_decay`) each model's moving average of its variables.
 
 Metrics (all global-batch means): every objective term, `loss` (the sum over
 trained models), `lr`, `grad_norm` and `<name>/grad_norm`.
@@ -181,6 +182,14 @@ def per_device_step(plan: TrainPlan) -> StepFn:
             adapters=trainable["adapters"],
             opt_state=opt_state,
         )
+        if state.ema:  # train.ema_decay > 0: move each model's average towards it
+            decay = state_lib.ema_decay_at(plan.optim.ema_decay, new_state.step)
+            new_state = new_state.replace(
+                ema={
+                    n: state_lib.update_ema(state.ema[n], new_state.variables(n), decay)
+                    for n in plan.names
+                }
+            )
         return new_state, metrics
 
     return step

@@ -15,7 +15,8 @@ the input (the tf.data pipeline of `data_pipelines.pairs`, or on-device toy pair
   once into, `teacher_cache` and the step runs only the students.
 
 A checkpoint (`WORKDIR/checkpoints/<step>/`, every `train.checkpoint_every` steps and
-at the end) holds the models (variables + spec, so trackers can load them), and the
+at the end) holds the models (variables + spec, so trackers can load them; with
+`train.ema_decay` the moving averages, plus the raw variables as `<name>_raw`), and the
 `train_state` item `{'step', 'opt_state', 'adapters'}` (optimiser momentum and
 schedule count, hint adapters). Running the same command again resumes from the
 latest checkpoint: batch k comes from `(seed, k)`, per-step randomness from
@@ -45,6 +46,11 @@ from dsiam_jax.train.metrics_log import MetricsLogger
 from dsiam_jax.train.settings import RunSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
 
+# With train.ema_decay a checkpoint also holds each model's raw variables, under this
+# suffix and role (trackers and evaluation may load them, to compare with the average).
+RAW_SUFFIX = "_raw"
+RAW_ROLE = "raw"
+
 # (mesh, first step) -> the global batches of that step on
 BatchSource = Callable[[jax.sharding.Mesh, int], Iterator[dict[str, jax.Array]]]
 
@@ -67,6 +73,16 @@ def quiet_orbax_logs() -> None:
         logger.addFilter(_QuietOrbax())
 
 
+def checkpoint_variables(plan: TrainPlan, state: TrainState) -> dict[str, tuple[str, Any]]:
+    """{saved name: (trained model, variables)}: each model's tracking variables under
+    its name and, with moving averages (`train.ema_decay`), its raw variables (what a
+    resume continues from) as `<name>_raw`."""
+    out = {name: (name, state.tracking_variables(name)) for name in plan.names}
+    if state.ema:
+        out |= {name + RAW_SUFFIX: (name, state.variables(name)) for name in plan.names}
+    return out
+
+
 def _train_state_item(state: TrainState) -> dict[str, Any]:
     return {"step": state.step, "opt_state": state.opt_state, "adapters": state.adapters}
 
@@ -78,12 +94,10 @@ def save_checkpoint(store, plan: TrainPlan, state: TrainState, roles, info, extr
     evaluation, a later distillation) then restores them on any device topology.
     """
     step = int(state.step)
-    models = {
-        name: TrackerModel(
-            name, plan.specs[name], jax.device_get(state.variables(name)), roles[name], info
-        )
-        for name in plan.names
-    }
+    models = {}
+    for key, (name, variables) in checkpoint_variables(plan, state).items():
+        role = roles[name] if key == name else RAW_ROLE
+        models[key] = TrackerModel(key, plan.specs[name], jax.device_get(variables), role, info)
     store.save(step, models, _train_state_item(state), extra_meta)
     logging.info("saved checkpoint at step %d in %s", step, store.directory)
 
@@ -92,26 +106,34 @@ def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> 
     """`state` with everything restored from the checkpoint at `step` (specs checked)."""
     meta = store.restore_meta(step)
     saved = {n: ModelSpec.from_dict(m["spec"]) for n, m in meta.get("models", {}).items()}
-    if saved != plan.specs:
+    expected = {
+        key: plan.specs[name] for key, (name, _) in checkpoint_variables(plan, state).items()
+    }
+    if saved != expected:
+        averaged = any(n.endswith(RAW_SUFFIX) for n in saved)
         raise ConfigError(
             f"{store.directory / str(step)} holds models "
             f"{ {n: list(s.channels) for n, s in saved.items()} } but this config trains "
-            f"{ {n: list(s.channels) for n, s in plan.specs.items()} }: use another --workdir"
+            f"{ {n: list(s.channels) for n, s in plan.specs.items()} } with "
+            f"train.ema_decay={plan.optim.ema_decay} (that checkpoint was written with the "
+            f"moving average {'on' if averaged else 'off'}): use another --workdir"
         )
-    models_target = {name: state.variables(name) for name in plan.names}
+    target = {key: v for key, (_, v) in checkpoint_variables(plan, state).items()}
     try:
-        models, item = store.restore(step, models_target, _train_state_item(state))
+        models, item = store.restore(step, target, _train_state_item(state))
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(
             f"cannot resume from {store.directory / str(step)} with this config "
             f"(optimiser or hint settings changed?): {e}"
         ) from e
+    raw = {n: models[n + RAW_SUFFIX if state.ema else n] for n in plan.names}
     return state.replace(
         step=item["step"],
-        params={n: models[n]["params"] for n in plan.names},
-        batch_stats={n: models[n]["batch_stats"] for n in plan.names},
+        params={n: raw[n]["params"] for n in plan.names},
+        batch_stats={n: raw[n]["batch_stats"] for n in plan.names},
         adapters=item["adapters"],
         opt_state=item["opt_state"],
+        ema={n: models[n] for n in plan.names} if state.ema else {},
     )
 
 
@@ -183,7 +205,8 @@ def train(
             last_saved, state = resumed
             logging.info("resuming from the checkpoint at step %d", last_saved)
         else:  # a fresh start: model.init_from fills the backbone (mode=train)
-            state = init_from.init_train_state(run, plan, state, mesh)
+            started = init_from.init_train_state(run, plan, state, mesh)
+            state = state if started is state else started.with_ema_reset()
         if int(state.step) >= run.num_steps:
             logging.info(
                 "step %d >= train.num_steps=%d: nothing to train", state.step, run.num_steps
