@@ -9,11 +9,12 @@ its search-branch input (3 scales of 255x255, the tracker's batch), as one jitte
 the Flax model uses) and as a one-node ONNX `Conv` graph (NCHW) on onnxruntime with the
 tracker's session options; JAX also one scale at a time (times 3: the tracker's
 default `lax.map` over scales, XLA:CPU being slower on batches), once as that one conv
-and once as the model's `Conv` with this backend's `Lowering` (conv1 on pixel blocks
-in chunks, Winograd F(2x2, 3x3), one conv per group, input-channel chunks: what the
-tracker runs; the Winograd kernel transform is redone per scale here, once per frame in
-the tracker). Rows give milliseconds, GFLOP/s and the JAX / onnxruntime time ratios;
-max-pools are left out (cheap). Weights are random (speed does not depend on them).
+and once as the model's `Conv` with this backend's `Lowering` at batch 1, compiled as
+the tracker compiles it (on CPU: Eigen kernels, one conv per group; on YNNPACK also
+conv1 on pixel blocks in chunks, Winograd F(2x2, 3x3), input-channel chunks). The
+first two use XLA's default kernels (YNNPACK on CPU). Rows give milliseconds, GFLOP/s
+and the JAX / onnxruntime time ratios; max-pools are left out (cheap). Weights are
+random (speed does not depend on them).
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ def time_layer(
     xd, wd, x1 = jax.device_put(x), jax.device_put(w), jax.device_put(x[:1])
     jax_ms = 1e3 * time_fn(lambda: conv(xd, wd), repeats)["median_s"]
     per_scale_ms = SCALES * 1e3 * time_fn(lambda: conv(x1, wd), repeats)["median_s"]
-    module = layer_conv(layer, M.Lowering.for_backend(), first)
+    lowering = M.Lowering.for_backend()
+    module = layer_conv(layer, lowering, first)
     variables = {"params": {"kernel": wd, "bias": jax.device_put(np.zeros(cout, np.float32))}}
-    lowered = jax.jit(module.apply)
+    lowered = jax.jit(module.apply, compiler_options=lowering.compiler_options(1))
     lowered_ms = SCALES * 1e3 * time_fn(lambda: lowered(variables, x1), repeats)["median_s"]
     x_nchw = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     out = layer.conv_size(size)

@@ -172,7 +172,7 @@ def step_parts(tracker, repeats: int) -> dict[str, float]:
     parts["crops_ms"] = t(lambda: tracker._search_crops(state, frame))
     x = tracker._search_crops(state, frame)
     if tracker.network.jittable:
-        search = jax.jit(tracker.network.search)
+        search = tracker.network.jit(tracker.network.search)
         outputs = search(tracker.params, state.kernels, x)
         parts["network_ms"] = t(lambda: search(tracker.params, state.kernels, x))
     else:

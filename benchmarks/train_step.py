@@ -7,7 +7,9 @@ Measures the whole jitted data-parallel step (`dsiam_jax.train.step`) on every l
 device, the rows of a kind timed in turns (step by step) so that other load on the
 machine skews them alike: teacher-only = the teacher trained on its ground-truth
 loss; distillation = frozen teacher forward + 2 students trained with every default
-term (soft, bounded regression for RPN, sharing); students only = the same distillation step
+term (soft, bounded regression for RPN, sharing), as the trainer runs it (on CPU the
+teacher's forward is its own program on Eigen kernels just before the students' step on
+YNNPACK ones: `Lowering.teacher_in_step`); students only = the same distillation step
 with the teacher's outputs in the batch (`distill.teacher_cache`, a batch whose
 outputs are already stored: `dsiam_jax.train.teacher_cache`), so the step runs no
 teacher. The two distillation rows are also timed with `train.compute_dtype=bfloat16`
@@ -92,17 +94,23 @@ class TimedStep:
         )
         self.batch = make(jax.random.key(0))
         self.teacher_vars = S.put_replicated(teacher_vars, mesh) if teacher_vars else {}
+        self.teacher_forward = None
         if cached_teacher:  # what a cache hit feeds the step: outputs in the batch
             outputs = ST.make_teacher_forward(plan, mesh)(self.teacher_vars, self.batch)
             self.batch, self.teacher_vars = {**self.batch, **outputs}, {}
+        elif self.teacher_vars and not plan.lowering.teacher_in_step:  # as the trainer does
+            self.teacher_forward = ST.make_teacher_forward(plan, mesh)
         self.state = S.init_state_on_mesh(plan, 0, mesh)
-        self.step = ST.make_train_step(plan, mesh)
+        self.step = ST.make_train_step(plan, mesh, batch_per_device=batch_per_device)
         t0 = time.perf_counter()
         jax.block_until_ready(self())
         self.first_step_s = time.perf_counter() - t0  # includes compilation
 
     def __call__(self):
-        self.state, metrics = self.step(self.state, self.batch, self.teacher_vars)
+        batch, teacher_vars = self.batch, self.teacher_vars
+        if self.teacher_forward is not None:  # the teacher's own program, then the step
+            batch, teacher_vars = {**batch, **self.teacher_forward(teacher_vars, batch)}, {}
+        self.state, metrics = self.step(self.state, batch, teacher_vars)
         return metrics
 
     def row(self, seconds: list[float]) -> dict:
@@ -115,6 +123,7 @@ class TimedStep:
             "trained": {n: list(s.channels) for n, s in plan.specs.items()},
             "teacher": list(plan.teacher_spec.channels) if plan.teacher_spec else None,
             "teacher_in_step": plan.teacher_spec is not None and not self.cached_teacher,
+            "teacher_own_program": self.teacher_forward is not None,
             "devices": self.mesh.size,
             "global_batch": self.batch_size,
             "step_ms": 1e3 * median,

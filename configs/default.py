@@ -67,6 +67,9 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # 'auto' | 'on' | 'off': 3x3 stride-1 convs by Winograd F(2x2, 3x3) in training steps
     # ('auto': never at training batches); trackers take 'auto' (batch-1 CPU search convs).
     m.winograd = "auto"
+    # 'auto' | 'ynn' | 'eigen': XLA:CPU's kernels for convs and dots (YNNPACK, XLA's
+    # default, or Eigen); 'auto': YNNPACK at training batches, Eigen for batch-1 calls.
+    m.conv_library = "auto"
     return m
 
 

@@ -1,7 +1,9 @@
 """Orbax checkpoints that describe themselves.
 
 Layout: `WORKDIR/checkpoints/<step>/` with three items:
-- `models`: `{name: {'params': ..., 'batch_stats': ...}}`, the trackable networks,
+- `models`: `{name: {'params': ..., 'batch_stats': ...}}`, the trackable networks
+  (a run with `train.ema_decay` saves each model's moving average under its name and
+  its raw weights as `<name>_raw` with role 'raw': `RAW_SUFFIX`, `RAW_ROLE`),
 - `meta`: JSON `{'format', 'step', 'models': {name: {'role', 'spec', ...}}, ...}`:
   the tracker kind and channel lists (a `ModelSpec` per model), so loading never
   needs the config that trained them,
@@ -44,6 +46,11 @@ from dsiam_jax.models.spec import ModelSpec, SpecError, TrackerModel
 from dsiam_jax.workdir import storage_failure
 
 FORMAT = "dsiam_jax.checkpoint/1"
+# A training run with a moving average (train.ema_decay) also saves each model's raw
+# weights, which it resumes from, as `<name>_raw` with this role; they track like any
+# model (to compare with the average) but are not published.
+RAW_SUFFIX = "_raw"
+RAW_ROLE = "raw"
 ZOO_DIR = pathlib.Path(__file__).resolve().parent.parent / "zoo"
 DAMAGED_DIR = "checkpoints_damaged"  # WORKDIR/checkpoints_damaged/<step>: set aside
 T = TypeVar("T")

@@ -75,6 +75,7 @@ NEUTRAL_FIELDS = (
     "model.conv1_split",
     "model.conv1_s2d",
     "model.winograd",
+    "model.conv_library",
     "tracker.scales_impl",
     "eval.batched",
     "eval.batch_size",

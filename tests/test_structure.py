@@ -171,23 +171,34 @@ def test_lowering_choices_per_backend():
         "shift",
     ]
     assert {gpu.xcorr(op) for op in ("xcorr", "upchannel", "depthwise")} == {"vmap"}
-    # conv1: chunks of 16 outputs and 2x2 pixel blocks at training batches (all widths)
-    # and for batch-1 calls below 64 outputs.
-    assert (cpu.conv1_chunk(24), cpu.conv1_chunk(16), cpu.conv1_chunk(96)) == (16, 0, 0)
+    # XLA:CPU kernels: YNNPACK at training batches, Eigen for batch-1 calls (one compile
+    # option turns YNNPACK off); accelerators keep XLA's defaults.
+    ynn, eigen = cpu.replace(conv_library="ynn"), cpu.replace(conv_library="eigen")
+    assert (cpu.library(1), cpu.library(8), gpu.library(1)) == ("eigen", "ynn", "ynn")
+    off_ynn = {"xla_cpu_experimental_ynn_fusion_type": ""}
+    assert cpu.compiler_options(1) == off_ynn and eigen.compiler_options(8) == off_ynn
+    assert cpu.compiler_options(8) is None and ynn.compiler_options(1) is None
+    assert (
+        gpu.compiler_options(1) is None and gpu.replace(conv_library="eigen").library(1) == "eigen"
+    )
+    with pytest.raises(ConfigError, match="model.conv_library='onednn'"):
+        cpu.replace(conv_library="onednn")
+    # conv1 on YNNPACK: chunks of 16 outputs and 2x2 pixel blocks at training batches (all
+    # widths) and for batch-1 calls below 64 outputs; on Eigen one plain conv.
+    assert (ynn.conv1_chunk(24), ynn.conv1_chunk(16), ynn.conv1_chunk(96)) == (16, 0, 0)
     assert (cpu.conv1_chunk(96, batch=8), cpu.conv1_chunk(16, batch=8)) == (16, 0)
-    s2d = [cpu.conv1_space_to_depth(o, b, 2) for o, b in ((16, 1), (48, 1), (64, 1), (96, 8))]
+    s2d = [ynn.conv1_space_to_depth(o, b, 2) for o, b in ((16, 1), (48, 1), (64, 1), (96, 8))]
     assert s2d == [True, True, False, True] and not cpu.conv1_space_to_depth(24, 8, 1)
+    assert cpu.conv1_chunk(24) == 0 and not cpu.conv1_space_to_depth(24, 1, 2)
+    assert cpu.conv1_space_to_depth(24, 8, 2) and not eigen.conv1_space_to_depth(24, 8, 2)
     assert not gpu.conv1_space_to_depth(24, 8, 2) and gpu.conv1_chunk(96, batch=8) == 0
     assert cpu.replace(conv1_s2d="off").conv1_space_to_depth(24, 8, 2) is False
     assert gpu.replace(conv1_s2d="on").conv1_space_to_depth(96, 1, 2) is True
     with pytest.raises(ConfigError, match="model.conv1_s2d='yes'"):
         cpu.replace(conv1_s2d="yes")
     assert gpu.conv1_chunk(24) == 0 and not gpu.split_grouped_convs and cpu.split_grouped_convs
-    assert (cpu.input_chunk(1, 96, 5), cpu.input_chunk(2, 96, 5), gpu.input_chunk(1, 96, 5)) == (
-        48,
-        0,
-        0,
-    )
+    chunks = (ynn.input_chunk(1, 96, 5), ynn.input_chunk(2, 96, 5), gpu.input_chunk(1, 96, 5))
+    assert chunks == (48, 0, 0) and cpu.input_chunk(1, 96, 5) == 0
     assert (cpu.search_scales(3), gpu.search_scales(3), cpu.search_scales(1)) == (
         "map",
         "batch",
@@ -200,14 +211,14 @@ def test_lowering_choices_per_backend():
     assert forced.xcorr("depthwise") == "vmap" and forced.conv1_chunk(96) == 8
     assert forced.search_scales(3) == "map"
     assert cpu.replace(batch_impl="vmap").batched_tracking == "vmap"
-    # Winograd: batch-1 3x3 stride-1 convs of >= 64 inputs (>= 192 per group when grouped)
-    # and >= 16x16 outputs.
-    assert cpu.use_winograd(1, 256, 1, 3, 1, 26) and cpu.use_winograd(1, 64, 1, 3, 1, 16)
-    assert cpu.use_winograd(1, 384, 2, 3, 1, 24) and not cpu.use_winograd(1, 192, 2, 3, 1, 24)
-    assert not cpu.use_winograd(8, 256, 1, 3, 1, 26)  # training batches keep the conv
-    assert not cpu.use_winograd(1, 48, 1, 3, 1, 26) and not cpu.use_winograd(1, 256, 1, 3, 1, 8)
-    assert not cpu.use_winograd(1, 256, 1, 5, 1, 57) and not cpu.use_winograd(1, 256, 1, 3, 2, 26)
-    assert not gpu.use_winograd(1, 256, 1, 3, 1, 26)
+    # Winograd (YNNPACK only): batch-1 3x3 stride-1 convs of >= 64 inputs (>= 192 per
+    # group when grouped) and >= 16x16 outputs; Eigen's plain conv beat it.
+    assert ynn.use_winograd(1, 256, 1, 3, 1, 26) and ynn.use_winograd(1, 64, 1, 3, 1, 16)
+    assert ynn.use_winograd(1, 384, 2, 3, 1, 24) and not ynn.use_winograd(1, 192, 2, 3, 1, 24)
+    assert not ynn.use_winograd(8, 256, 1, 3, 1, 26)  # training batches keep the conv
+    assert not ynn.use_winograd(1, 48, 1, 3, 1, 26) and not ynn.use_winograd(1, 256, 1, 3, 1, 8)
+    assert not ynn.use_winograd(1, 256, 1, 5, 1, 57) and not ynn.use_winograd(1, 256, 1, 3, 2, 26)
+    assert not gpu.use_winograd(1, 256, 1, 3, 1, 26) and not cpu.use_winograd(1, 256, 1, 3, 1, 26)
     on, off = cpu.replace(winograd="on"), cpu.replace(winograd="off")
     assert on.use_winograd(8, 3, 1, 3, 1, 4) and not off.use_winograd(1, 256, 1, 3, 1, 26)
     assert not on.use_winograd(1, 256, 1, 5, 1, 57)  # F(2x2, 3x3) only
@@ -222,6 +233,7 @@ def test_lowering_choices_per_backend():
         ("scales_impl", "loop"),
         ("batch_impl", "pmap"),
         ("winograd", "yes"),
+        ("conv_library", "mkl"),
     ],
 )
 def test_lowering_rejects_unknown_choices(field, value):

@@ -147,8 +147,9 @@ def setups(tmp_path_factory):
 
 
 def run(setup: Setup, num_devices: int, cache: pathlib.Path | None, teacher: str = "a"):
-    """STEPS steps as the trainer takes them; `cache`: a cache folder or None (teacher in
-    the step). Returns the host state and each step's metrics."""
+    """STEPS steps as the trainer takes them; `cache`: a cache folder or None (the teacher
+    in the step, or on CPU in its own program just before). Returns the host state and
+    each step's metrics."""
     mesh = parallel.data_mesh(num_devices)
     state = state_lib.put_replicated(setup.init_state, mesh)
     teacher_vars = state_lib.put_replicated(setup.teachers[teacher], mesh)
@@ -160,6 +161,9 @@ def run(setup: Setup, num_devices: int, cache: pathlib.Path | None, teacher: str
             RunSettings.from_config(config), setup.root, setup.plan, setup.teachers[teacher]
         )
         batches = TC.with_teacher_outputs(batches, tc, setup.plan, mesh, teacher_vars, 0, STEPS)
+        teacher_vars = {}
+    elif not setup.plan.lowering.teacher_in_step:  # CPU: the teacher's own program
+        batches = step_lib.with_teacher_outputs(batches, setup.plan, mesh, teacher_vars)
         teacher_vars = {}
     step = setup.step(num_devices)
     history = []

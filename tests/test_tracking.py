@@ -284,11 +284,12 @@ def test_cpu_conv_lowerings_used_by_tracking_are_equal():
     np.testing.assert_allclose(
         alexnet.input_split_conv(x, k, (1, 1), 48), ref, rtol=1e-5, atol=1e-3
     )
-    assert alexnet.input_chunk(1, 96, 5) == (48 if jax.default_backend() == "cpu" else 0)
-    assert alexnet.input_chunk(8, 96, 5) == 0 and alexnet.input_chunk(1, 3, 11) == 0
+    ynn = M.Lowering.for_backend(conv_library="ynn")  # the input split is YNNPACK's
+    assert ynn.input_chunk(1, 96, 5) == (48 if jax.default_backend() == "cpu" else 0)
+    assert ynn.input_chunk(8, 96, 5) == 0 and ynn.input_chunk(1, 3, 11) == 0
     # End to end: batch 1 (split on CPU) equals the same crop inside a batch of 2 (no split).
     spec = M.ModelSpec(channels=(8, 96, 16, 16, 16), groups=(1,) * 5)
-    net, v = M.build(spec), M.numpy_variables(spec)
+    net, v = M.build(spec, lowering=ynn), M.numpy_variables(spec)
     crops = jnp.asarray(rng.uniform(0, 255, (2, 127, 127, 3)), jnp.float32)
     one = M.search_branch(net, v, crops[:1])
     two = M.search_branch(net, v, crops)
@@ -304,3 +305,25 @@ def test_winograd_lowering_keeps_the_boxes(spec):
     on = track_clip(build_tracker(model, None, "jax", winograd="on"), clip)
     np.testing.assert_allclose(on.boxes, off.boxes, atol=1e-3)
     np.testing.assert_allclose(on.scores, off.scores, atol=1e-4)
+
+
+@pytest.mark.parametrize("spec", [FC_SPEC, RPN_SPEC], ids=["siamfc", "siamrpn"])
+def test_batch1_tracker_on_eigen_tracks_like_ynnpack(spec):
+    # On CPU the tracker's programs are compiled without YNNPACK (Eigen convs, plain
+    # conv1, no Winograd: Lowering.library); the boxes must stay those of YNNPACK with
+    # its lowerings (float rounding only), and the option must reach the compiler.
+    model, clip = tiny_model(spec, seed=2), Clip(n=10, seed=2)
+    auto = build_tracker(model, None, "jax")
+    ynn = build_tracker(model, None, "jax", conv_library="ynn")
+    a, b = track_clip(auto, clip), track_clip(ynn, clip)
+    np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
+    np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+    if jax.default_backend() != "cpu":
+        return
+    frame = jnp.asarray(clip.frames[0])
+    state = auto.init(clip.frames[0], clip.boxes[0])
+
+    def compiled_text(tracker):
+        return tracker.track_jit.lower(tracker.params, state, frame).compile().as_text()
+
+    assert "ynn_fusion" not in compiled_text(auto) and "ynn_fusion" in compiled_text(ynn)

@@ -154,8 +154,8 @@ def test_distillation_learns_resumes_and_stops_on_nan(teacher, tmp_path):
 def test_moving_average_checkpoints_and_resumes_exactly(teacher, tmp_path):
     """train.ema_decay: the checkpoint gives trackers the average and keeps the raw
     weights as `<name>_raw`, which equal the run without it (the average does not
-    steer training); kill-and-resume is exact for both; a workdir written without it
-    does not resume with it."""
+    steer training); kill-and-resume is exact for both; publishing leaves the raw
+    weights out; a workdir written without it does not resume with it."""
     ema = (*TEACHER, "--config.train.ema_decay=0.5")
     run_cli(*ema, f"--workdir={tmp_path}", "--config.train.exit_after_steps=3")
     run_cli(*ema, f"--workdir={tmp_path}")
@@ -176,6 +176,12 @@ def test_moving_average_checkpoints_and_resumes_exactly(teacher, tmp_path):
     for key in without:
         np.testing.assert_array_equal(raw[key], without[key], err_msg=key)
     assert any(not np.array_equal(average[k], raw[k]) for k in raw if "kernel" in k)
+
+    published = tmp_path / "published"
+    run_cli(
+        "--config=configs/publish.py", f"--config.checkpoint={tmp_path}", f"--workdir={published}"
+    )
+    assert sorted(p.name for p in published.iterdir() if p.is_dir()) == ["siamfc_teacher"]
 
     proc = run_cli(*ema, f"--workdir={teacher}", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

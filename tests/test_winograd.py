@@ -73,10 +73,10 @@ def test_winograd_conv_rejects_other_kernels():
 
 
 def test_search_features_with_winograd_equal_the_convs():
-    # 'auto' takes Winograd for conv3 only (64 inputs, 18x18 outputs on a 191 crop; the
-    # grouped conv4 / conv5 have 48 per group); 'on' forces it on every 3x3 conv.
+    # 'auto' on YNNPACK takes Winograd for conv3 only (64 inputs, 18x18 outputs on a 191
+    # crop; the grouped conv4 / conv5 have 48 per group); 'on' forces it on every 3x3 conv.
     spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
-    cpu = M.Lowering.for_backend("cpu")
+    cpu = M.Lowering.for_backend("cpu", conv_library="ynn")
     assert cpu.use_winograd(1, 64, 1, 3, 1, 18) and not cpu.use_winograd(1, 96, 2, 3, 1, 16)
     v = M.numpy_variables(spec, seed=4)
     x = jnp.asarray(np.random.default_rng(0).uniform(0, 255, (1, 191, 191, 3)), jnp.float32)
@@ -88,12 +88,12 @@ def test_search_features_with_winograd_equal_the_convs():
 
 def test_the_lowering_replaces_the_3x3_convs_it_picks():
     spec = M.ModelSpec(channels=(16, 64, 96, 96, 64))
-    cpu = M.Lowering.for_backend("cpu")
+    cpu = M.Lowering.for_backend("cpu", conv_library="ynn")  # Eigen ('auto' at batch 1): none
     v = M.numpy_variables(spec, seed=4)
     x = jnp.zeros((1, 191, 191, 3), jnp.float32)
 
-    def convs(mode):  # conv_general_dilated ops in the search branch's program
-        net = M.build(spec, lowering=cpu.replace(winograd=mode))
+    def convs(mode, lowering=cpu):  # conv_general_dilated ops in the search branch's program
+        net = M.build(spec, lowering=lowering.replace(winograd=mode))
         jaxpr = str(jax.make_jaxpr(lambda v, x: M.search_branch(net, v, x))(v, x))
         return jaxpr.count("conv_general_dilated["), jaxpr.count("dot_general[")
 
@@ -102,3 +102,4 @@ def test_the_lowering_replaces_the_3x3_convs_it_picks():
     assert convs("off") == (8, 0)
     assert convs("auto") == (7, 1)
     assert convs("on") == (3, 3)
+    assert convs("auto", M.Lowering.for_backend("cpu")) == (8, 0)  # batch 1 on Eigen

@@ -64,7 +64,8 @@ class JaxNetwork:
             from dsiam_jax.tracking.network import CropGeometry, jax_network
 
             geometry = CropGeometry(0, int(x.shape[1]), scales)
-            self._tracks[scales] = jax.jit(jax_network(self, geometry, self.lowering).search)
+            network = jax_network(self, geometry, self.lowering)
+            self._tracks[scales] = network.jit(network.search)
         out = self._tracks[scales](self.variables, kernels, x)
         return {k: np.asarray(v) for k, v in out.items()}
 

@@ -3,7 +3,8 @@
     python -m dsiam_jax.main --config=configs/publish.py --config.checkpoint=W2 \
         --config.publish.prefix=siamfc_ --workdir=zoo
 
-Every model of `config.checkpoint` is written to `WORKDIR/<prefix><name>/checkpoints/`
+Every model of `config.checkpoint` (but a run's raw weights kept beside their moving
+average, role 'raw') is written to `WORKDIR/<prefix><name>/checkpoints/`
 with its architecture and variables only (no optimiser state), renamed to
 `<prefix><name>`, so `--config.checkpoint=<prefix><name>` finds it in the zoo.
 
@@ -46,6 +47,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
     models = checkpoints.load_many(config.checkpoint)
     out: dict[str, str] = {}
     for name, model in models.items():
+        if model.role == checkpoints.RAW_ROLE:  # the raw weights beside a moving average
+            continue
         new = config.publish.prefix + safe_name(name)
         if not new.replace("_", "").replace("-", "").isalnum():
             raise ConfigError(f"publish: {new!r} is not a usable zoo name (letters, digits, _ -)")

@@ -44,6 +44,7 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, TrackerMod
             conv1_split=config.model.conv1_split,
             conv1_s2d=config.model.conv1_s2d,
             winograd=config.model.winograd,
+            conv_library=config.model.conv_library,
         ),
         compute_dtype=str(config.train.compute_dtype),
         reg_init_scale=float(config.model.reg_init_scale),

@@ -32,11 +32,6 @@ conv_init = nn.initializers.kaiming_normal()
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
-def input_chunk(batch: int, in_channels: int, kernel: int, backend: str | None = None) -> int:
-    """Input-channel chunk for `input_split_conv` on `backend` (0 = one conv; see Lowering)."""
-    return Lowering.for_backend(backend).input_chunk(batch, in_channels, kernel)
-
-
 class Conv(nn.Module):
     """VALID conv with bias (params `kernel` HWIO and `bias`, as `nn.Conv`).
 

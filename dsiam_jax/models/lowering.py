@@ -10,6 +10,42 @@ measured choice below; config fields force one (`model.xcorr_impl`,
 
 The measurements behind each choice (2-core XLA:CPU unless stated):
 
+XLA:CPU kernels (`conv_library`, added 2026-12-03). jax 0.10's XLA:CPU hands convs and
+dots to YNNPACK (`ynn_fusion` ops); the compile option
+`xla_cpu_experimental_ynn_fusion_type=''` keeps them on Eigen. Which is faster depends
+on the program, so `library(batch)` picks per program and `compiler_options(batch)`
+gives the jit option: Eigen for batch-1 programs (the tracker) and for a frozen
+teacher's forward at any batch (`inference`), YNNPACK for training steps. The tables
+below that predate this were measured on YNNPACK; on Eigen conv1 is one plain conv,
+and Winograd and input-channel chunks are not used (both lost to Eigen's conv).
+Measured 2026-12-03 in one process per table, variants interleaved, on 2 cores shared
+with a training job (compare within a row; milliseconds):
+
+| single conv, batch 1 | YNNPACK: one conv / per group or chunks | Eigen: same two |
+|---|---|---|
+| teacher conv2 5x5 96->256 g2, 61x61 | 35.6 / 19.1 | 16.4 / 14.5 |
+| teacher conv3 3x3 256->384, 28x28 | 9.6 | 6.5 |
+| teacher conv4 / conv5 3x3 g2, 24 / 22 | 10.5 / 5.5 ; 6.5 / 3.0 | 4.4 / 3.8 ; 2.8 / 2.4 |
+| student conv2 5x5 24->64 g2, 61x61 | 2.5 / 1.3 | 2.5 / 1.4 |
+| pysot conv2 5x5 96->256, 69x69 (input chunks of 48) | 98.4 / 49.6 | 29.2 / 30.6 |
+
+| program | YNNPACK (rules of the time) | Eigen |
+|---|---|---|
+| tracker step, zoo siamfc_teacher (crop + 3 scales + update) | 145.1 | 108.7 (0.75x) |
+| tracker step, zoo siamfc_student_0 | 26.6 | 23.4 (0.88x) |
+| tracker step, zoo siamrpn_teacher / siamrpn_student_0 | 31.7 / 8.5 | 21.6 / 5.8 (0.68x) |
+| SiamFC teacher forward, batch 8 (the distillation teacher) | 845 | 348 |
+| 2 quarter-width students' step, cached teacher, batch 8 | 668 | 828 |
+| SiamFC teacher training step, batch 8 | 2886 | 2746 |
+| laptop teacher 48-128-192-192-128 / student 16-32-48-48-32, training | 792 / 175 | 1088 / 218 |
+| teacher + 2 students as one program, batch 8 | 1473 | 1185 |
+
+The teacher's forward and the students' training want different kernels, so on CPU a
+distillation runs the teacher as its own program (Eigen) just before the students' step
+(YNNPACK) instead of inside it (`teacher_in_step`; ~348 + 668 ms against 1473 ms as one
+program on YNNPACK). The teacher's own training is a few percent faster on Eigen but
+keeps YNNPACK (one rule for every training step).
+
 Siamese correlation (`xcorr_impl`, lowerings in `dsiam_jax.models.xcorr`), B=8,
 forward / forward+backward of a sum of squares:
 
@@ -124,6 +160,9 @@ XCORR_IMPLS = ("auto", "vmap", "map", "shift", "taps")
 SCALES_IMPLS = ("auto", "map", "batch")
 BATCH_IMPLS = ("auto", "vmap", "map")
 SWITCH_MODES = ("auto", "on", "off")  # lowerings that are either used or not
+CONV_LIBRARIES = ("auto", "ynn", "eigen")  # XLA:CPU's kernels for convs and dots
+# XLA:CPU compile option that hands no op to YNNPACK (convs and dots then run on Eigen).
+_NO_YNN = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
 def current_backend() -> str:
@@ -143,6 +182,7 @@ class Lowering:
       scales_impl: a tracker's scale pyramid, 'auto' | 'map' | 'batch'.
       batch_impl: many sequences tracked at once, 'auto' | 'map' | 'vmap'.
       winograd: 3x3 stride-1 convs by Winograd F(2x2, 3x3), 'auto' | 'on' | 'off'.
+      conv_library: XLA:CPU's kernels for convs and dots, 'auto' | 'ynn' | 'eigen'.
     """
 
     backend: str
@@ -152,6 +192,7 @@ class Lowering:
     scales_impl: str = "auto"
     batch_impl: str = "auto"
     winograd: str = "auto"
+    conv_library: str = "auto"
 
     def __post_init__(self):
         if self.xcorr_impl not in XCORR_IMPLS:
@@ -178,6 +219,10 @@ class Lowering:
             raise ConfigError(f"eval.batch_impl={self.batch_impl!r}: expected one of {BATCH_IMPLS}")
         if self.winograd not in SWITCH_MODES:
             raise ConfigError(f"model.winograd={self.winograd!r}: expected one of {SWITCH_MODES}")
+        if self.conv_library not in CONV_LIBRARIES:
+            raise ConfigError(
+                f"model.conv_library={self.conv_library!r}: expected one of {CONV_LIBRARIES}"
+            )
 
     @classmethod
     def for_backend(cls, backend: str | None = None, **forced: Any) -> Lowering:
@@ -205,9 +250,39 @@ class Lowering:
             return "vmap"
         return "shift" if op == "depthwise" else "taps"
 
+    def library(self, batch: int) -> str:
+        """XLA:CPU's kernels for the convs of a program at `batch` examples per conv:
+        'eigen' for batch 1 (a tracker's calls), 'ynn' (YNNPACK, XLA's default) for
+        training batches (tables above); forced by `conv_library`."""
+        if self.conv_library != "auto":
+            return self.conv_library
+        return "eigen" if self.on_cpu and batch == 1 else "ynn"
+
+    def compiler_options(self, batch: int) -> dict[str, str] | None:
+        """`jax.jit(compiler_options=...)` for a program whose convs run at `batch`
+        (None: XLA's defaults). CPU only."""
+        return dict(_NO_YNN) if self.on_cpu and self.library(batch) == "eigen" else None
+
+    def inference(self) -> Lowering:
+        """The lowering of a frozen network's forward pass at any batch (a distillation
+        teacher): on CPU 'auto' takes Eigen, whose forward beat YNNPACK's at batch 8
+        (table above); a forced `conv_library` is kept."""
+        if not self.on_cpu or self.conv_library != "auto":
+            return self
+        return self.replace(conv_library="eigen")
+
+    @property
+    def teacher_in_step(self) -> bool:
+        """Whether a distillation teacher's forward runs inside the students' train step
+        (one program) or as its own program just before it: on CPU its kernels
+        (`inference`) and the students' are chosen by different compile options."""
+        return not self.on_cpu
+
     def _conv1_lowered(self, out_channels: int, batch: int) -> bool:
         """Where conv1 on pixel blocks in chunks of 16 beat one conv (table above)."""
-        return self.on_cpu and (batch > 1 or out_channels < 64)
+        if not self.on_cpu or self.library(batch) == "eigen":
+            return False
+        return batch > 1 or out_channels < 64
 
     def conv1_chunk(self, out_channels: int, batch: int = 1) -> int:
         """Chunk of conv1's output channels computed per conv (0 = one conv)."""
@@ -233,7 +308,7 @@ class Lowering:
 
     def input_chunk(self, batch: int, in_channels: int, kernel: int) -> int:
         """Input-channel chunk for a conv on `batch` examples (0 = one conv)."""
-        if batch != 1 or not self.on_cpu:
+        if batch != 1 or not self.on_cpu or self.library(batch) == "eigen":
             return 0
         chunk = 48 if kernel >= 5 else 128
         if in_channels <= chunk or in_channels % chunk or (kernel < 5 and in_channels <= 256):
@@ -249,7 +324,8 @@ class Lowering:
         if self.winograd == "on":
             return True
         wide = in_channels // groups >= (64 if groups == 1 else 192)
-        return self.on_cpu and batch == 1 and wide and out_size >= 16
+        ynn = self.library(batch) == "ynn"
+        return self.on_cpu and ynn and batch == 1 and wide and out_size >= 16
 
     def search_scales(self, num_scales: int) -> str:
         """'map' (a loop of batch-1 search forwards) or 'batch' (one forward of S crops)."""

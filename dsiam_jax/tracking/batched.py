@@ -54,8 +54,11 @@ class BatchedRunner:
             )
         self.tracker = tracker
         self.impl = resolve_impl(impl, tracker.network.lowering)
-        self.init = jax.jit(self._init)
-        self.chunk = jax.jit(self._chunk)
+        # 'map' calls the network as the tracker does (its compile options); 'vmap' on
+        # whole batches, so XLA's defaults.
+        jit = tracker.network.jit if self.impl == "map" else jax.jit
+        self.init = jit(self._init)
+        self.chunk = jit(self._chunk)
         self.warm: set[tuple] = set()  # (frame shape, batch, chunk) already compiled
 
     @classmethod

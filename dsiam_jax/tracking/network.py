@@ -135,6 +135,13 @@ class TrackerNetwork:
     jittable: bool = True
     name: str = "jax"
     lowering: M.Lowering | None = None
+    # XLA compile options of programs that call the network (`Lowering.compiler_options`
+    # at its per-call batch); None = XLA's defaults.
+    compiler_options: dict[str, str] | None = None
+
+    def jit(self, fn: Callable, **kwargs) -> Callable:
+        """`jax.jit(fn)` with this network's compile options (`fn` calls the network)."""
+        return jax.jit(fn, compiler_options=self.compiler_options, **kwargs)
 
 
 def jax_network(
@@ -147,6 +154,7 @@ def jax_network(
     conv1_s2d: str | None = None,
     scales_impl: str | None = None,
     winograd: str | None = None,
+    conv_library: str | None = None,
     compute_dtype: str = "float32",
 ) -> TrackerNetwork:
     """The Flax network of a `TrackerModel` (params = its variables tree).
@@ -162,9 +170,11 @@ def jax_network(
         conv1_s2d=conv1_s2d,
         scales_impl=scales_impl,
         winograd=winograd,
+        conv_library=conv_library,
     )
     net = M.build(model.spec, lowering=lowering, compute_dtype=compute_dtype)
     impl = lowering.search_scales(geometry.num_scales)
+    per_call = 1 if impl == "map" else geometry.num_scales  # search crops per network call
 
     def template(params, z: jax.Array):
         return M.template_branch(net, params, z)
@@ -179,7 +189,8 @@ def jax_network(
         return jax.tree_util.tree_map(lambda o: o[:, 0], outs)  # [S, 1, ...] -> [S, ...]
 
     name = {"float32": "jax", "bfloat16": "jax_bf16"}[compute_dtype]
-    return TrackerNetwork(template, search, jittable=True, name=name, lowering=lowering)
+    options = lowering.compiler_options(per_call)
+    return TrackerNetwork(template, search, True, name, lowering, options)
 
 
 def jax_bf16_network(model, geometry: CropGeometry, **options) -> TrackerNetwork:

@@ -74,8 +74,8 @@ class Tracker:
         self.kind = algorithm.kind
         self.geometry = algorithm.geometry
         if network.jittable:
-            self.init_jit = jax.jit(self.init_fn)
-            self.track_jit = jax.jit(self.track_fn)
+            self.init_jit = network.jit(self.init_fn)
+            self.track_jit = network.jit(self.track_fn)
         self._template_crop = jax.jit(algorithm.template_crop)
         self._search_crops = jax.jit(algorithm.search_crops)
         self._update = jax.jit(algorithm.update, static_argnums=2)
@@ -143,8 +143,8 @@ class Tracker:
         )
         x = x.astype(np.float32)
         if self.network.jittable:
-            template = jax.jit(self.network.template)
-            search = jax.jit(self.network.search)
+            template = self.network.jit(self.network.template)
+            search = self.network.jit(self.network.search)
         else:
             template, search = self.network.template, self.network.search
         kernels = jax.block_until_ready(template(self.params, z))
@@ -169,8 +169,8 @@ def build_tracker(
 
     `network` replaces the backend's network (any `TrackerNetwork`); otherwise it
     comes from `BACKENDS[backend]`. The JAX backend takes `xcorr_impl`, `conv1_split`,
-    `conv1_s2d`, `winograd` and `scales_impl` options (speed only); `scales_impl` also
-    comes from `tracker_config['scales_impl']`.
+    `conv1_s2d`, `winograd`, `conv_library` and `scales_impl` options (speed only);
+    `scales_impl` also comes from `tracker_config['scales_impl']`.
     """
     algorithm = make_algorithm(model.spec, tracker_config)
     cfg = dict(tracker_config or {})

@@ -183,8 +183,15 @@ class TrainPlan:
             compute_dtype=dtype,
         )
 
+    @property
+    def teacher_lowering(self) -> M.Lowering:
+        """The frozen teacher's lowering (a forward pass at any batch: `Lowering.inference`)."""
+        return self.lowering.inference()
+
     def teacher_model(self) -> M.SiameseNet:
-        return M.build(self.teacher_spec, lowering=self.lowering, compute_dtype=self.compute_dtype)
+        return M.build(
+            self.teacher_spec, lowering=self.teacher_lowering, compute_dtype=self.compute_dtype
+        )
 
     def optimizer(self):
         return optim.make_optimizer(self.optim)

@@ -26,12 +26,15 @@ Metrics (all global-batch means): every objective term, `loss` (the sum over
 trained models), `lr`, `grad_norm` and `<name>/grad_norm`.
 
 `make_teacher_forward` is the teacher part alone, jitted and sharded like the step:
-its output, merged into the batch, makes the step skip the teacher forward.
+its output, merged into the batch, makes the step skip the teacher forward. The
+trainer does that on CPU even without a teacher cache (`with_teacher_outputs`): the
+teacher's forward is faster on other kernels than the students' training
+(`Lowering.inference`, `Lowering.teacher_in_step`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -195,13 +198,16 @@ def per_device_step(plan: TrainPlan) -> StepFn:
     return step
 
 
-def make_train_step(plan: TrainPlan, mesh: Mesh, donate: bool = True) -> StepFn:
+def make_train_step(
+    plan: TrainPlan, mesh: Mesh, donate: bool = True, batch_per_device: int | None = None
+) -> StepFn:
     """`step(state, batch, teacher_vars) -> (state, metrics)`, jitted over `mesh`.
 
     `state` and `teacher_vars` (`{}` without a teacher, or when the batch carries
     the teacher's outputs) are replicated; the batch holds global arrays whose
     leading axis is split over `data`. The state is donated (its buffers are
-    reused) unless `donate=False`.
+    reused) unless `donate=False`. `batch_per_device`, when known, picks the
+    lowering's compile options for convs of that batch (`Lowering.compiler_options`).
     """
     sharded = jax.shard_map(
         per_device_step(plan),
@@ -209,7 +215,19 @@ def make_train_step(plan: TrainPlan, mesh: Mesh, donate: bool = True) -> StepFn:
         in_specs=(P(), P(AXIS), P()),
         out_specs=(P(), P()),
     )
-    return jax.jit(sharded, donate_argnums=(0,) if donate else ())
+    options = plan.lowering.compiler_options(batch_per_device) if batch_per_device else None
+    return jax.jit(sharded, donate_argnums=(0,) if donate else (), compiler_options=options)
+
+
+def with_teacher_outputs(
+    batches: Iterator[Batch], plan: TrainPlan, mesh: Mesh, teacher_vars: Any
+) -> Iterator[Batch]:
+    """`batches` with the frozen teacher's outputs merged in (`make_teacher_forward`),
+    for a step that then runs only the trained models: where the lowering keeps the
+    teacher out of the step (`Lowering.teacher_in_step`) and no cache is used."""
+    forward = make_teacher_forward(plan, mesh)
+    for batch in batches:
+        yield {**batch, **forward(teacher_vars, batch)}
 
 
 def make_teacher_forward(plan: TrainPlan, mesh: Mesh) -> Callable[[Any, Batch], Batch]:
@@ -229,6 +247,11 @@ def make_teacher_forward(plan: TrainPlan, mesh: Mesh) -> Callable[[Any, Batch], 
 
     sharded = jax.shard_map(forward, mesh=mesh, in_specs=(P(), P(AXIS), P(AXIS)), out_specs=P(AXIS))
     # Explicit output sharding: on a 1-device mesh shard_map would return P(), and
-    # the step would then compile again for the batch's P('data').
-    jitted = jax.jit(sharded, out_shardings=parallel.batch_sharding(mesh))
+    # the step would then compile again for the batch's P('data'). The teacher's
+    # lowering fixes its kernels at any batch (`Lowering.inference`).
+    jitted = jax.jit(
+        sharded,
+        out_shardings=parallel.batch_sharding(mesh),
+        compiler_options=plan.teacher_lowering.compiler_options(1),
+    )
     return lambda teacher_vars, batch: jitted(teacher_vars, batch["template"], batch["search"])

@@ -46,11 +46,6 @@ from dsiam_jax.train.metrics_log import MetricsLogger
 from dsiam_jax.train.settings import RunSettings
 from dsiam_jax.train.state import TrainPlan, TrainState
 
-# With train.ema_decay a checkpoint also holds each model's raw variables, under this
-# suffix and role (trackers and evaluation may load them, to compare with the average).
-RAW_SUFFIX = "_raw"
-RAW_ROLE = "raw"
-
 # (mesh, first step) -> the global batches of that step on
 BatchSource = Callable[[jax.sharding.Mesh, int], Iterator[dict[str, jax.Array]]]
 
@@ -79,7 +74,7 @@ def checkpoint_variables(plan: TrainPlan, state: TrainState) -> dict[str, tuple[
     resume continues from) as `<name>_raw`."""
     out = {name: (name, state.tracking_variables(name)) for name in plan.names}
     if state.ema:
-        out |= {name + RAW_SUFFIX: (name, state.variables(name)) for name in plan.names}
+        out |= {name + ckpt.RAW_SUFFIX: (name, state.variables(name)) for name in plan.names}
     return out
 
 
@@ -96,7 +91,7 @@ def save_checkpoint(store, plan: TrainPlan, state: TrainState, roles, info, extr
     step = int(state.step)
     models = {}
     for key, (name, variables) in checkpoint_variables(plan, state).items():
-        role = roles[name] if key == name else RAW_ROLE
+        role = roles[name] if key == name else ckpt.RAW_ROLE
         models[key] = TrackerModel(key, plan.specs[name], jax.device_get(variables), role, info)
     store.save(step, models, _train_state_item(state), extra_meta)
     logging.info("saved checkpoint at step %d in %s", step, store.directory)
@@ -110,7 +105,7 @@ def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> 
         key: plan.specs[name] for key, (name, _) in checkpoint_variables(plan, state).items()
     }
     if saved != expected:
-        averaged = any(n.endswith(RAW_SUFFIX) for n in saved)
+        averaged = any(n.endswith(ckpt.RAW_SUFFIX) for n in saved)
         raise ConfigError(
             f"{store.directory / str(step)} holds models "
             f"{ {n: list(s.channels) for n, s in saved.items()} } but this config trains "
@@ -126,7 +121,7 @@ def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> 
             f"cannot resume from {store.directory / str(step)} with this config "
             f"(optimiser or hint settings changed?): {e}"
         ) from e
-    raw = {n: models[n + RAW_SUFFIX if state.ema else n] for n in plan.names}
+    raw = {n: models[n + ckpt.RAW_SUFFIX if state.ema else n] for n in plan.names}
     return state.replace(
         step=item["step"],
         params={n: raw[n]["params"] for n in plan.names},
@@ -265,12 +260,15 @@ def _loop(
         jax.process_count(),
         run.batch_size,
     )
-    step_fn = step_lib.make_train_step(plan, mesh)
+    step_fn = step_lib.make_train_step(plan, mesh, batch_per_device=run.batch_size // mesh.size)
     batches = make_batches(mesh, start)
     if teacher_cache is not None:  # the step then runs only the students
         batches = teacher_cache_lib.with_teacher_outputs(
             batches, teacher_cache, plan, mesh, teacher_vars, start, run.num_steps
         )
+        teacher_vars = {}
+    elif teacher_vars and not plan.lowering.teacher_in_step:  # the teacher's own program
+        batches = step_lib.with_teacher_outputs(batches, plan, mesh, teacher_vars)
         teacher_vars = {}
     logger = MetricsLogger(
         workdir,
