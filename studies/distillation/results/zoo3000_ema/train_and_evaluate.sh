@@ -17,3 +17,9 @@ python -m dsiam_jax.main --config=configs/evaluate.py --workdir=$RUNS/evaluate_f
     --config.eval.layout=synthetic --config.eval.split=test --config.eval.max_sequences=48 \
     --config.backend=jax
 echo done
+# Step 1250 (a kept checkpoint), evaluated while the run went on (from /work/main at 03f3e54):
+#   python -m dsiam_jax.main --config=configs/evaluate.py --workdir=$RUNS/evaluate_1250 \
+#       --config.checkpoint=$RUNS/dstfc/checkpoints/1250 --config.eval.layout=synthetic \
+#       --config.eval.split=test --config.eval.max_sequences=48 --config.backend=jax
+# Then: mkdir -p evals/3000 evals/1250; cp $RUNS/evaluate_fc48/eval.json evals/3000/;
+#       cp $RUNS/evaluate_1250/eval.json evals/1250/; python pair.py
