@@ -272,3 +272,16 @@ def test_cls_xcorr_adds_the_feature_correlation_to_the_foreground_logits(name):
     np.testing.assert_allclose(added[..., :5], 0.0, atol=1e-5 * scale)
     np.testing.assert_allclose(added[..., 5:], r[..., None] * w, atol=1e-5 * scale)
     np.testing.assert_array_equal(out["reg"], base["reg"])
+
+
+def test_a_jaxlib_without_the_eigen_option_keeps_xla_kernels(monkeypatch):
+    # jax 0.10's XLA:CPU takes `xla_cpu_experimental_ynn_fusion_type`; where a jaxlib
+    # rejects it (renamed, no YNNPACK), no program gets the option and the lowering
+    # rules stay those of XLA's default kernels.
+    from dsiam_jax.models import lowering
+
+    monkeypatch.setattr(lowering, "eigen_option_supported", lambda: False)
+    cpu = M.Lowering.for_backend("cpu")
+    assert cpu.library(1) == "ynn" and cpu.compiler_options(1) is None
+    assert cpu.inference() is cpu and cpu.conv1_space_to_depth(24, 1, 2)
+    assert cpu.replace(conv_library="eigen").compiler_options(1) is None

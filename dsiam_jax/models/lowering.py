@@ -150,6 +150,7 @@ dispatch on accelerators only (`overlap_train_steps`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -163,6 +164,17 @@ SWITCH_MODES = ("auto", "on", "off")  # lowerings that are either used or not
 CONV_LIBRARIES = ("auto", "ynn", "eigen")  # XLA:CPU's kernels for convs and dots
 # XLA:CPU compile option that hands no op to YNNPACK (convs and dots then run on Eigen).
 _NO_YNN = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+@functools.cache
+def eigen_option_supported() -> bool:
+    """Whether this jaxlib's XLA:CPU takes the option that keeps ops off YNNPACK (a
+    jaxlib without that flag rejects it, and then every program keeps XLA's kernels)."""
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=_NO_YNN).lower(1.0).compile()
+    except Exception:  # jax's runtime error type moved between versions
+        return False
+    return True
 
 
 def current_backend() -> str:
@@ -256,18 +268,20 @@ class Lowering:
         training batches (tables above); forced by `conv_library`."""
         if self.conv_library != "auto":
             return self.conv_library
-        return "eigen" if self.on_cpu and batch == 1 else "ynn"
+        eigen = self.on_cpu and batch == 1 and eigen_option_supported()
+        return "eigen" if eigen else "ynn"
 
     def compiler_options(self, batch: int) -> dict[str, str] | None:
         """`jax.jit(compiler_options=...)` for a program whose convs run at `batch`
         (None: XLA's defaults). CPU only."""
-        return dict(_NO_YNN) if self.on_cpu and self.library(batch) == "eigen" else None
+        eigen = self.on_cpu and self.library(batch) == "eigen" and eigen_option_supported()
+        return dict(_NO_YNN) if eigen else None
 
     def inference(self) -> Lowering:
         """The lowering of a frozen network's forward pass at any batch (a distillation
         teacher): on CPU 'auto' takes Eigen, whose forward beat YNNPACK's at batch 8
         (table above); a forced `conv_library` is kept."""
-        if not self.on_cpu or self.conv_library != "auto":
+        if not self.on_cpu or self.conv_library != "auto" or not eigen_option_supported():
             return self
         return self.replace(conv_library="eigen")
 
