@@ -183,6 +183,12 @@ def test_lowering_choices_per_backend():
     )
     with pytest.raises(ConfigError, match="model.conv_library='onednn'"):
         cpu.replace(conv_library="onednn")
+    # Training steps: Eigen from a widest conv of 384 outputs, YNNPACK below; a frozen
+    # teacher's forward on Eigen at any batch; forced choices kept.
+    assert (cpu.training(768).library(8), cpu.training(384).library(8)) == ("eigen", "eigen")
+    assert cpu.training(256).library(8) == "ynn" and gpu.training(768) is gpu
+    assert ynn.training(768) is ynn and cpu.inference().library(8) == "eigen"
+    assert (cpu.teacher_in_step, gpu.teacher_in_step) == (False, True)
     # conv1 on YNNPACK: chunks of 16 outputs and 2x2 pixel blocks at training batches (all
     # widths) and for batch-1 calls below 64 outputs; on Eigen one plain conv.
     assert (ynn.conv1_chunk(24), ynn.conv1_chunk(16), ynn.conv1_chunk(96)) == (16, 0, 0)
@@ -283,5 +289,26 @@ def test_a_jaxlib_without_the_eigen_option_keeps_xla_kernels(monkeypatch):
     monkeypatch.setattr(lowering, "eigen_option_supported", lambda: False)
     cpu = M.Lowering.for_backend("cpu")
     assert cpu.library(1) == "ynn" and cpu.compiler_options(1) is None
-    assert cpu.inference() is cpu and cpu.conv1_space_to_depth(24, 1, 2)
+    assert cpu.inference() is cpu and cpu.training(768) is cpu
+    assert cpu.conv1_space_to_depth(24, 1, 2)
     assert cpu.replace(conv_library="eigen").compiler_options(1) is None
+
+
+def test_train_plan_picks_kernels_by_its_widest_trained_model():
+    from dsiam_jax.models.lowering import eigen_option_supported
+    from dsiam_jax.train import state as S
+    from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
+
+    eigen = "eigen" if eigen_option_supported() else "ynn"
+    teacher = M.teacher_spec("siamfc")  # widest conv: 384 outputs
+    common = dict(loss=LossSettings(), optim=OptimSettings(), lowering=M.Lowering("cpu"))
+    alone = S.TrainPlan({"teacher": teacher}, **common)
+    assert alone.train_lowering.library(8) == eigen
+    students = S.TrainPlan(
+        {"s": teacher.replace(channels=(24, 64, 96, 96, 64))},
+        distill=DistillSettings(),
+        teacher_spec=teacher,
+        **common,
+    )
+    assert students.train_lowering.library(8) == "ynn"
+    assert students.teacher_lowering.library(8) == eigen

@@ -36,15 +36,17 @@ with a training job (compare within a row; milliseconds):
 | tracker step, zoo siamrpn_teacher / siamrpn_student_0 | 31.7 / 8.5 | 21.6 / 5.8 (0.68x) |
 | SiamFC teacher forward, batch 8 (the distillation teacher) | 845 | 348 |
 | 2 quarter-width students' step, cached teacher, batch 8 | 668 | 828 |
-| SiamFC teacher training step, batch 8 | 2886 | 2746 |
+| SiamFC teacher training step, batch 8 (quiet machine: 1297 / 1296) | 2886 | 2746 |
 | laptop teacher 48-128-192-192-128 / student 16-32-48-48-32, training | 792 / 175 | 1088 / 218 |
 | teacher + 2 students as one program, batch 8 | 1473 | 1185 |
+| SiamRPN up-channel teacher 192-512-768-768-512 training, batch 8 | 11631 | 5523 |
 
 The teacher's forward and the students' training want different kernels, so on CPU a
 distillation runs the teacher as its own program (Eigen) just before the students' step
 (YNNPACK) instead of inside it (`teacher_in_step`; ~348 + 668 ms against 1473 ms as one
-program on YNNPACK). The teacher's own training is a few percent faster on Eigen but
-keeps YNNPACK (one rule for every training step).
+program on YNNPACK). Training steps take Eigen when their widest conv has >= 384
+outputs (`training`): the SiamFC teacher's step is about the same, the full-size
+SiamRPN teacher's halves; narrower models stay on YNNPACK.
 
 Siamese correlation (`xcorr_impl`, lowerings in `dsiam_jax.models.xcorr`), B=8,
 forward / forward+backward of a sum of squares:
@@ -162,6 +164,8 @@ SCALES_IMPLS = ("auto", "map", "batch")
 BATCH_IMPLS = ("auto", "vmap", "map")
 SWITCH_MODES = ("auto", "on", "off")  # lowerings that are either used or not
 CONV_LIBRARIES = ("auto", "ynn", "eigen")  # XLA:CPU's kernels for convs and dots
+# Training steps of models this wide (outputs of their widest conv) run on Eigen.
+WIDE_TRAINING_CHANNELS = 384
 # XLA:CPU compile option that hands no op to YNNPACK (convs and dots then run on Eigen).
 _NO_YNN = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
@@ -284,6 +288,16 @@ class Lowering:
         if not self.on_cpu or self.conv_library != "auto" or not eigen_option_supported():
             return self
         return self.replace(conv_library="eigen")
+
+    def training(self, widest_channels: int) -> Lowering:
+        """The lowering of a training step whose widest trained conv has `widest_channels`
+        outputs: on CPU 'auto' takes Eigen from 384 on (the full SiamRPN up-channel
+        teacher's step 0.47x, the SiamFC teacher's 0.95-1.0x), YNNPACK below (the laptop
+        teacher's and the students' steps 1.24-1.37x slower on Eigen; table above)."""
+        wide = widest_channels >= WIDE_TRAINING_CHANNELS
+        if not self.on_cpu or self.conv_library != "auto" or not wide:
+            return self
+        return self.inference()
 
     @property
     def teacher_in_step(self) -> bool:

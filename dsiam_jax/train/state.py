@@ -103,7 +103,8 @@ class TrainPlan:
     seed: int = 0
     sync_batchnorm: bool = True  # BatchNorm statistics over the global batch
     # How the networks are computed on this job's backend (speed only; config
-    # model.xcorr_impl / conv1_split / conv1_s2d / winograd force its fields).
+    # model.xcorr_impl / conv1_split / conv1_s2d / winograd / conv_library force its
+    # fields). The trained models use `train_lowering`, the teacher `teacher_lowering`.
     lowering: M.Lowering = dataclasses.field(default_factory=M.Lowering.for_backend)
     # Precision of the networks' convs and activations, teacher included (config
     # train.compute_dtype); parameters, BatchNorm statistics, losses and the optimiser
@@ -173,15 +174,21 @@ class TrainPlan:
         """
         dtype = self.compute_dtype
         if not training:
-            return M.build(self.specs[name], lowering=self.lowering, compute_dtype=dtype)
+            return M.build(self.specs[name], lowering=self.train_lowering, compute_dtype=dtype)
         axis = parallel.DATA_AXIS if self.sync_batchnorm else None
         return M.build(
             self.specs[name],
             bn_axis_name=axis,
             bn_fast_variance=False,
-            lowering=self.lowering,
+            lowering=self.train_lowering,
             compute_dtype=dtype,
         )
+
+    @property
+    def train_lowering(self) -> M.Lowering:
+        """The trained models' lowering (kernels by the widest conv: `Lowering.training`)."""
+        widest = max(max(s.channels) for s in self.specs.values())
+        return self.lowering.training(widest)
 
     @property
     def teacher_lowering(self) -> M.Lowering:
@@ -210,7 +217,7 @@ def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
     """Fresh variables (model i from `fold_in(key, i)`), adapters, optimiser state."""
     params, stats, adapters = {}, {}, {}
     for i, name in enumerate(plan.names):
-        model = M.build(plan.specs[name], lowering=plan.lowering)
+        model = M.build(plan.specs[name], lowering=plan.train_lowering)
         v = M.init_variables(
             model, jax.random.fold_in(key, i), plan.template_size, plan.search_size
         )

@@ -215,7 +215,7 @@ def make_train_step(
         in_specs=(P(), P(AXIS), P()),
         out_specs=(P(), P()),
     )
-    options = plan.lowering.compiler_options(batch_per_device) if batch_per_device else None
+    options = plan.train_lowering.compiler_options(batch_per_device) if batch_per_device else None
     return jax.jit(sharded, donate_argnums=(0,) if donate else (), compiler_options=options)
 
 
