@@ -163,7 +163,7 @@ def run(setup: Setup, num_devices: int, cache: pathlib.Path | None, teacher: str
         batches = TC.with_teacher_outputs(batches, tc, setup.plan, mesh, teacher_vars, 0, STEPS)
         teacher_vars = {}
     elif not setup.plan.lowering.teacher_in_step:  # CPU: the teacher's own program
-        batches = step_lib.with_teacher_outputs(batches, setup.plan, mesh, teacher_vars)
+        batches = step_lib.with_teacher_forward(batches, setup.plan, mesh, teacher_vars)
         teacher_vars = {}
     step = setup.step(num_devices)
     history = []

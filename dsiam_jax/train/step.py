@@ -27,7 +27,7 @@ trained models), `lr`, `grad_norm` and `<name>/grad_norm`.
 
 `make_teacher_forward` is the teacher part alone, jitted and sharded like the step:
 its output, merged into the batch, makes the step skip the teacher forward. The
-trainer does that on CPU even without a teacher cache (`with_teacher_outputs`): the
+trainer does that on CPU even without a teacher cache (`with_teacher_forward`): the
 teacher's forward is faster on other kernels than the students' training
 (`Lowering.inference`, `Lowering.teacher_in_step`).
 """
@@ -219,7 +219,7 @@ def make_train_step(
     return jax.jit(sharded, donate_argnums=(0,) if donate else (), compiler_options=options)
 
 
-def with_teacher_outputs(
+def with_teacher_forward(
     batches: Iterator[Batch], plan: TrainPlan, mesh: Mesh, teacher_vars: Any
 ) -> Iterator[Batch]:
     """`batches` with the frozen teacher's outputs merged in (`make_teacher_forward`),

@@ -101,9 +101,8 @@ def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> 
     """`state` with everything restored from the checkpoint at `step` (specs checked)."""
     meta = store.restore_meta(step)
     saved = {n: ModelSpec.from_dict(m["spec"]) for n, m in meta.get("models", {}).items()}
-    expected = {
-        key: plan.specs[name] for key, (name, _) in checkpoint_variables(plan, state).items()
-    }
+    saved_as = checkpoint_variables(plan, state)
+    expected = {key: plan.specs[name] for key, (name, _) in saved_as.items()}
     if saved != expected:
         averaged = any(n.endswith(ckpt.RAW_SUFFIX) for n in saved)
         raise ConfigError(
@@ -113,7 +112,7 @@ def restore_checkpoint(store, plan: TrainPlan, state: TrainState, step: int) -> 
             f"train.ema_decay={plan.optim.ema_decay} (that checkpoint was written with the "
             f"moving average {'on' if averaged else 'off'}): use another --workdir"
         )
-    target = {key: v for key, (_, v) in checkpoint_variables(plan, state).items()}
+    target = {key: v for key, (_, v) in saved_as.items()}
     try:
         models, item = store.restore(step, target, _train_state_item(state))
     except (ValueError, KeyError, TypeError) as e:
@@ -268,7 +267,7 @@ def _loop(
         )
         teacher_vars = {}
     elif teacher_vars and not plan.lowering.teacher_in_step:  # the teacher's own program
-        batches = step_lib.with_teacher_outputs(batches, plan, mesh, teacher_vars)
+        batches = step_lib.with_teacher_forward(batches, plan, mesh, teacher_vars)
         teacher_vars = {}
     logger = MetricsLogger(
         workdir,
