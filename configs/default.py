@@ -60,6 +60,9 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     # RPN, fresh start: the reg branch's output conv starts at its He-normal draw times
     # this (1 = the draw; default: initial deltas of the targets' size; studies/siamrpn 16).
     m.reg_init_scale = REG_INIT_SCALE
+    # RPN, fresh start: the same for the cls branch's output conv. 0 with init_from a SiamFC
+    # and rpn_cls_xcorr: the classifier starts as that SiamFC's response (studies/siamrpn 27).
+    m.cls_init_scale = 1.0
     # Equal lowerings (speed only; 'auto' picks per backend, see dsiam_jax/models):
     m.xcorr_impl = "auto"  # 'auto' | 'vmap' | 'map' | 'shift' | 'taps'
     m.conv1_split = "auto"  # 'auto' | 0 (one conv) | N (conv1 outputs in chunks of N)
@@ -140,7 +143,7 @@ def train_config() -> ml_collections.ConfigDict:
     t = ml_collections.ConfigDict()
     # The optimiser: the fields of `OptimSettings`, with its defaults (documented in
     # dsiam_jax/train/settings.py): num_steps, lr_start, lr_end, warmup_steps, momentum,
-    # weight_decay, grad_clip, ema_decay.
+    # weight_decay, grad_clip, ema_decay, backbone_lr_scale.
     t.update(dataclass_defaults(OptimSettings))
     t.batch_size = 8  # GLOBAL pairs per step; split over devices and processes
     t.checkpoint_every = 200  # steps between checkpoints (one is also written at the end)

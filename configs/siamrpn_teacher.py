@@ -19,7 +19,12 @@ layer is widened 2x function-preservingly (Net2WiderNet), so at step 0 the
 192-512-768-768-512 backbone computes the trained SiamFC features (each channel
 twice) and only the up-channel head is random; see dsiam_jax/train/init_from.py.
 The default ('') starts everything random. pysot starts from an ImageNet-pretrained
-AlexNet, which this library does not ship; a trained SiamFC teacher stands in.
+AlexNet, which this library does not ship; a trained SiamFC teacher stands in. With
+`--config.model.rpn_cls_xcorr=True --config.model.cls_init_scale=0
+--config.model.final_bn=False` the classifier starts as that SiamFC's response too, and
+`--config.train.backbone_lr_scale` (0 = frozen) slows the backbone; at the SiamFC
+teacher's widths (depth-wise head) this started faster (+0.053 AUC at 500 steps) but
+tracked at 0.48 after 1,000 steps (studies/siamrpn/README.md section 27).
 
 The reg branch's output conv starts at a tenth of its He-normal draw
 (`model.reg_init_scale`, default 0.1; studies/siamrpn/README.md section 16): with the

@@ -9,7 +9,11 @@
 - narrowing, a grouped target and ambiguous sources are clear errors;
 - a tiny up-channel SiamRPN trained from the command line from a SiamFC source starts
   from it, and its loss falls;
-- `model.reg_init_scale` scales the reg branch's output conv and nothing else.
+- `model.reg_init_scale` / `model.cls_init_scale` scale the reg / cls branch's output
+  conv and nothing else;
+- the matcher: an RPN with `rpn_cls_xcorr` and a zero cls output conv, started from a
+  SiamFC, gives every anchor the SiamFC's response at its cell as foreground log-odds
+  (against the SiamFC's own forward), at the same width and widened 2x.
 """
 
 import functools
@@ -260,33 +264,91 @@ def test_tiny_upchannel_loss_falls_from_an_initialised_backbone(upchannel_run):
     assert late < 0.8 * early, (early, late)
 
 
-@pytest.mark.parametrize("head", ["upchannel", "depthwise"])
-def test_reg_init_scale_scales_only_the_reg_output_conv(head):
+OUTPUT_CONVS = {  # (head, output) -> the conv that makes the map
+    ("upchannel", "reg"): ("head", "reg_adjust"),
+    ("depthwise", "reg"): ("head", "reg", "head2"),
+    ("upchannel", "cls"): ("head", "cls_template"),  # the map is linear in its kernels
+    ("depthwise", "cls"): ("head", "cls", "head2"),
+}
+
+
+@pytest.mark.parametrize("head,output", sorted(OUTPUT_CONVS))
+def test_init_scale_scales_only_the_output_conv(head, output):
     spec = RPN.replace(head=head, final_bn=head == "upchannel")
     loss, optim = LossSettings(), OptimSettings()
     key = jax.random.key(0)
 
     def params(scale):
-        plan = state_lib.TrainPlan({"m": spec}, loss, optim, 111, 143, reg_init_scale=scale)
+        plan = state_lib.TrainPlan(
+            {"m": spec}, loss, optim, 111, 143, **{f"{output}_init_scale": scale}
+        )
         return state_lib.init_state(plan, key).params["m"]
 
     base, scaled = params(1.0), params(0.25)
-    conv_path = {"upchannel": ("head", "reg_adjust"), "depthwise": ("head", "reg", "head2")}[head]
+    conv_path = OUTPUT_CONVS[head, output]
     flat_base, flat_scaled = (flax.traverse_util.flatten_dict(p) for p in (base, scaled))
     changed = [k for k in flat_base if not np.array_equal(flat_base[k], flat_scaled[k])]
     assert changed == [(*conv_path, "kernel")]
     kernel = flat_base[(*conv_path, "kernel")]
     np.testing.assert_array_equal(flat_scaled[changed[0]], np.float32(0.25) * np.asarray(kernel))
-    # The conv has zero bias and nothing after it, so the reg outputs scale by 0.25 too.
+    # The conv has zero bias and nothing after it but the correlation (linear in it),
+    # so the map scales by 0.25 too and the other one does not change.
     model = M.build(spec)
     z = jax.random.uniform(jax.random.key(1), (1, 111, 111, 3)) * 255
     x = jax.random.uniform(jax.random.key(2), (1, 143, 143, 3)) * 255
     stats = M.init_variables(model, key, 111, 143).get("batch_stats", {})
     out = [model.apply({"params": v, "batch_stats": stats}, z, x) for v in (base, scaled)]
-    np.testing.assert_allclose(out[1]["reg"], 0.25 * out[0]["reg"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(out[1]["cls"], out[0]["cls"])
+    np.testing.assert_allclose(out[1][output], 0.25 * out[0][output], rtol=1e-4, atol=1e-5)
+    other = {"reg": "cls", "cls": "reg"}[output]
+    np.testing.assert_array_equal(out[1][other], out[0][other])
 
 
-def test_reg_init_scale_must_be_non_negative():
-    with pytest.raises(ConfigError, match="model.reg_init_scale=-1"):
-        state_lib.TrainPlan({"m": RPN}, LossSettings(), OptimSettings(), reg_init_scale=-1.0)
+@pytest.mark.parametrize("field", ["reg_init_scale", "cls_init_scale"])
+def test_init_scales_must_be_non_negative(field):
+    with pytest.raises(ConfigError, match=f"model.{field}=-1"):
+        state_lib.TrainPlan({"m": RPN}, LossSettings(), OptimSettings(), **{field: -1.0})
+
+
+MATCHER_SOURCE = M.ModelSpec(channels=SMALL, out_scale=0.003)  # SiamFC, grouped
+
+
+@pytest.mark.parametrize("conv5", [16, 32])
+def test_matcher_starts_the_classifier_as_the_siamfc_response(conv5):
+    """Foreground log-odds of every anchor = the source SiamFC's response at its cell."""
+    target_spec = RPN.replace(
+        head="depthwise",
+        channels=(8, 16, 24, 16, conv5),
+        final_bn=False,
+        rpn_cls_xcorr=True,
+    )
+    source = source_model(MATCHER_SOURCE, seed=6)
+    source.variables["params"]["head"]["bias"] = np.float32(-0.7)
+    fresh = M.numpy_variables(target_spec, seed=2)
+    fresh = {**fresh, "params": state_lib.scale_output_init(target_spec, fresh["params"], "cls", 0)}
+    target = init_from.init_backbone(target_spec, fresh, source, seed=4)
+    target = {**target, "params": init_from.init_matcher(target_spec, target["params"], source)}
+    z, x = IMAGES[:, :111, :111], np.concatenate([IMAGES, IMAGES[:, :32]], axis=1)[:, :143, :143]
+    expected = np.asarray(M.build(MATCHER_SOURCE).apply(source.variables, z, x)["response"])
+    cls = np.asarray(M.build(target_spec).apply(target, z, x)["cls"])  # [2, 5, 5, 2k]
+    k = target_spec.num_anchors
+    log_odds = cls[..., k:] - cls[..., :k]  # foreground minus background logit
+    np.testing.assert_allclose(
+        log_odds, np.repeat(expected[..., None], k, -1), rtol=1e-4, atol=1e-4 * np.ptp(expected)
+    )
+    # Only the correlation's weight and the cls output bias changed in the head.
+    flat, before = (flax.traverse_util.flatten_dict(v["params"]["head"]) for v in (target, fresh))
+    changed = sorted(key for key in flat if not np.array_equal(flat[key], before[key]))
+    assert changed == [("cls", "head2", "bias"), ("cls_xcorr_weight",)]
+
+
+def test_matcher_leaves_other_sources_and_targets_alone():
+    target_spec = RPN.replace(head="depthwise", final_bn=False, rpn_cls_xcorr=True)
+    params = M.numpy_variables(target_spec)["params"]
+    unchanged = init_from.init_matcher(target_spec, params, source_model(RPN))  # not a SiamFC
+    assert unchanged["head"] is params["head"]
+    plain = RPN.replace(head="depthwise")  # no rpn_cls_xcorr
+    plain_params = M.numpy_variables(plain)["params"]
+    assert (
+        init_from.init_matcher(plain, plain_params, source_model(FC))["head"]
+        is (plain_params["head"])
+    )

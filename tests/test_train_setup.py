@@ -2,6 +2,7 @@
 
 import importlib
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -37,6 +38,48 @@ def test_sgd_momentum_weight_decay_by_hand():
         buf = 0.9 * buf + (0.5 + 0.5 * w)
         w = w - 0.1 * 0.1 ** (step / 2) * buf
         np.testing.assert_allclose(p["w"], w, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.1])
+def test_backbone_lr_scale_by_hand(scale):
+    """train.backbone_lr_scale: backbone updates (weight decay and momentum included) x
+    scale; the head's and the adapters' as without it."""
+    s = OptimSettings(
+        num_steps=2,
+        lr_start=0.1,
+        lr_end=0.01,
+        momentum=0.9,
+        weight_decay=0.5,
+        backbone_lr_scale=scale,
+    )
+    tx = optim.make_optimizer(s)
+    w0 = np.array([1.0, -2.0])
+    p = {
+        "models": {
+            "m": {
+                "backbone": {"conv1": {"kernel": jnp.asarray(w0)}},
+                "head": {"b": jnp.asarray(w0)},
+            }
+        },
+        "adapters": {"m": {"kernel": jnp.asarray(w0)}},
+    }
+    g = jax.tree_util.tree_map(lambda x: jnp.full_like(x, 0.5), p)
+    st = tx.init(p)
+    ws = {"backbone": w0.copy(), "other": w0.copy()}
+    bufs = {"backbone": np.zeros(2), "other": np.zeros(2)}
+    for step in range(2):
+        u, st = tx.update(g, st, p)
+        p = optax.apply_updates(p, u)
+        for part, factor in (("backbone", scale), ("other", 1.0)):
+            bufs[part] = 0.9 * bufs[part] + (0.5 + 0.5 * ws[part])
+            ws[part] = ws[part] - factor * 0.1 * 0.1 ** (step / 2) * bufs[part]
+        np.testing.assert_allclose(
+            p["models"]["m"]["backbone"]["conv1"]["kernel"], ws["backbone"], rtol=1e-5
+        )
+        np.testing.assert_allclose(p["models"]["m"]["head"]["b"], ws["other"], rtol=1e-5)
+        np.testing.assert_allclose(p["adapters"]["m"]["kernel"], ws["other"], rtol=1e-5)
+    with pytest.raises(ValueError, match="backbone_lr_scale=-1"):
+        OptimSettings(backbone_lr_scale=-1.0)
 
 
 def test_gradient_clipping():

@@ -48,6 +48,7 @@ def build_plan(config: ml_collections.ConfigDict) -> tuple[TrainPlan, TrackerMod
         ),
         compute_dtype=str(config.train.compute_dtype),
         reg_init_scale=float(config.model.reg_init_scale),
+        cls_init_scale=float(config.model.cls_init_scale),
     )
     teacher = None
     if config.mode == "train":

@@ -30,7 +30,20 @@ The source is a checkpoint workdir, a `checkpoints/<step>` folder or a zoo name
 
 So the widened backbone computes the source's features up to channel copying:
 feature j of the target = feature `copy_of[j]` of the source (exactly, in
-inference mode; `tests/test_init_from.py`). A target narrower than the source in
+inference mode; `tests/test_init_from.py`).
+
+**The matcher** (`init_matcher`). From a SiamFC source into an RPN with
+`model.rpn_cls_xcorr` (SiamFC's correlation of the backbone features added to the
+foreground logits), the correlation's per-anchor weight starts at the source's
+response scale (out_scale over the branch's fixed scale, divided by the copies per
+conv5 channel) and the foreground biases of the cls output conv at the source's
+response bias. With `model.cls_init_scale=0` (the cls output conv's kernel starts at
+zero) every anchor's foreground log-odds then start as the source's response at its
+cell: the RPN's classifier starts as the trained SiamFC's matcher, where a random
+head would start template-blind (studies/siamrpn/README.md section 27). Exact when
+the target has no BatchNorm after conv5 that the source lacks (`model.final_bn=False`
+for a SiamFC source; in training mode a fresh one standardises the features) and
+conv5 is widened by a whole factor. A target narrower than the source in
 any layer, or with another kernel size or stride, is a `ConfigError` naming the
 layer; so is a grouped target layer that is not a plain copy of the same width.
 
@@ -46,6 +59,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import flax
 import jax
 import numpy as np
 from absl import logging
@@ -247,6 +261,46 @@ def init_backbone(
     return {**target_variables, "params": params, "batch_stats": stats}
 
 
+def init_matcher(
+    target_spec: ModelSpec, target_params: Mapping[str, Any], source: TrackerModel
+) -> dict[str, Any]:
+    """`target_params` with the RPN's `cls_xcorr` weight and foreground biases from a
+    SiamFC `source`'s response scale and bias (see the module doc). Returned unchanged
+    for another source or target kind, a target without the branch, or a conv5 whose
+    channels are not all copied equally often (a warning says which)."""
+    branch = next((b for b in structure(target_spec).branches if b.foreground_of), None)
+    if source.spec.kind != "siamfc" or branch is None:
+        return dict(target_params)
+    n, m = source.spec.channels[-1], target_spec.channels[-1]
+    if m % n:
+        logging.warning(
+            "%s: conv5 widened %d -> %d copies some channels more often than others: the "
+            "RPN's feature correlation is not the source's response; its weight stays 1",
+            FIELD,
+            n,
+            m,
+        )
+        return dict(target_params)
+    if target_spec.final_bn and not structure(source.spec).backbone[-1].bn:
+        logging.warning(
+            "%s: the target's fresh BatchNorm after conv5 standardises the source's features "
+            "in training: the classifier starts near, not at, the source's response "
+            "(model.final_bn=False keeps it exact)",
+            FIELD,
+        )
+    head = flax.traverse_util.flatten_dict(dict(target_params["head"]))
+    k = target_spec.num_anchors
+    weight = source.spec.out_scale / (branch.correlation_scale * (m // n))
+    head[branch.weight_path[1:]] = np.full((k,), weight, np.float32)
+    (cls,) = (b for b in structure(target_spec).branches if b.output == branch.foreground_of)
+    if cls.after:  # the output conv's bias is the logits' own: foreground = channels k..2k
+        bias_path = (*cls.after[-1].path[1:], "bias")
+        bias = np.array(head[bias_path], np.float32)
+        bias[k:] += float(np.asarray(source.variables["params"]["head"]["bias"]))
+        head[bias_path] = bias
+    return {**target_params, "head": flax.traverse_util.unflatten_dict(head)}
+
+
 def _float32(tree):
     return jax.tree_util.tree_map(lambda x: np.asarray(x, np.float32), tree)
 
@@ -281,7 +335,8 @@ def init_train_state(
     state: state_lib.TrainState,
     mesh: Mesh,
 ) -> state_lib.TrainState:
-    """The trainer's fresh-start hook: every trained model's backbone from `model.init_from`.
+    """The trainer's fresh-start hook: every trained model's backbone from `model.init_from`
+    (and, for an RPN with `rpn_cls_xcorr` from a SiamFC, its matcher: `init_matcher`).
 
     Returns `state` unchanged when the field is empty, and (with a warning) in any
     mode but 'train'. Model i's widening is drawn from `(run.seed, i)`; the
@@ -301,9 +356,11 @@ def init_train_state(
         variables = init_backbone(
             plan.specs[name], state.variables(name), source, seed=(run.seed, i)
         )
+        head = init_matcher(plan.specs[name], state.params[name], source)["head"]
         params[name] = {
             **state.params[name],
             "backbone": state_lib.put_replicated(variables["params"]["backbone"], mesh),
+            "head": state_lib.put_replicated(jax.device_get(head), mesh),
         }
         if "backbone" in variables["batch_stats"]:
             stats[name] = {

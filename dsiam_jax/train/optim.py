@@ -5,11 +5,13 @@ warm-up to `lr_end` at `num_steps` (the SiamFC recipe's per-epoch
 ExponentialLR, per step): lr(s) = lr_start * (lr_end / lr_start)^((s - W) / (N - W)).
 During the optional warm-up (W steps) it rises linearly from lr_start / W.
 Weight decay is added to the gradient before momentum (PyTorch SGD); gradient
-clipping (global norm) applies to the loss gradient first.
+clipping (global norm) applies to the loss gradient first. `backbone_lr_scale`
+multiplies the final updates of every parameter under a 'backbone' key (0: frozen).
 """
 
 from __future__ import annotations
 
+import jax
 import optax
 
 from dsiam_jax.train.settings import OptimSettings
@@ -37,4 +39,16 @@ def make_optimizer(s: OptimSettings) -> optax.GradientTransformation:
     if s.weight_decay:
         parts.append(optax.add_decayed_weights(s.weight_decay))
     parts.append(optax.sgd(learning_rate_schedule(s), momentum=s.momentum or None))
+    if s.backbone_lr_scale != 1.0:
+        parts.append(optax.stateless(lambda updates, params: scale_backbones(updates, s)))
     return optax.chain(*parts)
+
+
+def scale_backbones(updates, s: OptimSettings):
+    """`updates` with every leaf under a 'backbone' key times `s.backbone_lr_scale`."""
+
+    def scale(path, u):
+        in_backbone = any(getattr(k, "key", None) == "backbone" for k in path)
+        return u * s.backbone_lr_scale if in_backbone else u
+
+    return jax.tree_util.tree_map_with_path(scale, updates)

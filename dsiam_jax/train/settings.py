@@ -135,8 +135,15 @@ class OptimSettings:
     # kept beside them as `<name>_raw`); 0 = off. The decay ramps up over the first
     # updates (`state.ema_decay_at`), so the initial weights do not linger in it.
     ema_decay: float = 0.0
+    # Factor on the backbones' updates (every parameter under a model's 'backbone'); 0 =
+    # frozen, e.g. a backbone from model.init_from while the head learns (pysot freezes
+    # its pretrained backbone at first, then trains it at 0.1x). Its BatchNorm still
+    # normalises by batch statistics in training and updates its running averages.
+    backbone_lr_scale: float = 1.0
 
     def __post_init__(self):
+        if not self.backbone_lr_scale >= 0:
+            raise ValueError(f"backbone_lr_scale={self.backbone_lr_scale} must be >= 0")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay={self.ema_decay} must be in [0, 1)")
         if self.num_steps <= 0:

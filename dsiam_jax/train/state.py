@@ -113,10 +113,15 @@ class TrainPlan:
     # RPN: the reg branch's output conv's initial kernel factor (REG_INIT_SCALE; 1 = the
     # He-normal draw, 0 = every box starts at its anchor).
     reg_init_scale: float = REG_INIT_SCALE
+    # RPN: the same factor for the cls branch's output conv (config model.cls_init_scale;
+    # 0 with `model.init_from` a SiamFC and `model.rpn_cls_xcorr`: the classifier starts
+    # as the source's response, see dsiam_jax/train/init_from.py).
+    cls_init_scale: float = 1.0
 
     def __post_init__(self):
-        if not self.reg_init_scale >= 0:
-            raise ConfigError(f"model.reg_init_scale={self.reg_init_scale} must be >= 0")
+        for field in ("reg_init_scale", "cls_init_scale"):
+            if not getattr(self, field) >= 0:
+                raise ConfigError(f"model.{field}={getattr(self, field)} must be >= 0")
         if self.compute_dtype not in M.COMPUTE_DTYPES:
             raise ConfigError(
                 f"train.compute_dtype={self.compute_dtype!r}: expected one of {M.COMPUTE_DTYPES}"
@@ -221,7 +226,9 @@ def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
         v = M.init_variables(
             model, jax.random.fold_in(key, i), plan.template_size, plan.search_size
         )
-        params[name] = scale_reg_init(plan.specs[name], v["params"], plan.reg_init_scale)
+        params[name] = v["params"]
+        for output, scale in (("reg", plan.reg_init_scale), ("cls", plan.cls_init_scale)):
+            params[name] = scale_output_init(plan.specs[name], params[name], output, scale)
         stats[name] = v.get("batch_stats", {})
         if plan.uses_hint:
             adapters[name] = losses.init_adapter(
@@ -241,14 +248,19 @@ def init_state(plan: TrainPlan, key: jax.Array) -> TrainState:
     return state.with_ema_reset()
 
 
-def scale_reg_init(spec: M.ModelSpec, params: dict[str, Any], scale: float) -> dict[str, Any]:
-    """`params` with the RPN reg branch's output conv kernel times `scale` (its bias
-    starts at zero): initial box deltas of about the targets' size (0.1-0.5) instead of
-    He-normal's (std 1-4; see REG_INIT_SCALE). Unchanged for SiamFC or scale 1."""
+def scale_output_init(
+    spec: M.ModelSpec, params: dict[str, Any], output: str, scale: float
+) -> dict[str, Any]:
+    """`params` with the kernel of the conv that makes the RPN's `output` map ('cls' or
+    'reg': the branch's last conv after the correlation, else its template conv, whose
+    correlation kernels the map is linear in) times `scale`; its bias is unchanged.
+    'reg' at REG_INIT_SCALE: initial box deltas of about the targets' size (0.1-0.5)
+    instead of He-normal's (std 1-4). Unchanged for SiamFC or scale 1."""
     if spec.kind != "siamrpn" or scale == 1.0:
         return params
-    (branch,) = (b for b in structure(spec).branches if b.output == "reg")
-    kernel_path = (*branch.after[-1].path[1:], "kernel")  # the conv making the map, below 'head'
+    (branch,) = (b for b in structure(spec).branches if b.output == output)
+    conv = branch.after[-1] if branch.after else branch.template[-1]
+    kernel_path = (*conv.path[1:], "kernel")  # below 'head'
     flat = flax.traverse_util.flatten_dict(params["head"])
     flat[kernel_path] = flat[kernel_path] * scale
     return {**params, "head": flax.traverse_util.unflatten_dict(flat)}
