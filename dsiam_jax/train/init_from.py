@@ -356,12 +356,13 @@ def init_train_state(
         variables = init_backbone(
             plan.specs[name], state.variables(name), source, seed=(run.seed, i)
         )
-        head = init_matcher(plan.specs[name], state.params[name], source)["head"]
         params[name] = {
             **state.params[name],
             "backbone": state_lib.put_replicated(variables["params"]["backbone"], mesh),
-            "head": state_lib.put_replicated(jax.device_get(head), mesh),
         }
+        head = init_matcher(plan.specs[name], state.params[name], source)["head"]
+        if head is not state.params[name]["head"]:  # only an RPN's matcher changes it
+            params[name]["head"] = state_lib.put_replicated(jax.device_get(head), mesh)
         if "backbone" in variables["batch_stats"]:
             stats[name] = {
                 **state.batch_stats[name],
