@@ -24,7 +24,11 @@ AlexNet, which this library does not ship; a trained SiamFC teacher stands in. W
 --config.model.final_bn=False` the classifier starts as that SiamFC's response too, and
 `--config.train.backbone_lr_scale` (0 = frozen) slows the backbone; at the SiamFC
 teacher's widths (depth-wise head) this started faster (+0.053 AUC at 500 steps) but
-tracked at 0.48 after 1,000 steps (studies/siamrpn/README.md section 27).
+tracked at 0.48 after 1,000 steps (studies/siamrpn/README.md section 27). The RPN
+memorises 64 synthetic training scenes where SiamFC does not (section 28: 0.11-0.17
+higher AUC on its training scenes than on the test scenes): train it on more
+(`--config.data.synthetic.num_sequences=512`) with `--config.train.backbone_lr_scale=0.1`
+(pysot's pretrained-backbone rule), which tracked at 0.536 after 1,000 steps.
 
 The reg branch's output conv starts at a tenth of its He-normal draw
 (`model.reg_init_scale`, default 0.1; studies/siamrpn/README.md section 16): with the

@@ -1,11 +1,13 @@
-"""Section 27: the training loss terms of the three runs, as means over 100-step windows
-(from the copies of their workdirs' metrics.jsonl kept here as <run>_metrics.jsonl).
+"""Sections 27-28: the training loss terms of runs, as means over 100-step windows, from
+copies of their workdirs' metrics.jsonl.
 
-    python studies/siamrpn/results/matcher/losses.py
+    python studies/siamrpn/results/matcher/losses.py            # section 27's three runs
+    python studies/siamrpn/results/matcher/losses.py NAME=FILE ...   # any runs
 """
 
 import json
 import pathlib
+import sys
 
 import numpy as np
 
@@ -25,9 +27,12 @@ def windows(path: pathlib.Path) -> dict[int, dict[str, float]]:
     return {end: {t: float(np.mean(v)) for t, v in terms.items()} for end, terms in out.items()}
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     here = pathlib.Path(__file__).parent
-    runs = {name: windows(here / f"{name}_metrics.jsonl") for name in ("run", "control", "frozen")}
+    named = [arg.split("=", 1) for arg in argv] or [
+        (name, here / f"{name}_metrics.jsonl") for name in ("run", "control", "frozen")
+    ]
+    runs = {name: windows(pathlib.Path(path)) for name, path in named}
     print("| steps | " + " | ".join(f"{r} {t}" for r in runs for t in TERMS) + " |")
     print("|---" * (1 + len(runs) * len(TERMS)) + "|")
     for end in sorted(set().union(*runs.values())):
@@ -40,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

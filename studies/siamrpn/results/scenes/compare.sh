@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Section 28's paired comparisons (64 test sequences) -> compare.json / compare.md here,
+# from the evaluations copied into evals/ (run.sh wrote them under $W/matcher), with
+# section 27's M, C and the zoo's teachers (results/matcher/evals/), and the loss table
+# losses.md from copies of the runs' metrics.jsonl, and train_split.md (train_split.sh's
+# evaluations). Run from the repository root.
+set -euo pipefail
+H=studies/siamrpn/results/scenes
+E=$H/evals
+M=studies/siamrpn/results/matcher
+python -m studies.siamrpn.compare --out=$H/compare.json \
+    --runs="S500:0=$E/eval_S_500,S1000:0=$E/eval_S_1000,SL500:0=$E/eval_SL_500,SL1000:0=$E/eval_SL_1000,M500:0=$M/evals/eval_500,M1000:0=$M/evals/eval_1000,C1000:0=$M/evals/eval_control,FC:0=$M/evals/eval_zoo#siamfc_teacher,RPN:0=$M/evals/eval_zoo#siamrpn_teacher" \
+    --pairs="S500-M500,S1000-M1000,SL500-S500,SL1000-S1000,SL1000-M1000,S1000-RPN,SL1000-RPN,FC-S1000,FC-SL1000"
+python $M/losses.py M=$M/run_metrics.jsonl S=$H/S_metrics.jsonl SL=$H/SL_metrics.jsonl > $H/losses.md
+PYTHONPATH=. python $H/train_split.py > $H/train_split.md

@@ -1,0 +1,54 @@
+"""Section 28: each model's success AUC on its training scenes (the first 64 of the
+synthetic train split) against the 64 test scenes, and the difference with its standard
+error (unpaired: different sequences; sqrt of the two squared standard errors of the
+means over sequences). Reads the evaluations in evals/ here and in ../matcher/evals/.
+
+    PYTHONPATH=. python studies/siamrpn/results/scenes/train_split.py \
+        > studies/siamrpn/results/scenes/train_split.md
+"""
+
+import pathlib
+import statistics
+
+from studies.siamrpn.compare import load_eval
+
+HERE = pathlib.Path(__file__).parent
+MATCHER = HERE.parent / "matcher" / "evals"
+# name: (training scenes, train-split evaluation, test-split evaluation)
+MODELS = {
+    "zoo SiamFC teacher": (
+        64,
+        HERE / "evals/eval_train_zoo#siamfc_teacher",
+        MATCHER / "eval_zoo#siamfc_teacher",
+    ),
+    "zoo RPN teacher (48-128-192-192-128)": (
+        64,
+        HERE / "evals/eval_train_zoo#siamrpn_teacher",
+        MATCHER / "eval_zoo#siamrpn_teacher",
+    ),
+    "M1000": (64, HERE / "evals/eval_train_1000", MATCHER / "eval_1000"),
+    "S1000": (512, HERE / "evals/eval_train_S_1000", HERE / "evals/eval_S_1000"),
+    "SL1000": (512, HERE / "evals/eval_train_SL_1000", HERE / "evals/eval_SL_1000"),
+}
+
+
+def sem(values: list[float]) -> float:
+    return statistics.stdev(values) / len(values) ** 0.5
+
+
+def main() -> None:
+    print("| model | training scenes | train split | test split | train - test |")
+    print("|---|---|---|---|---|")
+    for name, (scenes, train, test) in MODELS.items():
+        a = list(load_eval(train)["sequences"].values())
+        b = list(load_eval(test)["sequences"].values())
+        diff = statistics.fmean(a) - statistics.fmean(b)
+        se = (sem(a) ** 2 + sem(b) ** 2) ** 0.5
+        print(
+            f"| {name} | {scenes} | {statistics.fmean(a):.3f} | {statistics.fmean(b):.3f} "
+            f"| {diff:+.3f} ± {se:.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

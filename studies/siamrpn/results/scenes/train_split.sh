@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Section 28: how much of each model's tracking is its training scenes'. The first 64
+# synthetic TRAIN scenes (the 64 that section 27's M and the zoo's teachers trained on,
+# and 64 of the 512 that S and SL trained on), tracked like the test split
+# (eval.split=train, eval.max_sequences=64). Run after results/matcher/run.sh and
+# run.sh here; from the repository root (or a snapshot of it).
+source studies/siamrpn/results/common.sh
+M=$W/matcher
+train_eval() {  # eval folder, checkpoints
+  [ -f $M/$1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
+      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=train \
+      --config.eval.max_sequences=64 --workdir=$M/$1 --config.backend=jax
+}
+train_eval eval_train_1000 $M/run/checkpoints/1000
+train_eval eval_train_zoo siamfc_teacher,siamrpn_teacher
+for ARM in S SL; do train_eval eval_train_${ARM}_1000 $M/$ARM/checkpoints/1000; done
+echo done
