@@ -26,3 +26,15 @@ N_RECIPE="--config=configs/siamrpn_teacher.py --config.model.head=depthwise
      --config.loss.rpn_neg_pair_radius=3"
 # ... at the students' widths (16-32-48-48-32, head 32): the runs N, N_4k, N_8k, D, I.
 N_SMALL="$N_RECIPE --config.model.channels=(16,32,48,48,32) --config.model.head_channels=32"
+# Sections 27-28: the RPN at the zoo SiamFC teacher's widths (depth-wise head 256) whose
+# backbone and classifier start as that SiamFC (the matcher start), without run length.
+MATCHER_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
+     --config.model.head_channels=256 --config.model.init_from=siamfc_teacher
+     --config.model.rpn_cls_xcorr=True --config.model.cls_init_scale=0
+     --config.model.final_bn=False --config.train.checkpoint_every=250
+     --config.train.max_to_keep=0"
+eval_test() {  # eval workdir, checkpoint(s): the 64 test sequences, default window rule, once
+  [ -f $1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
+      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=test \
+      --workdir=$1 --config.backend=jax
+}

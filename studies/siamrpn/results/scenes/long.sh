@@ -5,15 +5,7 @@
 # students' widths. Resumable: rerun the same command; evaluations at 1,500 and 2,000.
 source studies/siamrpn/results/common.sh
 M=$W/matcher
-SL2K="$N_RECIPE --config.model.channels=(96,256,384,384,256) --config.model.head_channels=256
-     --config.model.init_from=siamfc_teacher --config.model.rpn_cls_xcorr=True
-     --config.model.cls_init_scale=0 --config.model.final_bn=False
-     --config.train.checkpoint_every=250 --config.train.max_to_keep=0
-     --config.data.synthetic.num_sequences=512 --config.train.backbone_lr_scale=0.1"
+SL2K="$MATCHER_RECIPE --config.data.synthetic.num_sequences=512 --config.train.backbone_lr_scale=0.1"
 python -m dsiam_jax.main $SL2K --config.train.num_steps=2000 --workdir=$M/SL2k
-for s in 1500 2000; do
-  [ -f $M/eval_SL2k_$s/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$M/SL2k/checkpoints/$s --config.eval.layout=synthetic \
-      --config.eval.split=test --workdir=$M/eval_SL2k_$s --config.backend=jax
-done
+for s in 1500 2000; do eval_test $M/eval_SL2k_$s $M/SL2k/checkpoints/$s; done
 echo done

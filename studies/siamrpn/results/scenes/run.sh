@@ -8,20 +8,12 @@
 # ARM=S or ARM=SL runs one arm (the two were run side by side); resumable.
 source studies/siamrpn/results/common.sh
 M=$W/matcher
-MATCHER="$N_RECIPE --config.model.channels=(96,256,384,384,256) --config.model.head_channels=256
-     --config.model.init_from=siamfc_teacher --config.model.rpn_cls_xcorr=True
-     --config.model.cls_init_scale=0 --config.model.final_bn=False
-     --config.train.checkpoint_every=250 --config.train.max_to_keep=0
-     --config.data.synthetic.num_sequences=512"
+MATCHER="$MATCHER_RECIPE --config.data.synthetic.num_sequences=512"
 case ${ARM:?set ARM=S or SL} in
   S) FLAGS="" ;;
   SL) FLAGS="--config.train.backbone_lr_scale=0.1" ;;
   *) echo "unknown ARM=$ARM" >&2; exit 2 ;;
 esac
 python -m dsiam_jax.main $MATCHER $FLAGS --config.train.num_steps=1000 --workdir=$M/$ARM
-for s in 500 1000; do
-  [ -f $M/eval_${ARM}_$s/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$M/$ARM/checkpoints/$s --config.eval.layout=synthetic \
-      --config.eval.split=test --workdir=$M/eval_${ARM}_$s --config.backend=jax
-done
+for s in 500 1000; do eval_test $M/eval_${ARM}_$s $M/$ARM/checkpoints/$s; done
 echo done

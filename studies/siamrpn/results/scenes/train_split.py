@@ -1,7 +1,8 @@
 """Section 28: each model's success AUC on its training scenes (the first 64 of the
 synthetic train split) against the 64 test scenes, and the difference with its standard
 error (unpaired: different sequences; sqrt of the two squared standard errors of the
-means over sequences). Reads the evaluations in evals/ here and in ../matcher/evals/.
+means over sequences). Reads the evaluations in evals/ here and in ../matcher/evals/
+(train_split.sh, students.sh).
 
     PYTHONPATH=. python studies/siamrpn/results/scenes/train_split.py \
         > studies/siamrpn/results/scenes/train_split.md
@@ -30,6 +31,13 @@ MODELS = {
     "S1000": (512, HERE / "evals/eval_train_S_1000", HERE / "evals/eval_S_1000"),
     "SL1000": (512, HERE / "evals/eval_train_SL_1000", HERE / "evals/eval_SL_1000"),
 }
+# The zoo's students (students.sh): 64 training scenes, both splits evaluated there.
+for _name in ("siamfc_student_0", "siamfc_student_1", "siamrpn_student_0", "siamrpn_student_1"):
+    MODELS[f"zoo {_name}"] = (
+        64,
+        HERE / f"evals/eval_students_train#{_name}",
+        HERE / f"evals/eval_students_test#{_name}",
+    )
 
 
 def sem(values: list[float]) -> float:
