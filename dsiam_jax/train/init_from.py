@@ -268,7 +268,8 @@ def init_matcher(
     SiamFC `source`'s response scale and bias (see the module doc). Returned unchanged
     for another source or target kind, a target without the branch, or a conv5 whose
     channels are not all copied equally often (a warning says which)."""
-    branch = next((b for b in structure(target_spec).branches if b.foreground_of), None)
+    branches = structure(target_spec).branches
+    branch = next((b for b in branches if b.foreground_of), None)
     if source.spec.kind != "siamfc" or branch is None:
         return dict(target_params)
     n, m = source.spec.channels[-1], target_spec.channels[-1]
@@ -292,7 +293,7 @@ def init_matcher(
     k = target_spec.num_anchors
     weight = source.spec.out_scale / (branch.correlation_scale * (m // n))
     head[branch.weight_path[1:]] = np.full((k,), weight, np.float32)
-    (cls,) = (b for b in structure(target_spec).branches if b.output == branch.foreground_of)
+    (cls,) = (b for b in branches if b.output == branch.foreground_of)
     if cls.after:  # the output conv's bias is the logits' own: foreground = channels k..2k
         bias_path = (*cls.after[-1].path[1:], "bias")
         bias = np.array(head[bias_path], np.float32)

@@ -33,8 +33,9 @@ MATCHER_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
      --config.model.rpn_cls_xcorr=True --config.model.cls_init_scale=0
      --config.model.final_bn=False --config.train.checkpoint_every=250
      --config.train.max_to_keep=0"
-eval_test() {  # eval workdir, checkpoint(s): the 64 test sequences, default window rule, once
+eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test]: once, default window rule,
+  # the first 64 sequences of the synthetic split (the test split's default 64)
   [ -f $1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=test \
-      --workdir=$1 --config.backend=jax
+      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=${3:-test} \
+      --config.eval.max_sequences=64 --workdir=$1 --config.backend=jax
 }

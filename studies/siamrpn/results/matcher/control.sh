@@ -7,7 +7,5 @@ CONTROL="$N_RECIPE --config.model.channels=(96,256,384,384,256) --config.model.h
      --config.model.init_from=siamfc_teacher --config.model.final_bn=False
      --config.train.checkpoint_every=250 --config.train.max_to_keep=0"
 python -m dsiam_jax.main $CONTROL --config.train.num_steps=1000 --workdir=$M/control
-[ -f $M/eval_control/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-    --config.checkpoint=$M/control --config.eval.layout=synthetic --config.eval.split=test \
-    --workdir=$M/eval_control --config.backend=jax
+eval_synthetic $M/eval_control $M/control
 echo done

@@ -4,16 +4,8 @@
 # schedule, stopped after 500 steps (train.exit_after_steps; rerun without it to finish).
 source studies/siamrpn/results/common.sh
 M=$W/matcher
-FROZEN="$N_RECIPE --config.model.channels=(96,256,384,384,256) --config.model.head_channels=256
-     --config.model.init_from=siamfc_teacher --config.model.rpn_cls_xcorr=True
-     --config.model.cls_init_scale=0 --config.model.final_bn=False
-     --config.train.backbone_lr_scale=0
-     --config.train.checkpoint_every=250 --config.train.max_to_keep=0"
+FROZEN="$MATCHER_RECIPE --config.train.backbone_lr_scale=0"
 python -m dsiam_jax.main $FROZEN --config.train.num_steps=1000 --config.train.exit_after_steps=500 \
     --workdir=$M/frozen
-for s in 250 500; do
-  [ -f $M/eval_frozen_$s/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$M/frozen/checkpoints/$s --config.eval.layout=synthetic \
-      --config.eval.split=test --workdir=$M/eval_frozen_$s --config.backend=jax
-done
+for s in 250 500; do eval_synthetic $M/eval_frozen_$s $M/frozen/checkpoints/$s; done
 echo done

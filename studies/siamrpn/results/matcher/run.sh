@@ -8,22 +8,13 @@
 # (normalized), with the zoo's SiamFC teacher and RPN teacher alongside.
 source studies/siamrpn/results/common.sh
 M=$W/matcher
-MATCHER="$N_RECIPE --config.model.channels=(96,256,384,384,256) --config.model.head_channels=256
-     --config.model.init_from=siamfc_teacher --config.model.rpn_cls_xcorr=True
-     --config.model.cls_init_scale=0 --config.model.final_bn=False
-     --config.train.checkpoint_every=250 --config.train.max_to_keep=0"
-evaluate() {  # eval folder, checkpoints...
-  [ -f $M/$1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=test \
-      --workdir=$M/$1 --config.backend=jax
-}
 # The start: one warm-up step at 1e-4 (the classifier is the SiamFC's; the boxes are
 # the anchors' plus a small random regression).
-python -m dsiam_jax.main $MATCHER --config.train.num_steps=1 --config.train.warmup_steps=0 \
+python -m dsiam_jax.main $MATCHER_RECIPE --config.train.num_steps=1 --config.train.warmup_steps=0 \
     --config.train.lr_start=1e-4 --config.train.lr_end=1e-4 --workdir=$M/start
-evaluate eval_start $M/start
+eval_synthetic $M/eval_start $M/start
 # The run: 1000 steps (rate 5e-3 after 50 warm-up steps, decaying to 1e-3).
-python -m dsiam_jax.main $MATCHER --config.train.num_steps=1000 --workdir=$M/run
-for s in 250 500 750 1000; do evaluate eval_$s $M/run/checkpoints/$s; done
-evaluate eval_zoo siamfc_teacher,siamrpn_teacher
+python -m dsiam_jax.main $MATCHER_RECIPE --config.train.num_steps=1000 --workdir=$M/run
+for s in 250 500 750 1000; do eval_synthetic $M/eval_$s $M/run/checkpoints/$s; done
+eval_synthetic $M/eval_zoo siamfc_teacher,siamrpn_teacher
 echo done

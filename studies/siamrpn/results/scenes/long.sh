@@ -7,5 +7,5 @@ source studies/siamrpn/results/common.sh
 M=$W/matcher
 SL2K="$MATCHER_RECIPE --config.data.synthetic.num_sequences=512 --config.train.backbone_lr_scale=0.1"
 python -m dsiam_jax.main $SL2K --config.train.num_steps=2000 --workdir=$M/SL2k
-for s in 1500 2000; do eval_test $M/eval_SL2k_$s $M/SL2k/checkpoints/$s; done
+for s in 1500 2000; do eval_synthetic $M/eval_SL2k_$s $M/SL2k/checkpoints/$s; done
 echo done

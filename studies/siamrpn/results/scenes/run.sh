@@ -15,5 +15,5 @@ case ${ARM:?set ARM=S or SL} in
   *) echo "unknown ARM=$ARM" >&2; exit 2 ;;
 esac
 python -m dsiam_jax.main $MATCHER $FLAGS --config.train.num_steps=1000 --workdir=$M/$ARM
-for s in 500 1000; do eval_test $M/eval_${ARM}_$s $M/$ARM/checkpoints/$s; done
+for s in 500 1000; do eval_synthetic $M/eval_${ARM}_$s $M/$ARM/checkpoints/$s; done
 echo done

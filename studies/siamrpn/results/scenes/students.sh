@@ -5,9 +5,7 @@
 source studies/siamrpn/results/common.sh
 M=$W/matcher
 for split in train test; do
-  [ -f $M/eval_students_$split/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=siamfc_student_0,siamfc_student_1,siamrpn_student_0,siamrpn_student_1 \
-      --config.eval.layout=synthetic --config.eval.split=$split --config.eval.max_sequences=64 \
-      --workdir=$M/eval_students_$split --config.backend=jax
+  eval_synthetic $M/eval_students_$split \
+      siamfc_student_0,siamfc_student_1,siamrpn_student_0,siamrpn_student_1 $split
 done
 echo done

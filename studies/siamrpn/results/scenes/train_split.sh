@@ -6,12 +6,7 @@
 # run.sh here; from the repository root (or a snapshot of it).
 source studies/siamrpn/results/common.sh
 M=$W/matcher
-train_eval() {  # eval folder, checkpoints
-  [ -f $M/$1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-      --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=train \
-      --config.eval.max_sequences=64 --workdir=$M/$1 --config.backend=jax
-}
-train_eval eval_train_1000 $M/run/checkpoints/1000
-train_eval eval_train_zoo siamfc_teacher,siamrpn_teacher
-for ARM in S SL; do train_eval eval_train_${ARM}_1000 $M/$ARM/checkpoints/1000; done
+eval_synthetic $M/eval_train_1000 $M/run/checkpoints/1000 train
+eval_synthetic $M/eval_train_zoo siamfc_teacher,siamrpn_teacher train
+for ARM in S SL; do eval_synthetic $M/eval_train_${ARM}_1000 $M/$ARM/checkpoints/1000 train; done
 echo done
