@@ -3,9 +3,12 @@
 # schedule (rate 5e-3 after 50 warm-up steps decaying to 1e-3 over 2,000 steps), to see
 # whether the RPN, no longer memorising, gains with steps as sections 19-20 found at the
 # students' widths. Resumable: rerun the same command; evaluations at 1,500 and 2,000.
+# SEED=N (default 0) runs another seed into SL2k_sN (seed 0 keeps section 29's paths).
 source studies/siamrpn/results/common.sh
 M=$W/matcher
+SEED=${SEED:-0}
+RUN=SL2k$([ "$SEED" = 0 ] || echo "_s$SEED")
 SL2K="$MATCHER_RECIPE --config.data.synthetic.num_sequences=512 --config.train.backbone_lr_scale=0.1"
-python -m dsiam_jax.main $SL2K --config.train.num_steps=2000 --workdir=$M/SL2k
-for s in 1500 2000; do eval_synthetic $M/eval_SL2k_$s $M/SL2k/checkpoints/$s; done
+python -m dsiam_jax.main $SL2K --config.train.num_steps=2000 --config.seed=$SEED --workdir=$M/$RUN
+for s in 1500 2000; do eval_synthetic $M/eval_${RUN}_$s $M/$RUN/checkpoints/$s; done
 echo done

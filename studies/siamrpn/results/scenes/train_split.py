@@ -30,6 +30,11 @@ MODELS = {
     "M1000": (64, HERE / "evals/eval_train_1000", MATCHER / "eval_1000"),
     "S1000": (512, HERE / "evals/eval_train_S_1000", HERE / "evals/eval_S_1000"),
     "SL1000": (512, HERE / "evals/eval_train_SL_1000", HERE / "evals/eval_SL_1000"),
+    "SL2k_2000 (section 29)": (
+        512,
+        HERE / "evals/eval_train_SL2k_2000",
+        HERE / "evals/eval_SL2k_2000",
+    ),
 }
 # The zoo's students (students.sh): 64 training scenes, both splits evaluated there.
 for _name in ("siamfc_student_0", "siamfc_student_1", "siamrpn_student_0", "siamrpn_student_1"):

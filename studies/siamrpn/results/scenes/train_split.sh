@@ -9,4 +9,6 @@ M=$W/matcher
 eval_synthetic $M/eval_train_1000 $M/run/checkpoints/1000 train
 eval_synthetic $M/eval_train_zoo siamfc_teacher,siamrpn_teacher train
 for ARM in S SL; do eval_synthetic $M/eval_train_${ARM}_1000 $M/$ARM/checkpoints/1000 train; done
+# Section 29: SL on the 2,000-step schedule (long.sh), at its end.
+eval_synthetic $M/eval_train_SL2k_2000 $M/SL2k/checkpoints/2000 train
 echo done
