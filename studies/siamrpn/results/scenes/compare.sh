@@ -26,3 +26,5 @@ PYTHONPATH=. python $H/train_split.py > $H/train_split.md
 #       --sequences=32 --out=$H/hybrid_SL2k_2000.json
 #   python -m studies.siamrpn.hybrid --models=$W/matcher/SL2k/checkpoints/2000 --variants=siamfc \
 #       --siamfc=siamfc_teacher --sequences=32 --out=$H/hybrid_SL2k_2000_siamfc.json
+#   python -m studies.siamrpn.hybrid --models=$W/matcher/SL2k/checkpoints/2000 --variants=trained \
+#       --center=peak --sequences=32 --out=$H/hybrid_SL2k_2000_peak.json
