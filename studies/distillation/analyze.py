@@ -71,7 +71,8 @@ def _teacher_auc(root: pathlib.Path) -> float | None:
     return t["success_auc"]
 
 
-def _mean_se(values: Sequence[float]) -> tuple[float, float]:
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """Mean of `values` and its standard error (stdev / sqrt(n); nan below 2 values)."""
     if len(values) < 2:
         return (values[0] if values else float("nan")), float("nan")
     return statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
@@ -89,8 +90,8 @@ def paired(a: Mapping[int, dict], b: Mapping[int, dict]) -> dict[str, Any] | Non
         statistics.fmean(a[s]["sequences"][q] - b[s]["sequences"][q] for s in seeds) for q in seqs
     ]
     per_seed = [a[s]["auc"] - b[s]["auc"] for s in seeds]
-    diff, se_seq = _mean_se(per_seq)
-    _, se_seed = _mean_se(per_seed)
+    diff, se_seq = mean_se(per_seq)
+    _, se_seed = mean_se(per_seed)
     return {
         "seeds": seeds,
         "num_sequences": len(seqs),

@@ -26,13 +26,15 @@ N_RECIPE="--config=configs/siamrpn_teacher.py --config.model.head=depthwise
      --config.loss.rpn_neg_pair_radius=3"
 # ... at the students' widths (16-32-48-48-32, head 32): the runs N, N_4k, N_8k, D, I.
 N_SMALL="$N_RECIPE --config.model.channels=(16,32,48,48,32) --config.model.head_channels=32"
-# Sections 27-28: the RPN at the zoo SiamFC teacher's widths (depth-wise head 256) whose
-# backbone and classifier start as that SiamFC (the matcher start), without run length.
-MATCHER_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
+# Sections 27-29: the RPN at the zoo SiamFC teacher's widths (depth-wise head 256) whose
+# backbone starts as that SiamFC (section 27's control), without run length ...
+FC_BACKBONE_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
      --config.model.head_channels=256 --config.model.init_from=siamfc_teacher
-     --config.model.rpn_cls_xcorr=True --config.model.cls_init_scale=0
      --config.model.final_bn=False --config.train.checkpoint_every=250
      --config.train.max_to_keep=0"
+# ... and whose classifier starts as that SiamFC's response too (the matcher start).
+MATCHER_RECIPE="$FC_BACKBONE_RECIPE --config.model.rpn_cls_xcorr=True
+     --config.model.cls_init_scale=0"
 eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test]: once, default window rule,
   # the first 64 sequences of the synthetic split (the test split's default 64)
   [ -f $1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \

@@ -9,8 +9,8 @@ means over sequences). Reads the evaluations in evals/ here and in ../matcher/ev
 """
 
 import pathlib
-import statistics
 
+from studies.distillation.analyze import mean_se
 from studies.siamrpn.compare import load_eval
 
 HERE = pathlib.Path(__file__).parent
@@ -45,22 +45,14 @@ for _name in ("siamfc_student_0", "siamfc_student_1", "siamrpn_student_0", "siam
     )
 
 
-def sem(values: list[float]) -> float:
-    return statistics.stdev(values) / len(values) ** 0.5
-
-
 def main() -> None:
     print("| model | training scenes | train split | test split | train - test |")
     print("|---|---|---|---|---|")
     for name, (scenes, train, test) in MODELS.items():
-        a = list(load_eval(train)["sequences"].values())
-        b = list(load_eval(test)["sequences"].values())
-        diff = statistics.fmean(a) - statistics.fmean(b)
-        se = (sem(a) ** 2 + sem(b) ** 2) ** 0.5
-        print(
-            f"| {name} | {scenes} | {statistics.fmean(a):.3f} | {statistics.fmean(b):.3f} "
-            f"| {diff:+.3f} ± {se:.3f} |"
-        )
+        a, se_a = mean_se(list(load_eval(train)["sequences"].values()))
+        b, se_b = mean_se(list(load_eval(test)["sequences"].values()))
+        se = (se_a**2 + se_b**2) ** 0.5
+        print(f"| {name} | {scenes} | {a:.3f} | {b:.3f} | {a - b:+.3f} ± {se:.3f} |")
 
 
 if __name__ == "__main__":
