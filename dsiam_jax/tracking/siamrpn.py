@@ -16,12 +16,15 @@ Follows pysot's `SiamRPNTracker` (SPEC section 2) on our continuous crop geometr
 pysot rounds crop sides to whole pixels; here they stay continuous.
 
 `center` picks where the box centre comes from: 'regression' (pysot: the best anchor
-decoded with its reg offsets), 'anchor' (the best anchor's own centre), or 'peak' (the
+decoded with its reg offsets), 'anchor' (the best anchor's own centre), 'peak' (the
 best anchor's centre moved by a parabola fitted through the foreground log-odds of its
 cell and the 4 neighbouring cells, max over anchors, clipped to half a cell per axis:
 SiamFC's sub-cell localisation from the map's shape, for networks whose centre
-offsets are not learned; studies/siamrpn/README.md section 7). Sizes always come from
-the regression.
+offsets are not learned; studies/siamrpn/README.md section 7), or 'upsampled'
+(SiamFC's rule on the RPN's map: per cell the best anchor's penalised score,
+bicubically upsampled `response_up` times, min-shifted and normalised, mixed with a
+Hann window at that resolution; the peak is the centre, and the best anchor of the
+cell under it gives the size; section 30). Sizes always come from the regression.
 
 `score_map` picks what the window is mixed with: 'normalized' (the default; SiamFC's
 rule: the foreground log-odds min-shifted and divided by their sum over the R x R x k
@@ -53,7 +56,7 @@ from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
 from dsiam_jax.tracking.network import CropGeometry
 
 MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
-CENTERS = ("regression", "anchor", "peak")  # sources of the box centre (`center`)
+CENTERS = ("regression", "anchor", "peak", "upsampled")  # sources of the box centre (`center`)
 SCORE_MAPS = ("probability", "normalized")  # what the window is mixed with (`score_map`)
 
 
@@ -70,7 +73,8 @@ class SiamRPNConfig(TrackerSettings):
     window_influence: float = 0.42
     lr: float = 0.295  # size learning rate (times penalty * score)
     min_size: float = 10.0  # px; sizes are clamped to [min(min_size, initial), frame]
-    center: str = "regression"  # 'regression' (pysot) | 'anchor' | 'peak' (module docstring)
+    center: str = "regression"  # 'regression' (pysot) | 'anchor' | 'peak' | 'upsampled'
+    response_up: int = 16  # center='upsampled': bicubic upsampling of the R x R map
     score_map: str = "normalized"  # 'normalized' | 'probability' (pysot; module docstring)
 
     def check(self) -> None:
@@ -84,6 +88,8 @@ class SiamRPNConfig(TrackerSettings):
             raise ConfigError(
                 f"tracker.siamrpn.center={self.center!r}: expected one of {', '.join(CENTERS)}"
             )
+        if self.response_up < 1:
+            raise ConfigError(f"tracker.siamrpn.response_up={self.response_up}: expected >= 1")
         if self.search_size <= self.template_size:
             raise ConfigError(
                 f"tracker.siamrpn.search_size={self.search_size} must exceed "
@@ -128,6 +134,28 @@ class SiamRPNTracking(CropTracking):
         if c.score_map == "normalized":  # sum 1 over the R x R x k anchors, as `_ranked`
             window = window / (window.sum() * self.num_anchors)
         self.window = window
+        if c.center == "upsampled":
+            self.upsample = S.cubic_resize_matrix(r, r * c.response_up)  # [U, R]
+            window_up = S.hann_window(r * c.response_up)
+            self.window_up = (window_up / window_up.sum()).astype(np.float32)  # [U, U]
+
+    def _upsampled_peak(self, ranked: jax.Array) -> tuple[jax.Array, tuple]:
+        """SiamFC's peak on the per-cell best of `ranked [R, R, k]` (penalised score):
+        `(centre [2] (x, y) crop px, (row, col, anchor) of the cell under it)`."""
+        c = self.config
+        r, up = ranked.shape[0], c.response_up
+        m = jnp.asarray(self.upsample)
+        fine = m @ jnp.max(ranked, axis=-1) @ m.T  # [U, U]
+        fine = fine - jnp.min(fine)
+        fine = fine * ((1 - c.window_influence) / (jnp.sum(fine) + 1e-16))
+        mixed = fine + c.window_influence * jnp.asarray(self.window_up)
+        flat = S.first_argmax(mixed)
+        rowcol = jnp.stack([flat // (r * up), flat % (r * up)])  # [2] upsampled px
+        # upsampled px i sits at cell (i + 0.5) / up - 0.5 (half-pixel centres)
+        centre = (rowcol[::-1] - (r * up - 1) / 2) * (STRIDE / up) + c.search_size / 2
+        cell = jnp.clip(jnp.round((rowcol + 0.5) / up - 0.5), 0, r - 1).astype(jnp.int32)
+        anchor = jnp.argmax(ranked[cell[0], cell[1]])
+        return centre.astype(jnp.float32), (cell[0], cell[1], anchor)
 
     def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
         """One search crop `[1, X, X, 3]` around the current centre."""
@@ -164,10 +192,14 @@ class SiamRPNTracking(CropTracking):
         s_c = _change(padded / context_side(target[0], target[1], 0.5))
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
-        pscore = penalty * self._ranked(cls[0], score) * (1 - c.window_influence)
-        pscore = pscore + self.window * c.window_influence  # [R, R, k]
-        best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
-        box = boxes[best]  # [4] crop px
+        ranked = penalty * self._ranked(cls[0], score)  # [R, R, k]
+        if c.center == "upsampled":
+            centre, best = self._upsampled_peak(ranked)
+            box = boxes[best].at[:2].set(centre)  # [4] crop px
+        else:
+            pscore = ranked * (1 - c.window_influence) + self.window * c.window_influence
+            best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
+            box = boxes[best]  # [4] crop px
         if c.center == "peak":
             logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
             box = box.at[:2].add(peak_offset(logit, best[0], best[1]) * STRIDE)
