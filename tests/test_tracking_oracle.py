@@ -104,9 +104,12 @@ def iou_cxcywh(a: jax.Array, b: jax.Array) -> jax.Array:
     return inter / (a[..., 2] * a[..., 3] + b[2] * b[3] - inter)
 
 
-def rpn_oracle(boxes: np.ndarray, search: int) -> TrackerNetwork:
+def rpn_oracle(boxes: np.ndarray, search: int, smooth: bool = False) -> TrackerNetwork:
     """A perfect SiamRPN network (head layout: cls channel = class * k + anchor,
-    reg channel = coord * k + anchor)."""
+    reg channel = coord * k + anchor). Its foreground log-odds are 12 IoU - 4, or with
+    `smooth` a real network's smooth peak: 8 exp(-d^2 / (2 * 8^2)) - 4 for a cell d crop
+    px from the true centre, plus 4 times the IoU of the anchor's shape with the true
+    one (both centred), so the map peaks between cells where the target is."""
     response = (search - TEMPLATE) // STRIDE + 1
     anchors = jnp.asarray(pysot_anchors(response, search))  # [R, R, k, 4]
     boxes = jnp.asarray(boxes, jnp.float32)
@@ -116,6 +119,11 @@ def rpn_oracle(boxes: np.ndarray, search: int) -> TrackerNetwork:
         truth = true_box_in_crop(x[0], boxes)  # [4]
         iou = iou_cxcywh(anchors, truth)  # [R, R, k]
         fg = 12.0 * iou - 4.0  # p(fg) from 0.02 (no overlap) to 1.0
+        if smooth:
+            d2 = jnp.sum((anchors[..., :2] - truth[:2]) ** 2, -1)  # [R, R, k]
+            centred = jnp.concatenate([jnp.broadcast_to(truth[:2], anchors[..., :2].shape),
+                                       anchors[..., 2:]], -1)  # fmt: skip
+            fg = 8.0 * jnp.exp(-d2 / (2 * STRIDE**2)) - 4.0 + 4.0 * iou_cxcywh(centred, truth)
         cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)  # [R, R, 2k]
         delta = jnp.concatenate(
             [
@@ -180,10 +188,17 @@ RPN_SPEC = M.ModelSpec(
 FC_SPEC = M.ModelSpec(channels=(8, 16, 16, 16, 16))
 
 
-@pytest.mark.parametrize("search", [271, 287, 255])
-def test_siamrpn_tracker_with_a_perfect_network(search):
+@pytest.mark.parametrize(
+    "search,center", [(271, "regression"), (287, "regression"), (255, "regression"),
+                      (271, "upsampled")]
+)  # fmt: skip
+def test_siamrpn_tracker_with_a_perfect_network(search, center):
+    """The centre from the regressed offsets, or from the upsampled map's peak (which
+    needs a smooth map, as SiamFC's rule does: a peak sampled every 8 px)."""
     gt = moving_boxes()
-    pred = track_oracle(RPN_SPEC, rpn_oracle(gt, search), gt, {"siamrpn": {"search_size": search}})
+    settings = {"siamrpn": {"search_size": search, "center": center}}
+    network = rpn_oracle(gt, search, smooth=center == "upsampled")
+    pred = track_oracle(RPN_SPEC, network, gt, settings)
     ious = rect_iou(pred, gt)
     assert static_box_auc(gt) < 0.3  # the sequence really moves
     assert success_auc(pred, gt) >= 0.95, ious
