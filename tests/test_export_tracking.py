@@ -64,10 +64,13 @@ def test_quantized_backend_tracks(sequences):
     """The int8 QDQ tracker (calibrated on real crops) runs and stays near the JAX boxes."""
     spec = SPECS["depthwise"]
     model = TrackerModel("dw", spec, numpy_variables(spec, seed=1, random_batchnorm=True))
-    tracker = build_tracker(model, None, "onnx_qdq")
+    # pysot's centre rule: the boxes follow the best anchor, not the peak of a random
+    # network's map between cells, which int8 rounding moves more
+    rule = {"siamrpn": {"center": "regression"}}
+    tracker = build_tracker(model, rule, "onnx_qdq")
     assert tracker.network.name == "onnx_qdq"
     seq = sequences[0]
-    a, b = run_sequence(build_tracker(model), seq), run_sequence(tracker, seq)
+    a, b = run_sequence(build_tracker(model, rule), seq), run_sequence(tracker, seq)
     assert np.isfinite(b.boxes).all() and b.boxes.shape == a.boxes.shape
     centres = lambda r: r.boxes[:, :2] + r.boxes[:, 2:] / 2
     assert np.abs(centres(a) - centres(b)).max() < 0.25 * a.boxes[0, 2:].max()

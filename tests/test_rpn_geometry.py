@@ -178,7 +178,7 @@ def test_tracker_update_decodes_the_best_anchor_by_hand():
     """One confident anchor (row 9, column 11, ratio 0.5 of the 19x19 grid at 271) whose
     reg encodes a known crop box: the new state follows pysot's update, written out."""
     spec = M.teacher_spec("siamrpn")
-    alg = SiamRPNTracking(spec, SiamRPNConfig())
+    alg = SiamRPNTracking(spec, SiamRPNConfig(center="regression"))  # pysot's rule
     k, r = 5, 19
     center, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
     s_x = padded_side(*size) * 271 / 127
@@ -304,7 +304,9 @@ def test_training_and_tracking_pair_the_same_cls_channels():
     loss_right = float(losses.rpn_cls_loss(pred.logits, right, neg & ~right)[0])
     loss_wrong = float(losses.rpn_cls_loss(pred.logits, wrong, neg & ~wrong)[0])
     assert loss_right < 0.01 < 1.0 < loss_wrong
-    alg = SiamRPNTracking(M.teacher_spec("siamrpn"), SiamRPNConfig(window_influence=0.0))
+    alg = SiamRPNTracking(
+        M.teacher_spec("siamrpn"), SiamRPNConfig(center="regression", window_influence=0.0)
+    )
     state = S.TrackState(jnp.asarray([300.0, 200.0]), jnp.asarray([64.0, 64.0]),
                          jnp.full(2, 10.0), jnp.zeros(3), None)  # fmt: skip
     reg = np.zeros((1, r, r, 4 * k), np.float32)

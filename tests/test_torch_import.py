@@ -425,11 +425,12 @@ def test_dasiamrpn_outputs_decode_like_dasiamrpn(dasiamrpn_case):
 
     Checks the anchor order and placement, the channel order of cls / reg, the class
     index of the score and the size update, with DaSiamRPN's SiamRPNBIG settings and
-    its window rule (`score_map=probability`; ours defaults to the normalised map).
+    its window and centre rules (`score_map=probability`, `center=regression`; ours default
+    to the normalised map and the upsampled peak).
     """
     _, spec, _, (cls_t, reg_t), out = dasiamrpn_case
     p = {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295}
-    rule = {"search_size": 271, "score_map": "probability"}
+    rule = {"search_size": 271, "score_map": "probability", "center": "regression"}
     algorithm = make_algorithm(spec, {"siamrpn": {**rule, **p}})
     update = jax.jit(lambda state, outputs: algorithm.update(state, outputs, (1000, 1000)))
     for i, (pos, sz) in enumerate([((500.0, 400.0), (80.0, 60.0)), ((300.0, 320.0), (30, 90))]):

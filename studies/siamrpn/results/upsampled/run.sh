@@ -2,8 +2,9 @@
 # Section 30: SiamFC's upsampled-peak rule in the RPN tracker (tracker.siamrpn.center=
 # upsampled) against pysot's regression centre. Choice on the 64 validation sequences
 # with the zoo's three RPN models; then the test split for them and for held-out models
-# (MODELS="label=checkpoint ..." adds more). Variants: reg (the defaults), upNN (center=
-# upsampled, window influence 0.NN), lrNN (size learning rate 0.NN), joined by '+'. Resumable.
+# (MODELS="label=checkpoint ..." adds more). Variants: reg (the defaults before this
+# section: centre from the regression), upNN (center=upsampled, window influence 0.NN),
+# lrNN (size learning rate 0.NN), joined by '+'. Resumable.
 source studies/siamrpn/results/common.sh
 U=$W/upsampled
 RPN=--config.tracker.siamrpn
@@ -13,7 +14,7 @@ VARIANTS=${VARIANTS:-"up42 up30 up20"}  # each against reg (the defaults, always
 flags() {  # variant -> overrides; tokens joined by '+' (e.g. up42+lr10) combine
   for t in ${1//+/ }; do
     case $t in
-      reg) ;;
+      reg) echo "$RPN.center=regression" ;;  # pysot's rule, the default until this section
       up*) echo "$RPN.center=upsampled $RPN.window_influence=0.${t#up}" ;;
       lr*) echo "$RPN.lr=0.${t#lr}" ;;  # the size learning rate (default 0.295)
     esac
