@@ -37,11 +37,11 @@ FC_BACKBONE_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
 # ... and whose classifier starts as that SiamFC's response too (the matcher start).
 MATCHER_RECIPE="$FC_BACKBONE_RECIPE --config.model.rpn_cls_xcorr=True
      --config.model.cls_init_scale=0"
-eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test]: once, default window rule,
-  # pysot's centre rule (the default until section 30, which made it center=upsampled),
-  # the first 64 sequences of the synthetic split (the test split's default 64)
+eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test [, config overrides]]: once,
+  # default window rule, pysot's centre rule (the default until section 30, which made it
+  # center=upsampled; a later override wins), the first 64 sequences of the split
   [ -f $1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
       --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=${3:-test} \
       --config.eval.max_sequences=64 --workdir=$1 --config.backend=jax \
-      --config.tracker.siamrpn.center=regression
+      --config.tracker.siamrpn.center=regression "${@:4}"
 }

@@ -14,7 +14,7 @@ VARIANTS=${VARIANTS:-"up42 up30 up20"}  # each against reg (the defaults, always
 flags() {  # variant -> overrides; tokens joined by '+' (e.g. up42+lr10) combine
   for t in ${1//+/ }; do
     case $t in
-      reg) echo "$RPN.center=regression" ;;  # pysot's rule, the default until this section
+      reg) ;;  # pysot's rule, the default until this section (eval_synthetic's)
       up*) echo "$RPN.center=upsampled $RPN.window_influence=0.${t#up}" ;;
       lr*) echo "$RPN.lr=0.${t#lr}" ;;  # the size learning rate (default 0.295)
     esac
@@ -24,10 +24,7 @@ for split in $SPLITS; do
   for m in ${MODELS:-$ZOO}; do
     for v in reg $VARIANTS; do
       d=$U/${m%%=*}_${split}_$v
-      [ -f $d/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
-          --config.checkpoint=${m#*=} --config.eval.layout=synthetic \
-          --config.eval.split=$split --config.eval.max_sequences=64 --workdir=$d \
-          --config.backend=jax --config.eval.network_repeats=0 $(flags $v)
+      eval_synthetic $d ${m#*=} $split --config.eval.network_repeats=0 $(flags $v)
     done
   done
 done
