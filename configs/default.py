@@ -51,9 +51,10 @@ def model_config(kind: str = "siamfc", head: str | None = None) -> ml_collection
     m.final_bn = s.final_bn  # BatchNorm after conv5
     m.out_scale = s.out_scale  # SiamFC response scale
     m.bn_eps = s.bn_eps
-    # Start the backbone from a trained network (mode=train, fresh start only; a resumed
-    # run restores its checkpoint; mode=distill ignores it): '' = random init, else a
-    # workdir, checkpoints/<step> folder or zoo name, optionally NAME@PATH to pick a model.
+    # Start the backbone from a trained network (fresh start only; a resumed run restores
+    # its checkpoint; mode=distill: the students'): '' = random init, else a workdir,
+    # checkpoints/<step> folder or zoo name, optionally NAME@PATH to pick a model; or a
+    # comma-separated list of one such source per trained model (per student, in order).
     # Grouped convs are ungrouped and a wider backbone is widened function-preservingly
     # (Net2WiderNet); the head stays random (dsiam_jax/train/init_from.py).
     m.init_from = ""

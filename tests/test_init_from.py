@@ -8,7 +8,8 @@
 - the random outgoing shares break the copies' symmetry (equal shares do not);
 - narrowing, a grouped target and ambiguous sources are clear errors;
 - a tiny up-channel SiamRPN trained from the command line from a SiamFC source starts
-  from it, and its loss falls;
+  from it, and its loss falls; a tiny distillation starts each student from its own
+  source (one per student, comma-separated);
 - `model.reg_init_scale` / `model.cls_init_scale` scale the reg / cls branch's output
   conv and nothing else;
 - the matcher: an RPN with `rpn_cls_xcorr` and a zero cls output conv, started from a
@@ -262,6 +263,47 @@ def test_tiny_upchannel_loss_falls_from_an_initialised_backbone(upchannel_run):
     assert len(losses) == 40 and np.all(np.isfinite(losses))
     early, late = losses[:10].mean(), losses[-10:].mean()
     assert late < 0.8 * early, (early, late)
+
+
+def test_one_source_for_all_or_one_per_model():
+    names = ("student_0", "student_1")
+    assert init_from.source_values("", names) == []
+    assert init_from.source_values("zoo_a", names) == ["zoo_a", "zoo_a"]
+    assert init_from.source_values("a, b@w", names) == ["a", "b@w"]
+    for value in ("a,b,c", "a,"):
+        with pytest.raises(ConfigError, match="comma-separated sources for 2 trained models"):
+            init_from.source_values(value, names)
+
+
+def test_distillation_starts_each_student_from_its_source(fast_subprocesses, tmp_path):
+    """mode=distill with one source per student: after one step at a negligible rate
+    each student's backbone is its own source's (grouped SiamFC copied as it is)."""
+    spec = M.ModelSpec(channels=(8, 16, 16, 16, 16))
+    sources = [source_model(spec, seed, f"fc{seed}") for seed in (1, 2)]
+    for i, model in enumerate([source_model(spec, 9, "teacher"), *sources]):
+        store = C.CheckpointStore(tmp_path / f"m{i}")
+        store.save(5, {model.name: C.TrackerModel(model.name, spec, model.variables, "teacher")})
+        store.close()
+    run_cli(
+        "--config=configs/dstfc.py",
+        "--config.distill.students=((8,16,16,16,16),(8,16,16,16,16))",
+        f"--config.teacher.checkpoint={tmp_path / 'm0'}",
+        f"--config.model.init_from={tmp_path / 'm1'},{tmp_path / 'm2'}",
+        "--config.train.input=toy",
+        "--config.train.num_steps=1",
+        "--config.train.lr_start=1e-9",
+        "--config.train.lr_end=1e-9",
+        "--config.train.batch_size=4",
+        "--config.data.template_size=103",
+        "--config.data.search_size=151",
+        f"--workdir={tmp_path / 'run'}",
+    )
+    students = C.load_models(tmp_path / "run")
+    for i, source in enumerate(sources):
+        for layer in ("conv1", "conv3", "conv5"):
+            got = students[f"student_{i}"].variables["params"]["backbone"][layer]["kernel"]
+            want = source.variables["params"]["backbone"][layer]["kernel"]
+            np.testing.assert_allclose(got, want, atol=1e-6, err_msg=f"student_{i} {layer}")
 
 
 OUTPUT_CONVS = {  # (head, output) -> the conv that makes the map

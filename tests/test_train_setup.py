@@ -9,10 +9,12 @@ import optax
 import pytest
 
 from configs import default
-from dsiam_jax import jobs
+from dsiam_jax import jobs, model_summary
 from dsiam_jax.errors import ConfigError, UserError
 from dsiam_jax.jobs import train as train_job
+from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.train import optim, trainer
+from dsiam_jax.train import state as state_lib
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 
 
@@ -107,6 +109,8 @@ def test_settings_defaults_match_the_config():
         ("siamrpn_teacher", "train"),
         ("dstfc", "distill"),
         ("dstrpn", "distill"),
+        ("siamrpn_matcher", "train"),
+        ("dstrpn_matcher", "distill"),
     ],
 )
 def test_training_configs_load(name, mode):
@@ -115,6 +119,20 @@ def test_training_configs_load(name, mode):
     LossSettings.from_config(config.loss)
     DistillSettings.from_config(config.distill)
     OptimSettings.from_config(config.train)
+
+
+def test_matcher_students_are_18x_smaller_than_their_teacher():
+    """configs/dstrpn_matcher.py's students against configs/siamrpn_matcher.py's teacher
+    (parameters, so fp32 megabytes), and one init_from source per student."""
+    teacher_config = importlib.import_module("configs.siamrpn_matcher").get_config()
+    config = importlib.import_module("configs.dstrpn_matcher").get_config()
+    teacher = ModelSpec.from_config(teacher_config.model)
+    students = state_lib.student_specs(
+        teacher, config.distill.students, config.distill.student_head_channels
+    )
+    params = [model_summary.summarize(spec)["params"] for spec in (teacher, *students)]
+    assert all(params[0] >= 18 * p for p in params[1:]), params
+    assert len(config.model.init_from.split(",")) == len(students)
 
 
 def test_config_errors_are_clear(tmp_path):

@@ -47,9 +47,12 @@ conv5 is widened by a whole factor. A target narrower than the source in
 any layer, or with another kernel size or stride, is a `ConfigError` naming the
 layer; so is a grouped target layer that is not a plain copy of the same width.
 
-Used by mode=train at a fresh start only (`init_train_state`, called by the
-trainer when no checkpoint exists; on resume the checkpoint wins). mode=distill
-ignores it (students start from random weights; a warning says so).
+Used at a fresh start only (`init_train_state`, called by the trainer when no
+checkpoint exists; on resume the checkpoint wins): by mode=train for its model and by
+mode=distill for its students (the teacher is loaded as it was trained). One source
+fills every trained model, or a comma-separated list names one per model in order,
+e.g. `--config.model.init_from=siamfc_student_0,siamfc_student_1` starts two RPN
+students as the zoo's two SiamFC students (studies/siamrpn/README.md section 31).
 """
 
 from __future__ import annotations
@@ -339,21 +342,17 @@ def init_train_state(
     """The trainer's fresh-start hook: every trained model's backbone from `model.init_from`
     (and, for an RPN with `rpn_cls_xcorr` from a SiamFC, its matcher: `init_matcher`).
 
-    Returns `state` unchanged when the field is empty, and (with a warning) in any
-    mode but 'train'. Model i's widening is drawn from `(run.seed, i)`; the
+    Returns `state` unchanged when the field is empty. Model i's source is
+    `source_values(...)[i]` and its widening is drawn from `(run.seed, i)`; the
     optimiser state does not depend on the parameter values, so it is kept.
     """
-    value = run.init_from
-    if not value:
+    values = source_values(run.init_from, plan.names)
+    if not values:
         return state
-    if run.mode != "train":
-        logging.warning(
-            "%s=%r is used by mode=train only: mode=%s ignores it", FIELD, value, run.mode
-        )
-        return state
-    source = load_source(value)
+    sources = {value: load_source(value) for value in dict.fromkeys(values)}
     params, stats = dict(state.params), dict(state.batch_stats)
-    for i, name in enumerate(plan.names):
+    for i, (name, value) in enumerate(zip(plan.names, values, strict=True)):
+        source = sources[value]
         variables = init_backbone(
             plan.specs[name], state.variables(name), source, seed=(run.seed, i)
         )
@@ -379,3 +378,19 @@ def init_train_state(
             source.info.get("step", "?"),
         )
     return state.replace(params=params, batch_stats=stats)
+
+
+def source_values(value: str, names: Sequence[str]) -> list[str]:
+    """The `model.init_from` source of each trained model in `names` ([] when empty):
+    one value for all of them, or a comma-separated list of one per model."""
+    if not value:
+        return []
+    values = [v.strip() for v in value.split(",")]
+    if len(values) == 1:
+        return values * len(names)
+    if len(values) != len(names) or not all(values):
+        raise ConfigError(
+            f"{FIELD}={value!r}: {len(values)} comma-separated sources for {len(names)} "
+            f"trained models ({', '.join(names)}): give one source for all, or one per model"
+        )
+    return values

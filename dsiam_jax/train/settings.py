@@ -176,7 +176,7 @@ class RunSettings:
     num_devices: int  # 0 = all
     exit_after_steps: int  # 0 = run to num_steps
     model_role: str  # what mode=train's saved model records as its role
-    init_from: str  # mode=train: backbone source ('' = random)
+    init_from: str  # backbone source(s) of the trained models ('' = random)
     teacher_cache: str  # mode=distill: 'off' | 'auto' | a folder
     input: str  # 'pipeline' | 'toy' (part of the teacher-cache key)
     data: Mapping[str, Any]  # config.data as a plain dict (part of the teacher-cache key)

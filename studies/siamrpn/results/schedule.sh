@@ -18,11 +18,13 @@ python -m dsiam_jax.main --config=configs/siamfc_teacher.py --workdir=$W/C_long_
     --config.train.checkpoint_every=250 --config.train.lr_end=1e-3
 for R in E_long_lr3 C_long_lr3; do
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/$R \
-      --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/$R/eval --config.backend=jax
+      --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/$R/eval --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
 done
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E_long_lr3 \
     --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \
-    --config.eval.split=test --workdir=$W/E_long_lr3/eval_peak --config.backend=jax
+    --config.eval.split=test --workdir=$W/E_long_lr3/eval_peak --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability
 python -m studies.siamrpn.compare --out=$W/schedule.json \
     --runs="EL3:0=$W/E_long_lr3/eval,EL3pk:0=$W/E_long_lr3/eval_peak,CL3:0=$W/C_long_lr3/eval" \
     --pairs="CL3-EL3,CL3-EL3pk,EL3pk-EL3"

@@ -18,10 +18,12 @@ python -m dsiam_jax.main $RPN --config.loss.rpn_reg_form=giou --workdir=$W/rpn_x
 for R in X_long_lr3 K_long_lr3 G_long_lr3; do
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/rpn_x/$R \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/rpn_x/$R/eval \
-      --config.backend=jax
+      --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/rpn_x/$R \
       --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \
-      --config.eval.split=test --workdir=$W/rpn_x/$R/eval_peak --config.backend=jax
+      --config.eval.split=test --workdir=$W/rpn_x/$R/eval_peak --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability
 done
 python -m studies.siamrpn.compare --out=studies/siamrpn/results/cls_inputs.json \
     --runs="EL3:0=$W/rpn_lr3/E_long_lr3/eval,EL3pk:0=$W/rpn_lr3/E_long_lr3/eval_peak,CL3:0=$W/rpn_lr3/C_long_lr3/eval,X:0=$W/rpn_x/X_long_lr3/eval,Xpk:0=$W/rpn_x/X_long_lr3/eval_peak,K:0=$W/rpn_x/K_long_lr3/eval,Kpk:0=$W/rpn_x/K_long_lr3/eval_peak,G:0=$W/rpn_x/G_long_lr3/eval,Gpk:0=$W/rpn_x/G_long_lr3/eval_peak" \

@@ -63,10 +63,12 @@ RPN="--config=configs/siamrpn_teacher.py --config.model.channels=(16,32,48,48,32
 python -m dsiam_jax.main $RPN --config.loss.rpn_rank_weight=1.0 --config.train.lr_end=1e-3 \
     --workdir=$W/E128_long_lr3
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E128_long_lr3 \
-    --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/E128_long_lr3/eval --config.backend=jax
+    --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/E128_long_lr3/eval --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E128_long_lr3 \
     --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \
-    --config.eval.split=test --workdir=$W/E128_long_lr3/eval_peak --config.backend=jax
+    --config.eval.split=test --workdir=$W/E128_long_lr3/eval_peak --config.backend=jax \
+     --config.tracker.siamrpn.score_map=probability
 python -m studies.siamrpn.compare --out=$W/wide.json \
     --runs="EL3:0=$L/E_long_lr3/eval,EL3pk:0=$L/E_long_lr3/eval_peak,CL3:0=$L/C_long_lr3/eval,W:0=$W/E128_long_lr3/eval,Wpk:0=$W/E128_long_lr3/eval_peak" \
     --pairs="W-EL3,Wpk-EL3pk,CL3-W,CL3-Wpk,Wpk-W"

@@ -21,7 +21,8 @@ evaluate() {  # checkpoint eval-folder: mode=evaluate once per window rule in RU
   for rule in ${RULES:-normalized probability}; do
     [ -f $2_$rule/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
         --config.checkpoint=$1 --config.eval.layout=synthetic --config.eval.split=test \
-        --config.backend=jax --config.tracker.siamrpn.score_map=$rule --workdir=$2_$rule
+        --config.backend=jax --config.tracker.siamrpn.score_map=$rule --workdir=$2_$rule \
+        --config.tracker.siamrpn.center=regression
   done
 }
 scratch $Z/scratch_rpn 0

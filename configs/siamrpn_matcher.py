@@ -1,0 +1,51 @@
+"""The SiamRPN teacher that tracks on this CPU: the SiamFC teacher's widths, started as it.
+
+    python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --workdir=W1
+
+AlexNet 96-256-384-384-256 (ungrouped) with pysot's depth-wise RPN head of width 256
+and k=5 anchors (6.25 M parameters, 25.0 MB). The recipe of studies/siamrpn/README.md
+sections 27-30 (the zoo's `siamrpn_teacher`):
+
+- **The matcher start.** `model.init_from` = the zoo's `siamfc_teacher`: the backbone
+  is that SiamFC's (grouped convs ungrouped), and with `model.rpn_cls_xcorr` (SiamFC's
+  correlation of the features added to the foreground logits), `cls_init_scale=0` and
+  no BatchNorm after conv5, every anchor's foreground log-odds start as its response.
+  Only the regression starts untrained.
+- **512 training scenes** (`data.synthetic.num_sequences`): on 64 the RPN memorises
+  its scenes where SiamFC does not (section 28); on a real dataset set its layout.
+- The backbone at a tenth of the rate (`train.backbone_lr_scale`, pysot's rule for a
+  pretrained backbone), 2,000 steps of batch 8, rate 5e-3 after 50 warm-up steps,
+  decaying to 1e-3; ranking loss weight 1, regression head started at a tenth.
+
+Tracked with the default `tracker.siamrpn.center=upsampled`, a second seed of this
+recipe scored 0.623 success AUC on 64 synthetic test sequences against the SiamFC
+teacher's 0.647 (-0.024 +- 0.021, section 30), after about 75 minutes on a 2-core CPU.
+Distil students from it with `configs/dstrpn_matcher.py`.
+"""
+
+from configs import siamrpn_teacher
+
+
+def get_config():
+    config = siamrpn_teacher.get_config()
+    m = config.model
+    m.head = "depthwise"
+    m.channels = (96, 256, 384, 384, 256)
+    m.head_channels = 256
+    m.init_from = "siamfc_teacher"
+    m.rpn_cls_xcorr = True
+    m.cls_init_scale = 0.0
+    m.final_bn = False
+    m.reg_init_scale = 0.1
+    config.loss.rpn_rank_weight = 1.0
+    config.loss.rpn_neg_pair_radius = 3
+    config.data.synthetic.num_sequences = 512
+    t = config.train
+    t.num_steps = 2_000
+    t.warmup_steps = 50
+    t.lr_start = 5e-3
+    t.lr_end = 1e-3
+    t.backbone_lr_scale = 0.1
+    t.checkpoint_every = 250
+    t.max_to_keep = 0
+    return config
