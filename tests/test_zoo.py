@@ -39,8 +39,8 @@ def test_zoo_model_loads_by_name_alone(name):
 
 def test_zoo_is_small_and_documented():
     size = sum(f.stat().st_size for f in ZOO.rglob("*") if f.is_file())
-    # two teachers (9.35 + 6.30 MB) and four students (0.61 and 0.35 MB each), plus plots
-    assert size < 20e6, f"zoo/ holds {size / 1e6:.1f} MB"
+    # two teachers (9.35 + 25.0 MB) and four students (0.61 and 1.27 MB each), plus plots
+    assert size < 40e6, f"zoo/ holds {size / 1e6:.1f} MB"
     readme = (ZOO / "README.md").read_text()
     for name in NAMES:
         assert f"| {name} |" in readme, f"zoo/README.md has no table row for {name}"
@@ -50,7 +50,7 @@ def test_zoo_is_small_and_documented():
 def test_zoo_student_tracks_better_than_its_untrained_architecture(name):
     """On 4 synthetic test scenes (never trained on), the published weights beat random
     weights of the same architecture by > 0.2 mean IoU (measured: SiamFC 0.73 vs
-    0.25, SiamRPN 0.44 vs 0.00)."""
+    0.25, SiamRPN 0.48 vs 0.13)."""
     model = C.load_models(name)[name]
     sequences = make_sequences("test", num_sequences=4, sequence_length=40)
 

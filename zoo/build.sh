@@ -37,26 +37,17 @@ if part siamfc; then
   publish $RUNS/dstfc siamfc_ siamfc_student_0 siamfc_student_1
 fi
 
-# SiamRPN (studies/siamrpn sections 16-25): a teacher at the widths this CPU trains,
-# 48-128-192-192-128 with the depth-wise RPN head of width 128 (pysot's
-# siamrpn_alex_dwxcorr shape, 6.30 MB), on the study's recipe N (ranking loss weight 1,
-# regression head initialised at 0.1, negative pairs at radius 3, rate 5e-3 -> 1e-3 after
-# 50 warm-up steps), 3000 steps; then two 16-32-48-48-24 students with head width 24
-# (0.348 MB, 18.1x smaller) distilled from it with configs/dstrpn.py's losses (soft +
-# teacher-bounded regression + sharing) on the same optimiser, 4000 steps (section 26:
-# 0.005 / 0.009 below the teacher, against 0.053 / 0.023 after 2000).
-RPN_OPTIMISER="--config.train.warmup_steps=50 --config.train.lr_start=5e-3
-    --config.train.lr_end=1e-3 --config.train.weight_decay=1e-4 --config.train.checkpoint_every=250"
+# SiamRPN (studies/siamrpn sections 27-31): the teacher at the SiamFC teacher's widths
+# that starts as it (configs/siamrpn_matcher.py: 96-256-384-384-256, depth-wise RPN head
+# 256, SiamFC's correlation in the classifier, 25.0 MB; 512 scenes, backbone at a tenth
+# of the rate, 2,000 steps; seed 1, section 30's held-out model), then two 24-64-96-96-64
+# students with head 32 (1.27 MB, 19.6x smaller), each starting as one of the SiamFC
+# students above, distilled from it for 2,000 steps (configs/dstrpn_matcher.py: soft +
+# teacher-bounded regression + sharing; section 31).
 if part siamrpn; then
-  run --config=configs/siamrpn_teacher.py --workdir=$RUNS/siamrpn_teacher $RPN_OPTIMISER \
-      --config.model.head=depthwise --config.loss.rpn_rank_weight=1.0 \
-      --config.model.reg_init_scale=0.1 --config.loss.rpn_neg_pair_radius=3 \
-      --config.model.channels="(48,128,192,192,128)" --config.model.head_channels=128 \
-      --config.train.num_steps=3000
-  run --config=configs/dstrpn.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
-      --workdir=$RUNS/dstrpn $RPN_OPTIMISER --config.distill.student_head_channels=24 \
-      --config.distill.students="((16,32,48,48,24),(16,32,48,48,24))" \
-      --config.train.num_steps=4000
+  run --config=configs/siamrpn_matcher.py --workdir=$RUNS/siamrpn_teacher --config.seed=1
+  run --config=configs/dstrpn_matcher.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
+      --workdir=$RUNS/dstrpn
   publish $RUNS/siamrpn_teacher "" siamrpn_teacher
   publish $RUNS/dstrpn siamrpn_ siamrpn_student_0 siamrpn_student_1
 fi
