@@ -12,8 +12,10 @@
 # compared, paired, with the teacher's evaluation of section 30 (T:0 and T:1 pair it with
 # each student). Resumable: rerun.
 # PART=distill | scratch | random | evals runs one part (scratch and random may run side
-# by side; random after distill, whose teacher cache it reads); PART=long (not in all) is
-# the next run, D on a 4,000-step schedule.
+# by side; random after distill, whose teacher cache it reads); PART=long and
+# PART=spatial (not in all) are the next runs: D on a 4,000-step schedule, and D with the
+# spatial soft loss (one softmax over all anchors' foreground log-odds, so the teacher's
+# distractor responses are not suppressed as the pointwise form's beta / rho do).
 source studies/siamrpn/results/common.sh
 S=$W/students
 TEACHER=$W/matcher/SL2k_s1/checkpoints/2000
@@ -40,6 +42,12 @@ if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 s
       --config.teacher.checkpoint=$TEACHER --config.train.num_steps=4000 \
       --config.distill.teacher_cache=$S/D/teacher_cache --workdir=$S/D4k
   eval_synthetic $S/D4k_test $S/D4k/checkpoints/4000 test --config.tracker.siamrpn.center=upsampled
+fi
+if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default), D's cache
+  python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
+      --config.teacher.checkpoint=$TEACHER --config.distill.soft_form=spatial \
+      --config.distill.teacher_cache=$S/D/teacher_cache --workdir=$S/Dsp
+  eval_synthetic $S/Dsp_test $S/Dsp/checkpoints/2000 test --config.tracker.siamrpn.center=upsampled
 fi
 if [ $PART = all ] || [ $PART = evals ]; then
   center=--config.tracker.siamrpn.center=upsampled  # common.sh pins pysot's rule
