@@ -20,6 +20,14 @@ source studies/siamrpn/results/common.sh
 S=$W/students
 TEACHER=$W/matcher/SL2k_s1/checkpoints/2000
 PART=${PART:-all}
+center=--config.tracker.siamrpn.center=upsampled  # common.sh pins pysot's rule
+from_d_cache() {  # run name, last step, overrides: configs/dstrpn_matcher.py reading D's
+  # cache of the teacher's maps (only the students run where it has them), then evaluated
+  python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
+      --config.teacher.checkpoint=$TEACHER --config.distill.teacher_cache=$S/D/teacher_cache \
+      --workdir=$S/$1 "${@:3}"
+  eval_synthetic $S/$1_test $S/$1/checkpoints/$2 test $center
+}
 # configs/siamrpn_matcher.py is long.sh's SL2K recipe as a config file, and
 # configs/dstrpn_matcher.py its students with configs/dstrpn.py's losses.
 if [ $PART = all ] || [ $PART = distill ]; then
@@ -33,27 +41,20 @@ if [ $PART = all ] || [ $PART = scratch ]; then
       --config.train.model_role=student --workdir=$S/S
 fi
 if [ $PART = all ] || [ $PART = random ]; then
-  python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
-      --config.teacher.checkpoint=$TEACHER --config.model.init_from= \
-      --config.distill.teacher_cache=$S/D/teacher_cache --workdir=$S/R
+  from_d_cache R 2000 --config.model.init_from=
 fi
 if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 steps' teacher maps are D's)
-  python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
-      --config.teacher.checkpoint=$TEACHER --config.train.num_steps=4000 \
-      --config.distill.teacher_cache=$S/D/teacher_cache --workdir=$S/D4k
-  eval_synthetic $S/D4k_test $S/D4k/checkpoints/4000 test --config.tracker.siamrpn.center=upsampled
+  from_d_cache D4k 4000 --config.train.num_steps=4000
 fi
-if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default), D's cache
-  python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
-      --config.teacher.checkpoint=$TEACHER --config.distill.soft_form=spatial \
-      --config.distill.teacher_cache=$S/D/teacher_cache --workdir=$S/Dsp
-  eval_synthetic $S/Dsp_test $S/Dsp/checkpoints/2000 test --config.tracker.siamrpn.center=upsampled
+if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default)
+  from_d_cache Dsp 2000 --config.distill.soft_form=spatial
+  python -m studies.siamrpn.compare \
+      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,Dsp:0=$S/Dsp_test#student_0,Dsp:1=$S/Dsp_test#student_1" \
+      --pairs=T-Dsp,Dsp-D --out=studies/siamrpn/results/students/compare_spatial.json
 fi
 if [ $PART = all ] || [ $PART = evals ]; then
-  center=--config.tracker.siamrpn.center=upsampled  # common.sh pins pysot's rule
   eval_synthetic $S/D_test $S/D/checkpoints/2000 test $center
   eval_synthetic $S/S_test $S/S/checkpoints/2000 test $center
-  eval_synthetic $S/R_test $S/R/checkpoints/2000 test $center
   python -m studies.siamrpn.compare \
       --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,S:0=$S/S_test,R:0=$S/R_test#student_0,R:1=$S/R_test#student_1" \
       --pairs=T-D,D-S,D-R --out=studies/siamrpn/results/students/compare_test.json
