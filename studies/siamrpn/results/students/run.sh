@@ -13,8 +13,8 @@
 # each student). Resumable: rerun.
 # PART=distill | scratch | random | evals runs one part (scratch and random may run side
 # by side; random after distill, whose teacher cache it reads); PART=long and
-# PART=spatial (not in all) are the next runs: D on a 4,000-step schedule, and D with the
-# spatial soft loss (one softmax over all anchors' foreground log-odds, so the teacher's
+# PART=spatial (not in all) are the next runs: D on a 4,000-step schedule (PART=long6k:
+# 6,000), and D with the spatial soft loss (one softmax over all anchors' foreground log-odds, so the teacher's
 # distractor responses are not suppressed as the pointwise form's beta / rho do).
 source studies/siamrpn/results/common.sh
 S=$W/students
@@ -45,6 +45,12 @@ if [ $PART = all ] || [ $PART = random ]; then
 fi
 if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 steps' teacher maps are D's)
   from_d_cache D4k 4000 --config.train.num_steps=4000
+  python -m studies.siamrpn.compare \
+      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1" \
+      --pairs=T-L,L-D --out=studies/siamrpn/results/students/compare_long.json
+fi
+if [ $PART = long6k ]; then  # next: 6,000 steps (steps 0-3,999 from D's and D4k's cache)
+  from_d_cache D6k 6000 --config.train.num_steps=6000
 fi
 if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default)
   from_d_cache Dsp 2000 --config.distill.soft_form=spatial
