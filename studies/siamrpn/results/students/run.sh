@@ -14,8 +14,9 @@
 # PART=distill | scratch | random | evals runs one part (scratch and random may run side
 # by side; random after distill, whose teacher cache it reads); PART=long and
 # PART=spatial (not in all) are the next runs: D on a 4,000-step schedule (PART=long6k:
-# 6,000), and D with the spatial soft loss (one softmax over all anchors' foreground log-odds, so the teacher's
-# distractor responses are not suppressed as the pointwise form's beta / rho do).
+# 6,000), and D with the spatial soft loss (one softmax over all anchors' foreground
+# log-odds, so the teacher's distractor responses are not suppressed as the pointwise
+# form's beta / rho do).
 source studies/siamrpn/results/common.sh
 S=$W/students
 TEACHER=$W/matcher/SL2k_s1/checkpoints/2000
