@@ -53,6 +53,13 @@ fi
 if [ $PART = long6k ]; then  # next: 6,000 steps (steps 0-3,999 from D's and D4k's cache)
   from_d_cache D6k 6000 --config.train.num_steps=6000
 fi
+if [ $PART = beta1 ]; then  # next: D without background suppression (beta = 1: every
+  # anchor's KL counts fully, the teacher's low scores on distractors included)
+  from_d_cache Db1 2000 --config.distill.beta=1.0
+  python -m studies.siamrpn.compare \
+      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,B:0=$S/Db1_test#student_0,B:1=$S/Db1_test#student_1" \
+      --pairs=T-B,B-D --out=studies/siamrpn/results/students/compare_beta1.json
+fi
 if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default)
   from_d_cache Dsp 2000 --config.distill.soft_form=spatial
   python -m studies.siamrpn.compare \
