@@ -42,7 +42,7 @@ fi
 # 256, SiamFC's correlation in the classifier, 25.0 MB; 512 scenes, backbone at a tenth
 # of the rate, 2,000 steps; seed 1, section 30's held-out model), then two 24-64-96-96-64
 # students with head 32 (1.27 MB, 19.6x smaller), each starting as one of the SiamFC
-# students above, distilled from it for 2,000 steps (configs/dstrpn_matcher.py: soft +
+# students above, distilled from it for 4,000 steps (configs/dstrpn_matcher.py: soft +
 # teacher-bounded regression + sharing; section 31).
 if part siamrpn; then
   run --config=configs/siamrpn_matcher.py --workdir=$RUNS/siamrpn_teacher --config.seed=1

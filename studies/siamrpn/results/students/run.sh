@@ -12,11 +12,11 @@
 # compared, paired, with the teacher's evaluation of section 30 (T:0 and T:1 pair it with
 # each student). Resumable: rerun.
 # PART=distill | scratch | random | evals runs one part (scratch and random may run side
-# by side; random after distill, whose teacher cache it reads); PART=long and
-# PART=spatial (not in all) are the next runs: D on a 4,000-step schedule (PART=long6k:
-# 6,000), and D with the spatial soft loss (one softmax over all anchors' foreground
-# log-odds, so the teacher's distractor responses are not suppressed as the pointwise
-# form's beta / rho do).
+# by side; random after distill, whose teacher cache it reads). Not in all, run after D
+# (each reads D's cache): PART=long (D4k: D on a 4,000-step schedule), long6k (D6k:
+# 6,000 steps), spatial (Dsp: the spatial soft loss, one softmax over all anchors'
+# foreground log-odds) and beta1 (Db1: the pointwise soft loss without background
+# suppression, distill.beta=1).
 source studies/siamrpn/results/common.sh
 S=$W/students
 TEACHER=$W/matcher/SL2k_s1/checkpoints/2000
@@ -50,8 +50,11 @@ if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 s
       --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1" \
       --pairs=T-L,L-D --out=studies/siamrpn/results/students/compare_long.json
 fi
-if [ $PART = long6k ]; then  # next: 6,000 steps (steps 0-3,999 from D's and D4k's cache)
+if [ $PART = long6k ]; then  # 6,000 steps (the maps of steps 0-3,999 from D's and D4k's runs)
   from_d_cache D6k 6000 --config.train.num_steps=6000
+  python -m studies.siamrpn.compare \
+      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1,X:0=$S/D6k_test#student_0,X:1=$S/D6k_test#student_1" \
+      --pairs=T-X,X-L --out=studies/siamrpn/results/students/compare_long6k.json
 fi
 if [ $PART = beta1 ]; then  # next: D without background suppression (beta = 1: every
   # anchor's KL counts fully, the teacher's low scores on distractors included)
