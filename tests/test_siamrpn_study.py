@@ -41,6 +41,23 @@ def test_paired_difference_by_hand(tmp_path):
     assert "| E - A | 2 | 3 | +0.150 |" in table
 
 
+def test_concentration_by_hand(tmp_path):
+    """Differences 0.5, 0.0, 0.1, -0.2 (seq0-seq3): median 0.05; the two largest, seq0
+    and seq2, carry (0.5 + 0.1) / 4 of the mean."""
+    runs = {
+        "T": {0: write_eval(tmp_path / "T", [0.9, 0.5, 0.6, 0.3])},
+        "S": {0: write_eval(tmp_path / "S", [0.4, 0.5, 0.5, 0.5])},
+    }
+    (pair,) = compare.compare(runs, [("T", "S")], worst=2)["pairs"]
+    c = pair["concentration"][0]
+    assert np.isclose(c["median"], 0.05) and np.isclose(c["worst_share"], 0.15)
+    assert c["worst"] == ["seq0", "seq2"]
+    assert "| T - S | 0 | +0.050 | +0.150 | seq0, seq2 |" in compare.markdown(
+        compare.compare(runs, [("T", "S")], worst=2)
+    )
+    assert "concentration" not in compare.compare(runs, [("T", "S")])["pairs"][0]
+
+
 def test_motion_gain_by_hand():
     """A target moving 2 px a frame (size 10), followed by a box that moves 1 px a frame:
     needed steps 2, 3, 4 (the lag grows), taken 1 each -> slope 9 / 29; a box lost from

@@ -7,7 +7,10 @@
 Each run is `variant:seed=<mode=evaluate workdir>` (its eval.json, one tracker; or
 `<workdir>#NAME` for the tracker NAME of an eval.json with several). A pair
 `X-Y` is X minus Y on the seeds both have, averaged over seeds per sequence; its
-standard error is over sequences (`studies.distillation.analyze.paired`).
+standard error is over sequences (`studies.distillation.analyze.paired`). With
+`--worst=N`, each pair also says per seed how concentrated it is: the median
+per-sequence difference, the share of the mean carried by the N largest differences
+(their sum / number of sequences), and those N sequences.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from studies.distillation.analyze import paired
 RUNS = flags.DEFINE_string("runs", "", "variant:seed=eval_workdir, comma-separated")
 PAIRS = flags.DEFINE_string("pairs", "", "X-Y pairs (X minus Y), comma-separated")
 OUT = flags.DEFINE_string("out", "", "JSON to write (a .md table is written next to it)")
+WORST = flags.DEFINE_integer("worst", 0, "per pair and seed: the N largest differences")
 
 
 def load_eval(folder: str | pathlib.Path) -> dict:
@@ -39,8 +43,26 @@ def load_eval(folder: str | pathlib.Path) -> dict:
     return {"auc": statistics.fmean(seqs.values()), "sequences": seqs}
 
 
-def compare(runs: dict[str, dict[int, str]], pairs: Sequence[tuple[str, str]]) -> dict:
-    """Per-variant mean AUC over seeds and the paired differences."""
+def concentration(a: dict, b: dict, worst: int) -> dict:
+    """How `a` minus `b` (two `load_eval` entries) spreads over their common sequences:
+    `median` of the per-sequence differences, `worst_share` = the `worst` largest
+    differences summed / number of sequences (their part of the mean), and `worst`
+    (those sequences, largest first)."""
+    seqs = sorted(set(a["sequences"]) & set(b["sequences"]))
+    diff = {q: a["sequences"][q] - b["sequences"][q] for q in seqs}
+    top = sorted(seqs, key=lambda q: (-diff[q], q))[:worst]
+    return {
+        "median": statistics.median(diff.values()),
+        "worst_share": sum(diff[q] for q in top) / len(seqs),
+        "worst": top,
+    }
+
+
+def compare(
+    runs: dict[str, dict[int, str]], pairs: Sequence[tuple[str, str]], worst: int = 0
+) -> dict:
+    """Per-variant mean AUC over seeds and the paired differences (`worst` > 0: with
+    each pair's `concentration` per common seed)."""
     loaded = {v: {s: load_eval(p) for s, p in seeds.items()} for v, seeds in runs.items()}
     variants = {
         v: {"seeds": sorted(e), "auc": {s: e[s]["auc"] for s in sorted(e)}}
@@ -49,6 +71,11 @@ def compare(runs: dict[str, dict[int, str]], pairs: Sequence[tuple[str, str]]) -
     for v in variants.values():
         v["mean_auc"] = statistics.fmean(v["auc"].values())
     diffs = [{"a": a, "b": b, **(paired(loaded[a], loaded[b]) or {})} for a, b in pairs]
+    for d in diffs if worst else ():
+        seeds = sorted(set(loaded[d["a"]]) & set(loaded[d["b"]]))
+        d["concentration"] = {
+            s: concentration(loaded[d["a"]][s], loaded[d["b"]][s], worst) for s in seeds
+        }
     return {"variants": variants, "pairs": diffs}
 
 
@@ -66,6 +93,16 @@ def markdown(result: dict) -> str:
             f"| {p['a']} - {p['b']} | {len(p['seeds'])} | {p['num_sequences']} | "
             f"{p['diff']:+.3f} | {p['se_sequences']:.3f} | {'yes' if p['significant'] else 'no'} |"
         )
+    worst = [p for p in result["pairs"] if p.get("concentration")]
+    if worst:
+        lines += ["", "| pair | seed | median per sequence | share of the worst | worst |"]
+        lines.append("|---|---|---|---|---|")
+    for p in worst:
+        for seed, c in p["concentration"].items():
+            lines.append(
+                f"| {p['a']} - {p['b']} | {seed} | {c['median']:+.3f} | "
+                f"{c['worst_share']:+.3f} | {', '.join(c['worst'])} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +114,7 @@ def main(argv: Sequence[str]) -> None:
         variant, seed = name.split(":")
         runs.setdefault(variant, {})[int(seed)] = path
     pairs = [tuple(p.split("-", 1)) for p in filter(None, PAIRS.value.split(","))]
-    result = compare(runs, pairs)
+    result = compare(runs, pairs, WORST.value)
     text = markdown(result)
     print(text)
     if OUT.value:

@@ -48,7 +48,7 @@ if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 s
   from_d_cache D4k 4000 --config.train.num_steps=4000
   python -m studies.siamrpn.compare \
       --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1" \
-      --pairs=T-L,L-D --out=studies/siamrpn/results/students/compare_long.json
+      --pairs=T-L,L-D --worst=5 --out=studies/siamrpn/results/students/compare_long.json
 fi
 if [ $PART = long6k ]; then  # 6,000 steps (the maps of steps 0-3,999 from D's and D4k's runs)
   from_d_cache D6k 6000 --config.train.num_steps=6000
