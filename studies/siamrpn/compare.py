@@ -71,10 +71,10 @@ def compare(
     for v in variants.values():
         v["mean_auc"] = statistics.fmean(v["auc"].values())
     diffs = [{"a": a, "b": b, **(paired(loaded[a], loaded[b]) or {})} for a, b in pairs]
-    for d in diffs if worst else ():
-        seeds = sorted(set(loaded[d["a"]]) & set(loaded[d["b"]]))
+    for d in diffs if worst else ():  # on the seeds `paired` compared
         d["concentration"] = {
-            s: concentration(loaded[d["a"]][s], loaded[d["b"]][s], worst) for s in seeds
+            s: concentration(loaded[d["a"]][s], loaded[d["b"]][s], worst)
+            for s in d.get("seeds", ())
         }
     return {"variants": variants, "pairs": diffs}
 

@@ -22,18 +22,31 @@ S=$W/students
 TEACHER=$W/matcher/SL2k_s1/checkpoints/2000
 PART=${PART:-all}
 center=--config.tracker.siamrpn.center=upsampled  # common.sh pins pysot's rule
-from_d_cache() {  # run name, last step, overrides: configs/dstrpn_matcher.py reading D's
-  # cache of the teacher's maps (only the students run where it has them), then evaluated
+from_d_cache() {  # run name, steps, overrides: configs/dstrpn_matcher.py on a schedule of
+  # that many steps reading D's cache of the teacher's maps (only the students run where
+  # it has them), then evaluated
   python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
       --config.teacher.checkpoint=$TEACHER --config.distill.teacher_cache=$S/D/teacher_cache \
-      --workdir=$S/$1 "${@:3}"
+      --config.train.num_steps=$2 --workdir=$S/$1 "${@:3}"
   eval_synthetic $S/$1_test $S/$1/checkpoints/$2 test $center
 }
+# compare.py's runs: the teacher's evaluation paired with each student (T:0, T:1), and
+# students() VARIANT RUN: both students of RUN's evaluation
+TEACHER_RUNS="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42"
+students() { echo "$1:0=$S/$2_test#student_0,$1:1=$S/$2_test#student_1"; }
+compare() {  # result name, pairs, runs... (--flags among them go to compare.py as they
+  # are): studies.siamrpn.compare into results/students/<name>.json and .md
+  local runs=() flags=()
+  for a in "${@:3}"; do [[ $a == --* ]] && flags+=("$a") || runs+=("$a"); done
+  python -m studies.siamrpn.compare --runs="$(IFS=,; echo "${runs[*]}")" --pairs=$2 \
+      "${flags[@]}" --out=studies/siamrpn/results/students/$1.json
+}
 # configs/siamrpn_matcher.py is long.sh's SL2K recipe as a config file, and
-# configs/dstrpn_matcher.py its students with configs/dstrpn.py's losses.
+# configs/dstrpn_matcher.py its students with configs/dstrpn.py's losses (4,000 steps
+# since D4k; D ran 2,000).
 if [ $PART = all ] || [ $PART = distill ]; then
   python -m dsiam_jax.main --config=configs/dstrpn_matcher.py \
-      --config.teacher.checkpoint=$TEACHER --workdir=$S/D
+      --config.teacher.checkpoint=$TEACHER --config.train.num_steps=2000 --workdir=$S/D
 fi
 if [ $PART = all ] || [ $PART = scratch ]; then
   python -m dsiam_jax.main --config=configs/siamrpn_matcher.py \
@@ -45,35 +58,25 @@ if [ $PART = all ] || [ $PART = random ]; then
   from_d_cache R 2000 --config.model.init_from=
 fi
 if [ $PART = long ]; then  # next: D on a 4,000-step schedule (its first 2,000 steps' teacher maps are D's)
-  from_d_cache D4k 4000 --config.train.num_steps=4000
-  python -m studies.siamrpn.compare \
-      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1" \
-      --pairs=T-L,L-D --worst=5 --out=studies/siamrpn/results/students/compare_long.json
+  from_d_cache D4k 4000
+  compare compare_long T-L,L-D --worst=5 $TEACHER_RUNS $(students D D) $(students L D4k)
 fi
 if [ $PART = long6k ]; then  # 6,000 steps (the maps of steps 0-3,999 from D's and D4k's runs)
-  from_d_cache D6k 6000 --config.train.num_steps=6000
-  python -m studies.siamrpn.compare \
-      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,L:0=$S/D4k_test#student_0,L:1=$S/D4k_test#student_1,X:0=$S/D6k_test#student_0,X:1=$S/D6k_test#student_1" \
-      --pairs=T-X,X-L --out=studies/siamrpn/results/students/compare_long6k.json
+  from_d_cache D6k 6000
+  compare compare_long6k T-X,X-L $TEACHER_RUNS $(students L D4k) $(students X D6k)
 fi
 if [ $PART = beta1 ]; then  # next: D without background suppression (beta = 1: every
   # anchor's KL counts fully, the teacher's low scores on distractors included)
   from_d_cache Db1 2000 --config.distill.beta=1.0
-  python -m studies.siamrpn.compare \
-      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,B:0=$S/Db1_test#student_0,B:1=$S/Db1_test#student_1" \
-      --pairs=T-B,B-D --out=studies/siamrpn/results/students/compare_beta1.json
+  compare compare_beta1 T-B,B-D $TEACHER_RUNS $(students D D) $(students B Db1)
 fi
 if [ $PART = spatial ]; then  # next: D with the spatial soft loss (SiamFC's default)
   from_d_cache Dsp 2000 --config.distill.soft_form=spatial
-  python -m studies.siamrpn.compare \
-      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,Dsp:0=$S/Dsp_test#student_0,Dsp:1=$S/Dsp_test#student_1" \
-      --pairs=T-Dsp,Dsp-D --out=studies/siamrpn/results/students/compare_spatial.json
+  compare compare_spatial T-Dsp,Dsp-D $TEACHER_RUNS $(students D D) $(students Dsp Dsp)
 fi
 if [ $PART = all ] || [ $PART = evals ]; then
   eval_synthetic $S/D_test $S/D/checkpoints/2000 test $center
   eval_synthetic $S/S_test $S/S/checkpoints/2000 test $center
-  python -m studies.siamrpn.compare \
-      --runs="T:0=$W/upsampled/SL2k_s1_test_up42,T:1=$W/upsampled/SL2k_s1_test_up42,D:0=$S/D_test#student_0,D:1=$S/D_test#student_1,S:0=$S/S_test,R:0=$S/R_test#student_0,R:1=$S/R_test#student_1" \
-      --pairs=T-D,D-S,D-R --out=studies/siamrpn/results/students/compare_test.json
+  compare compare_test T-D,D-S,D-R $TEACHER_RUNS $(students D D) S:0=$S/S_test $(students R R)
 fi
 echo done
