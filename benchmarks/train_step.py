@@ -1,11 +1,14 @@
 """Train-step throughput: teacher-only training, teacher + 2 students distillation, and
 the same 2 students with the teacher's outputs from the cache.
 
-    python -m benchmarks.train_step [--kinds siamfc,siamrpn] [--batch-per-device 8] [--out FILE]
+    python -m benchmarks.train_step [--kinds siamfc,siamrpn] [--batch 8] [--cpu-devices N]
+        [--out FILE]
 
-Measures the whole jitted data-parallel step (`dsiam_jax.train.step`) on every local
-device, the rows of a kind timed in turns (step by step) so that other load on the
-machine skews them alike: teacher-only = the teacher trained on its ground-truth
+Measures the whole jitted data-parallel step (`dsiam_jax.train.step`) at a global batch
+of `--batch` pairs split over every local device (on a CPU host, the XLA:CPU devices
+the jobs split its cores into: `dsiam_jax.parallel.configure_cpu_devices`), the rows
+of a kind timed in turns (step by step) so that other load on the machine skews them
+alike: teacher-only = the teacher trained on its ground-truth
 loss; distillation = frozen teacher forward + 2 students trained with every default
 term (soft, bounded regression for RPN, sharing), as the trainer runs it (on CPU the
 teacher's forward is its own program on Eigen kernels just before the students' step on
@@ -244,14 +247,23 @@ def benchmark_kind(
 
 
 def main() -> None:
-    on_cpu = jax.default_backend() == "cpu"
-    parser = arguments(__doc__, repeats=3 if on_cpu else 20)
-    parser.add_argument("--kinds", default="siamfc" if on_cpu else "siamfc,siamrpn")
-    parser.add_argument("--batch-per-device", type=int, default=8)
+    parser = arguments(__doc__, repeats=0)
+    parser.add_argument("--kinds", default=None, help="default: siamfc on CPU, else both")
+    parser.add_argument("--batch", type=int, default=8, help="global pairs per step")
+    parser.add_argument(
+        "--cpu-devices", type=int, default=0, help="as distributed.cpu_devices (0: auto)"
+    )
     parser.add_argument("--template", type=int, default=127)
     parser.add_argument("--search", type=int, default=255)
     parser.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 rows")
     args = parser.parse_args()
+    parallel.configure_cpu_devices(args.cpu_devices, args.batch)  # as the trainer's jobs
+    on_cpu = jax.default_backend() == "cpu"
+    args.kinds = args.kinds or ("siamfc" if on_cpu else "siamfc,siamrpn")
+    args.repeats = args.repeats or (3 if on_cpu else 20)
+    devices = parallel.data_mesh().size
+    if args.batch % devices:
+        parser.error(f"--batch {args.batch} does not split over {devices} devices")
     load_before = os.getloadavg()[0]  # other processes on the machine skew every row
     rows = []
     for kind in args.kinds.split(","):
@@ -259,7 +271,7 @@ def main() -> None:
             kind.strip(),
             args.template,
             args.search,
-            args.batch_per_device,
+            args.batch // devices,
             args.repeats,
             bf16=not args.no_bf16,
         )
@@ -283,7 +295,8 @@ def main() -> None:
     path = write_json(
         name,
         {
-            "batch_per_device": args.batch_per_device,
+            "global_batch": args.batch,
+            "devices": devices,
             "crops": [args.template, args.search],
             "flops_convention": "2 x MACs of convs + correlations; trained model ~3x forward, "
             "frozen teacher 1x forward",

@@ -43,6 +43,24 @@ MODES: dict[str, str] = {
 }
 
 
+# Modes whose job trains (their batch decides the CPU devices: `parallel.configure_cpu_devices`).
+TRAINING_MODES = ("train", "distill", "pipeline", "ablation", "student_search")
+
+
+def training_batch_per_process(config: ml_collections.ConfigDict) -> int:
+    """Pairs per training step of each process of the job (1 for a job that does not
+    train)."""
+    if config.mode not in TRAINING_MODES:
+        return 1
+    batch = int(config.train.batch_size)
+    if config.mode == "pipeline":  # its preset sets the stages' batch
+        from dsiam_jax.jobs import pipeline
+
+        batch = int(pipeline.resolved_settings(config)["batch_size"])
+    processes = int((config.get("distributed") or {}).get("num_processes", 0))
+    return batch // processes if processes > 0 else batch
+
+
 def resolve(mode: str):
     """The job function for `mode`, with a clear error for an unknown one."""
     if mode not in MODES:
@@ -56,8 +74,12 @@ def run_job(config: ml_collections.ConfigDict, workdir: str, config_file: str | 
     resume check, `config.json`), then runs `config.mode`.
 
     `config_file` (the `--config` path) is passed to jobs that take it (a sweep
-    reads its `sweep()` function from there).
+    reads its `sweep()` function from there). On a host without accelerators the
+    cores are first split into devices (`distributed.cpu_devices`).
     """
+    if config.mode in MODES:  # before any JAX operation (resolve imports the job)
+        requested = int((config.get("distributed") or {}).get("cpu_devices", 0))
+        parallel.configure_cpu_devices(requested, training_batch_per_process(config))
     job = resolve(config.mode)
     parallel.initialize_distributed(config)
     path = pathlib.Path(workdir).expanduser().resolve()
