@@ -104,13 +104,15 @@ def configure_cpu_devices(requested: int, batch: int) -> int | None:
     """
     if requested < 0:
         raise ConfigError(f"distributed.cpu_devices={requested}: expected 0 (auto) or a count")
-    if requested and batch % requested:
+    if requested and batch > 1 and batch % requested:  # (a job that trains)
         raise ConfigError(
             f"distributed.cpu_devices={requested} does not divide the batch of "
             f"{batch} pairs per process (train.batch_size)"
         )
     xla_flags = os.environ.get("XLA_FLAGS", "")
     if "JAX_NUM_CPU_DEVICES" in os.environ or "host_platform_device_count" in xla_flags:
+        if requested:
+            logging.info("distributed.cpu_devices=%d: the environment's count is kept", requested)
         return None
     count = requested or cpu_device_count(batch, usable_cores())
     try:

@@ -38,6 +38,8 @@ def test_bad_requests_name_the_field():
         parallel.configure_cpu_devices(-1, 8)
     with pytest.raises(ConfigError, match=r"distributed.cpu_devices=3 does not divide .* 8"):
         parallel.configure_cpu_devices(3, 8)
+    # a job that does not train (batch 1) takes any count; here JAX already started
+    assert parallel.configure_cpu_devices(3, 1) is None
 
 
 def test_started_backend_keeps_its_devices(monkeypatch):
