@@ -15,7 +15,9 @@ teacher's forward is its own program on Eigen kernels just before the students' 
 YNNPACK ones: `Lowering.teacher_in_step`); students only = the same distillation step
 with the teacher's outputs in the batch (`distill.teacher_cache`, a batch whose
 outputs are already stored: `dsiam_jax.train.teacher_cache`), so the step runs no
-teacher. The two distillation rows are also timed with `train.compute_dtype=bfloat16`
+teacher (and once more with each student computing its own conv1 instead of one conv
+for both, `Lowering.shared_conv1`). The two distillation rows are also timed with
+`train.compute_dtype=bfloat16`
 (`--no-bf16` skips them). Batches are synthetic and generated on the device
 (`dsiam_jax.train.toy_pairs`), one batch reused, so the numbers are the step alone
 (reading a cached batch from disk is not included); nothing here imports TensorFlow,
@@ -224,6 +226,19 @@ def benchmark_kind(
             cached_teacher=True,
         ),
     ]
+    own_conv1 = dataclasses.replace(  # each student its own conv1 (before 2026-12-04)
+        distill_plan, lowering=distill_plan.lowering.replace(shared_conv1="off")
+    )
+    steps.append(
+        TimedStep(
+            f"{kind}_2_students_cached_teacher_own_conv1",
+            own_conv1,
+            teacher_vars,
+            batch,
+            3 * sum(s_fwd),
+            cached_teacher=True,
+        )
+    )
     if bf16:  # train.compute_dtype=bfloat16: same FLOPs, bf16 convs
         bf16_plan = dataclasses.replace(distill_plan, compute_dtype="bfloat16")
         steps += [
@@ -283,6 +298,9 @@ def main() -> None:
         ratios[f"{kind}_distill_vs_teacher_step_time"] = b["step_ms"] / a["step_ms"]
         # Distillation pairs/s with the teacher-output cache vs the teacher in the step.
         ratios[f"{kind}_cached_teacher_speedup"] = c["pairs_per_s"] / b["pairs_per_s"]
+        # The students' conv1 as one conv (Lowering.shared_conv1) vs one per student.
+        own = by_name[f"{kind}_2_students_cached_teacher_own_conv1"]
+        ratios[f"{kind}_shared_conv1_speedup"] = c["pairs_per_s"] / own["pairs_per_s"]
         if not args.no_bf16:  # bfloat16 compute vs float32, same rows
             for row in (f"{kind}_teacher+2_students", f"{kind}_2_students_cached_teacher"):
                 bf = by_name[f"{row}_bf16"]["pairs_per_s"]

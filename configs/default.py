@@ -325,7 +325,7 @@ def distributed_config() -> ml_collections.ConfigDict:
     # XLA:CPU devices of a host without accelerators (the data mesh runs one slice of
     # the batch on each); 0 = auto: one per core, as many as divide the per-process
     # batch and leave >= 2 pairs each (2 of 4 pairs on a 2-core laptop: distillation
-    # steps 1.04-1.08x as fast; dsiam_jax/parallel.py). Set before JAX starts; an explicit
+    # steps 1.07-1.21x as fast; dsiam_jax/parallel.py). Set before JAX starts; an explicit
     # XLA_FLAGS=--xla_force_host_platform_device_count wins. Float rounding only.
     d.cpu_devices = 0
     return d

@@ -5,11 +5,13 @@ devices before JAX starts (`configure_cpu_devices`), so that the data-parallel s
 runs one slice of the batch per core: on the 2-core development VM, 2 devices of 4
 pairs against one device of 8 (`benchmarks/cpu_devices.py`,
 `benchmarks/results/cpu_devices.json`, 2026-12-04, two alternated rounds) ran the two
-students' distillation step with cached teacher outputs 1.06-1.08x as fast, teacher + 2
-students 1.04x, the SiamFC teacher's training 1.00-1.01x (the students' many small
-convs and elementwise ops use two cores better as two programs than as the intra-op
-threads of one). BatchNorm statistics are synchronised over the mesh (`train.sync_batchnorm`),
-so the split changes float rounding only.
+students' distillation step with cached teacher outputs 1.14-1.21x as fast (1.09-1.14x
+with each student computing its own conv1, `Lowering.shared_conv1`, which gains only on
+two devices), teacher + 2 students 1.07-1.13x, the SiamFC teacher's training
+1.01-1.03x (the students' many small convs and elementwise ops use two cores better as
+two programs than as the intra-op threads of one). BatchNorm statistics are
+synchronised over the mesh (`train.sync_batchnorm`), so the split changes float
+rounding only.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from dsiam_jax import models as M
 from dsiam_jax.models import alexnet
 from dsiam_jax.models.alexnet import feature_size
+from dsiam_jax.models.structure import structure
 
 SMALL = (8, 16, 24, 24, 16)
 
@@ -233,3 +234,46 @@ def test_space_to_depth_conv_matches_a_numpy_loop(kernel, stride, size):
     out = alexnet.conv1_lowered(jnp.asarray(x), jnp.asarray(w), stride, chunk=2, fold=True)
     assert out.shape == ref.shape
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("widths", [(24, 24), (16, 24, 8)])
+def test_shared_conv1_matches_numpy_conv_per_network(widths):
+    """Several networks' conv1 as one conv over their kernels side by side (the students
+    of a distillation, `alexnet.shared_conv1`), on training-batch lowerings (pixel blocks,
+    chunks of 16 outputs): each network's slice equals a NumPy conv with its own kernel."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 255, (2, 39, 41, 3)).astype(np.float32)
+    kernels = [rng.normal(0, 0.05, (11, 11, 3, w)).astype(np.float32) for w in widths]
+    layer = structure(M.ModelSpec(channels=(8, 16, 16, 16, 16))).backbone[0]
+    lowering = M.Lowering("cpu")
+    assert lowering.conv1_chunk(sum(widths), 2) == 16 and lowering.shares_conv1
+    kernels_j = [jnp.asarray(k) for k in kernels]
+    outs = alexnet.shared_conv1(kernels_j, jnp.asarray(x), layer, lowering, jnp.float32)
+    for k, out in zip(kernels, outs, strict=True):
+        bias = np.zeros(k.shape[-1])
+        ref = np.stack([np_conv(image, k.astype(np.float64), bias, stride=2) for image in x])
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)
+
+
+def test_forward_with_shared_conv1_equals_its_own():
+    """`forward(..., conv1=...)` (conv1 computed outside, the bias added inside) gives
+    the outputs and BatchNorm statistics of the network computing its own conv1."""
+    spec = M.ModelSpec(channels=(8, 16, 16, 16, 16))
+    net = M.build(spec, lowering=M.Lowering("cpu"))
+    v = M.numpy_variables(spec, seed=4, random_batchnorm=True)
+    rng = np.random.default_rng(5)
+    z = jnp.asarray(rng.uniform(0, 255, (2, 103, 103, 3)), jnp.float32)
+    x = jnp.asarray(rng.uniform(0, 255, (2, 151, 151, 3)), jnp.float32)
+    layer = structure(spec).backbone[0]
+    kernel = v["params"]["backbone"]["conv1"]["kernel"]
+    (zc,), (xc,) = (
+        alexnet.shared_conv1([kernel], a, layer, net.lowering, jnp.float32) for a in (z, x)
+    )
+    own, own_stats = M.forward(net, v, z, x, train=True)
+    shared, shared_stats = M.forward(net, v, z, x, train=True, conv1=(zc, xc))
+    for key in own:
+        np.testing.assert_allclose(shared[key], own[key], rtol=1e-5, atol=1e-5)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), shared_stats, own_stats
+    )

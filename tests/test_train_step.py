@@ -6,6 +6,8 @@ BatchNorm: the per-device step, its psum/pmean bookkeeping and the per-example
 randomness must not depend on how the global batch is split.
 """
 
+import dataclasses
+
 import jax
 import numpy as np
 
@@ -101,6 +103,32 @@ def test_four_devices_equal_one_device():
     # The update really changed the students (a zero update would pass the above).
     moved = jax.tree_util.tree_map(lambda x, y: float(np.abs(x - y).max()), state.params, s1.params)
     assert min(jax.tree_util.tree_leaves(moved)) > 0
+
+
+def test_students_conv1_as_one_conv_equals_their_own():
+    """Two students' conv1 computed as one conv over both kernels (`shared_conv1_layer`,
+    `Lowering.shared_conv1`): the same losses, gradients and updates on four devices as
+    each student computing its own (the students differ after conv1: the last widths)."""
+    plan, teacher_vars = tiny_plan()
+    shared = dataclasses.replace(plan, lowering=plan.lowering.replace(shared_conv1="on"))
+    own = dataclasses.replace(plan, lowering=plan.lowering.replace(shared_conv1="off"))
+    assert ST.shared_conv1_layer(shared).path == ("backbone", "conv1")
+    assert ST.shared_conv1_layer(own) is None
+    alone = dataclasses.replace(shared, specs={"student_0": plan.specs["student_0"]})
+    assert ST.shared_conv1_layer(alone) is None  # one network: nothing to share
+    make = jax.jit(lambda key: toy_pairs.toy_batch(key, 8, TEMPLATE, SEARCH, 24.0, 0.25))
+    batches = [jax.device_get(compiled(make, jax.random.key(k))(jax.random.key(k))) for k in (3, 4)]
+    state = jax.device_get(compiled(jax.jit(lambda: S.init_state(plan, jax.random.key(0))))())
+    four = parallel.data_mesh(4)
+    s_own, h_own = run_steps(own, teacher_vars, state, batches, four)
+    s_shared, h_shared = run_steps(shared, teacher_vars, state, batches, four)
+    for m_own, m_shared in zip(h_own, h_shared, strict=True):
+        for key in m_own:
+            np.testing.assert_allclose(m_shared[key], m_own[key], rtol=1e-5, atol=1e-7, err_msg=key)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(s_own.params), jax.tree_util.tree_leaves(s_shared.params)
+    ):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * float(np.abs(a).max()) + 1e-7)
 
 
 def test_moving_average_of_the_trained_variables():

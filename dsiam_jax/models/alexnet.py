@@ -16,6 +16,7 @@ to float rounding).
 from __future__ import annotations
 
 import functools
+import itertools
 
 import flax.linen as nn
 import jax
@@ -49,10 +50,14 @@ class Conv(nn.Module):
     dtype: jnp.dtype = jnp.float32  # compute dtype (params stay float32)
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, computed: jax.Array | None = None) -> jax.Array:
+        """`computed`: the conv's output without bias, already computed from `x`
+        (`shared_conv1`); only the bias is added."""
         cin = x.shape[-1] // self.feature_group_count
         kernel = self.param("kernel", conv_init, (*self.kernel_size, cin, self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        if computed is not None:
+            return computed + bias.astype(computed.dtype)
         x, kernel, bias = (a.astype(self.dtype) for a in (x, kernel, bias))
 
         def conv(k):
@@ -143,6 +148,24 @@ def conv1_lowered(
     return y[:, :out_h, :out_w]
 
 
+def shared_conv1(
+    kernels: list[jax.Array], x: jax.Array, layer: ConvLayer, lowering: Lowering, dtype
+) -> list[jax.Array]:
+    """conv1 (`layer`, ungrouped) of several networks on the same crops `x` as one conv
+    over their kernels side by side, split back per network (without bias; each
+    network's `AlexNet(..., conv1=...)` adds its own). Several students of one
+    distillation see the same pairs; one conv of their summed width runs in fewer
+    output-channel chunks than one per student (`Lowering.conv1_chunk`). The same
+    values as each network's own conv1 (bit for bit on CPU: each output channel is the
+    same dot product)."""
+    kernel = jnp.concatenate([k.astype(dtype) for k in kernels], -1)  # [11, 11, 3, sum O]
+    width, batch, stride = kernel.shape[-1], x.shape[0], layer.stride
+    s2d = lowering.conv1_space_to_depth(width, batch, stride)
+    y = conv1_lowered(x.astype(dtype), kernel, stride, lowering.conv1_chunk(width, batch), s2d)
+    ends = list(itertools.accumulate(k.shape[-1] for k in kernels))
+    return [y[..., end - k.shape[-1] : end] for k, end in zip(kernels, ends, strict=True)]
+
+
 def input_split_conv(x: jax.Array, kernel: jax.Array, strides, chunk: int) -> jax.Array:
     """A VALID conv as a sum of convs over input-channel chunks (equal up to rounding)."""
     parts = [
@@ -192,10 +215,14 @@ class AlexNet(nn.Module):
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, train: bool = False, conv1: jax.Array | None = None
+    ) -> jax.Array:
+        """`conv1`: this crop's conv1 output without bias, computed with other
+        networks' (`shared_conv1`); None computes it here."""
         x = x.astype(self.dtype)  # 0..255 integers are exact in bfloat16
         for i, layer in enumerate(self.layers):
-            x = layer_conv(layer, self.lowering, i == 0, self.dtype)(x)
+            x = layer_conv(layer, self.lowering, i == 0, self.dtype)(x, conv1 if i == 0 else None)
             if layer.bn:
                 x = nn.BatchNorm(
                     use_running_average=not train,

@@ -97,6 +97,14 @@ training steps at batch 8 (interleaved A/B against the rule before: chunks of 16
 17-63 outputs at any batch, no pixel blocks): SiamFC teacher 3568 -> 2870 ms (on cores shared with a
 training job), SiamRPN up-channel teacher 192-512-768-768-512 11.66 -> 11.05 s (quiet).
 
+Students' conv1 together (`shared_conv1`): the students of a distillation see the same
+crops, so their conv1s run as one conv over their kernels side by side, e.g. two
+24-output students as 48 outputs in 3 chunks of 16 instead of 2 x (16 + 8), the same
+values bit for bit. The two quarter-width students' step with cached teacher outputs
+at batch 8 (`benchmarks/train_step.py`, `..._own_conv1` row; `benchmarks/cpu_devices.py`,
+2026-12-04, quiet machine): on 2 CPU devices of 4 pairs 322 -> 304 / 305 ms (1.06x), on
+one device of 8 no change (349 -> 347, 366 -> 368 ms).
+
 Max-pools (`pool_by_slices`, `dsiam_jax.models.pooling`): `reduce_window`'s gradient
 (`select_and_scatter`) took 37.6 / 20.6 ms forward+backward at batch 8 on the
 quarter-width student's pool1 / pool2; the maximum of 9 strided slices with the same
@@ -199,6 +207,8 @@ class Lowering:
       batch_impl: many sequences tracked at once, 'auto' | 'map' | 'vmap'.
       winograd: 3x3 stride-1 convs by Winograd F(2x2, 3x3), 'auto' | 'on' | 'off'.
       conv_library: XLA:CPU's kernels for convs and dots, 'auto' | 'ynn' | 'eigen'.
+      shared_conv1: several trained networks' conv1 on the same crops as one conv,
+        'auto' | 'on' | 'off' (`shares_conv1`).
     """
 
     backend: str
@@ -209,6 +219,7 @@ class Lowering:
     batch_impl: str = "auto"
     winograd: str = "auto"
     conv_library: str = "auto"
+    shared_conv1: str = "auto"
 
     def __post_init__(self):
         if self.xcorr_impl not in XCORR_IMPLS:
@@ -235,6 +246,8 @@ class Lowering:
             raise ConfigError(f"eval.batch_impl={self.batch_impl!r}: expected one of {BATCH_IMPLS}")
         if self.winograd not in SWITCH_MODES:
             raise ConfigError(f"model.winograd={self.winograd!r}: expected one of {SWITCH_MODES}")
+        if self.shared_conv1 not in SWITCH_MODES:
+            raise ConfigError(f"shared_conv1={self.shared_conv1!r}: expected one of {SWITCH_MODES}")
         if self.conv_library not in CONV_LIBRARIES:
             raise ConfigError(
                 f"model.conv_library={self.conv_library!r}: expected one of {CONV_LIBRARIES}"
@@ -323,6 +336,13 @@ class Lowering:
         if stride == 1 or self.conv1_s2d == "off":
             return False
         return self.conv1_s2d == "on" or self._conv1_lowered(out_channels, batch)
+
+    @property
+    def shares_conv1(self) -> bool:
+        """Whether a step that trains several networks on the same crops (the students
+        of a distillation) computes their conv1 as one conv (`alexnet.shared_conv1`):
+        'auto' = yes on every backend (measured on CPU, table above)."""
+        return self.shared_conv1 != "off"
 
     @property
     def pool_by_slices(self) -> bool:

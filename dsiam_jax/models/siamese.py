@@ -65,19 +65,26 @@ class SiameseNet(nn.Module):
         self.backbone = AlexNet(layers.backbone, self.lowering, **bn)
         self.head = Head(layers, self.lowering, **bn)
 
-    def template_branch(self, z: jax.Array, train: bool = False):
-        return self.head.template(self.backbone(z, train), train)
+    def template_branch(self, z: jax.Array, train: bool = False, conv1: jax.Array | None = None):
+        return self.head.template(self.backbone(z, train, conv1), train)
 
-    def search_branch(self, x: jax.Array, train: bool = False) -> jax.Array:
-        return self.backbone(x, train)
+    def search_branch(
+        self, x: jax.Array, train: bool = False, conv1: jax.Array | None = None
+    ) -> jax.Array:
+        return self.backbone(x, train, conv1)
 
     def head_forward(self, kernels, xf: jax.Array, train: bool = False) -> dict:
         out = self.head(kernels, xf, train)
         return {k: v.astype(jnp.float32) for k, v in out.items()}
 
-    def __call__(self, z: jax.Array, x: jax.Array, train: bool = False) -> dict:
-        kernels = self.template_branch(z, train)
-        xf = self.search_branch(x, train)
+    def __call__(
+        self, z: jax.Array, x: jax.Array, train: bool = False, conv1: tuple | None = None
+    ) -> dict:
+        """`conv1`: (template, search) conv1 outputs without bias computed outside
+        (`alexnet.shared_conv1`), or None."""
+        zc, xc = conv1 if conv1 is not None else (None, None)
+        kernels = self.template_branch(z, train, zc)
+        xf = self.search_branch(x, train, xc)
         return {**self.head_forward(kernels, xf, train), "features": xf.astype(jnp.float32)}
 
 
@@ -170,15 +177,20 @@ def forward(
     z: jax.Array,
     x: jax.Array,
     train: bool = False,
+    conv1: tuple[jax.Array, jax.Array] | None = None,
 ):
     """Whole network on template/search pairs.
 
     Returns the output dict (`response` or `cls`/`reg`, plus `features`); with
     `train=True`, returns `(outputs, new_batch_stats)` with BatchNorm in batch mode.
+    `conv1`: the (template, search) conv1 outputs without bias, computed together with
+    other networks' (`alexnet.shared_conv1`); None computes them here.
     """
     if not train:
-        return model.apply(variables, z, x)
-    outputs, updates = model.apply(variables, z, x, train=True, mutable=["batch_stats"])
+        return model.apply(variables, z, x, conv1=conv1)
+    outputs, updates = model.apply(
+        variables, z, x, train=True, conv1=conv1, mutable=["batch_stats"]
+    )
     return outputs, updates.get("batch_stats", {})
 
 

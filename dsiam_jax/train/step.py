@@ -12,7 +12,8 @@ replicated (`P()`), the batch is split over `data`. Per device:
    `dsiam_jax.train.teacher_cache`): then the step runs only the trained models;
 3. every trained model in train mode (BatchNorm statistics over the global batch
    when `plan.sync_batchnorm`, else per device with the running averages
-   `pmean`-ed so replicas stay identical);
+   `pmean`-ed so replicas stay identical); several trained models (a distillation's
+   students) get their conv1 from one conv over their kernels (`shared_conv1_layer`);
 4. `objective.objective` with a `reduce` that averages per-example values over the
    local batch and then over devices (`pmean`);
 5. gradients of that device-averaged loss. With shard_map's replication checking
@@ -46,6 +47,8 @@ from jax.sharding import PartitionSpec as P
 
 from dsiam_jax import models as M
 from dsiam_jax import parallel
+from dsiam_jax.models import alexnet
+from dsiam_jax.models.structure import ConvLayer, structure
 from dsiam_jax.train import objective as objective_lib
 from dsiam_jax.train import optim
 from dsiam_jax.train import state as state_lib
@@ -127,12 +130,41 @@ def device_mean(values: dict[str, jax.Array]) -> dict[str, jax.Array]:
     return dict(zip(keys, lax.pmean(local, AXIS)))
 
 
+def shared_conv1_layer(plan: TrainPlan) -> ConvLayer | None:
+    """conv1 of the trained networks where the step computes it for all of them as one
+    conv (`Lowering.shares_conv1`: two or more networks, each conv1 ungrouped with the
+    same kernel and stride); else None."""
+    firsts = [structure(plan.specs[name]).backbone[0] for name in plan.names]
+    geometry = {(f.path, f.kernel, f.stride, f.groups) for f in firsts}
+    if len(firsts) < 2 or len(geometry) > 1 or firsts[0].groups != 1:
+        return None
+    return firsts[0] if plan.train_lowering.shares_conv1 else None
+
+
 def per_device_step(plan: TrainPlan) -> StepFn:
     """The step as seen by one device (call it inside `shard_map` over `data`)."""
     tx = plan.optimizer()
     schedule = optim.learning_rate_schedule(plan.optim)
     trained = {name: plan.model(name, training=True) for name in plan.names}
     teacher = plan.teacher_model() if plan.teacher_spec is not None else None
+    conv1_layer = shared_conv1_layer(plan)
+    compute_dtype = jnp.dtype(plan.compute_dtype)
+
+    def shared_conv1(trainable, z, x) -> dict[str, tuple[jax.Array, jax.Array]]:
+        """`{name: (template conv1, search conv1)}` without bias, computed as one conv
+        (`alexnet.shared_conv1`), or `{}` where each network computes its own."""
+        if conv1_layer is None:
+            return {}
+        kernels = []
+        for name in plan.names:
+            params = trainable["models"][name]
+            for key in conv1_layer.path:
+                params = params[key]
+            kernels.append(params["kernel"])
+        low, dtype = plan.train_lowering, compute_dtype
+        zs = alexnet.shared_conv1(kernels, z, conv1_layer, low, dtype)  # [b, 59, 59, O_i]
+        xs = alexnet.shared_conv1(kernels, x, conv1_layer, low, dtype)  # [b, 123, 123, O_i]
+        return dict(zip(plan.names, zip(zs, xs, strict=True), strict=True))
 
     def step(state: TrainState, batch: Batch, teacher_vars: Any):
         z, x = batch["template"], batch["search"]  # [b, 127, 127, 3], [b, 255, 255, 3]
@@ -146,12 +178,15 @@ def per_device_step(plan: TrainPlan) -> StepFn:
 
         def loss_fn(trainable):
             outputs, stats = {}, {}
+            conv1 = shared_conv1(trainable, z, x)
             for name, model in trained.items():
                 variables = {
                     "params": trainable["models"][name],
                     "batch_stats": state.batch_stats[name],
                 }
-                outputs[name], stats[name] = M.forward(model, variables, z, x, train=True)
+                outputs[name], stats[name] = M.forward(
+                    model, variables, z, x, train=True, conv1=conv1.get(name)
+                )
             total, terms = objective_lib.objective(
                 outputs,
                 targets,
