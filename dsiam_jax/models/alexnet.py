@@ -74,9 +74,7 @@ class Conv(nn.Module):
         chunk = low.input_chunk(x.shape[0], x.shape[-1], k) if low else 0
         out_size = x.shape[1] - k + 1  # stride-1 convs only (Winograd)
         if self.conv1 and low is not None and g == 1:
-            batch, stride = x.shape[0], self.strides[0]
-            s2d = low.conv1_space_to_depth(self.features, batch, stride)
-            y = conv1_lowered(x, kernel, stride, low.conv1_chunk(self.features, batch), s2d)
+            y = conv1_as_lowered(x, kernel, self.strides[0], low)
         elif (
             low is not None
             and x.dtype == jnp.float32  # bfloat16 keeps the conv (its rounding is coarser)
@@ -148,6 +146,15 @@ def conv1_lowered(
     return y[:, :out_h, :out_w]
 
 
+def conv1_as_lowered(x: jax.Array, kernel: jax.Array, stride: int, lowering: Lowering) -> jax.Array:
+    """conv1 (VALID, ungrouped) as `lowering` chooses for its width and batch: on pixel
+    blocks (`Lowering.conv1_space_to_depth`) and/or in output-channel chunks
+    (`Lowering.conv1_chunk`), through `conv1_lowered`."""
+    width, batch = kernel.shape[-1], x.shape[0]
+    s2d = lowering.conv1_space_to_depth(width, batch, stride)
+    return conv1_lowered(x, kernel, stride, lowering.conv1_chunk(width, batch), s2d)
+
+
 def shared_conv1(
     kernels: list[jax.Array], x: jax.Array, layer: ConvLayer, lowering: Lowering, dtype
 ) -> list[jax.Array]:
@@ -159,9 +166,7 @@ def shared_conv1(
     values as each network's own conv1 (bit for bit on CPU: each output channel is the
     same dot product)."""
     kernel = jnp.concatenate([k.astype(dtype) for k in kernels], -1)  # [11, 11, 3, sum O]
-    width, batch, stride = kernel.shape[-1], x.shape[0], layer.stride
-    s2d = lowering.conv1_space_to_depth(width, batch, stride)
-    y = conv1_lowered(x.astype(dtype), kernel, stride, lowering.conv1_chunk(width, batch), s2d)
+    y = conv1_as_lowered(x.astype(dtype), kernel, layer.stride, lowering)
     ends = list(itertools.accumulate(k.shape[-1] for k in kernels))
     return [y[..., end - k.shape[-1] : end] for k, end in zip(kernels, ends, strict=True)]
 
