@@ -236,7 +236,8 @@ def tracker_config() -> ml_collections.ConfigDict:
     siamrpn.py): template_size, search_size, context, min_size; SiamFC's num_scales,
     scale_step, scale_penalty, scale_lr, window_influence, response_up; SiamRPN's
     penalty_k, window_influence, lr, center (where the box centre comes from),
-    response_up (center=upsampled), score_map (what the window is mixed with).
+    response_up (center=upsampled), score_map (what the window is mixed with),
+    aspect_rate (the share of each size update's aspect-ratio change kept).
     """
     t = ml_collections.ConfigDict()
     t.siamfc = ml_collections.ConfigDict(dataclass_defaults(SiamFCConfig))

@@ -178,7 +178,7 @@ def test_tracker_update_decodes_the_best_anchor_by_hand():
     """One confident anchor (row 9, column 11, ratio 0.5 of the 19x19 grid at 271) whose
     reg encodes a known crop box: the new state follows pysot's update, written out."""
     spec = M.teacher_spec("siamrpn")
-    alg = SiamRPNTracking(spec, SiamRPNConfig(center="regression"))  # pysot's rule
+    alg = SiamRPNTracking(spec, SiamRPNConfig(center="regression", aspect_rate=1.0))  # pysot
     k, r = 5, 19
     center, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
     s_x = padded_side(*size) * 271 / 127

@@ -67,6 +67,12 @@ def reference_update(center, size, cls, reg, anchors, cfg: SiamRPNConfig):
     a = int(np.argmax(penalised[ci, cj]))
     lr = penalty[ci, cj, a] * prob[ci, cj, a] * cfg.lr
     new_size = np.asarray(size) * (1 - lr) + boxes[ci, cj, a, 2:] / scale * lr
+    if cfg.aspect_rate != 1.0:  # same area, aspect ratio old^(1 - rate) * new^rate
+        area = new_size[0] * new_size[1]
+        aspect = (size[0] / size[1]) ** (1 - cfg.aspect_rate) * (
+            new_size[0] / new_size[1]
+        ) ** cfg.aspect_rate
+        new_size = np.array([math.sqrt(area * aspect), math.sqrt(area / aspect)])
     return np.asarray(center) + disp / scale, new_size
 
 
@@ -83,9 +89,12 @@ def _maps(seed: int, r: int, k: int):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_upsampled_centre_matches_numpy_reference(seed):
+@pytest.mark.parametrize("aspect_rate", [1.0, 0.5, 0.0])
+def test_upsampled_centre_matches_numpy_reference(seed, aspect_rate):
     spec = M.teacher_spec("siamrpn")
-    cfg = SiamRPNConfig(center="upsampled", response_up=8 if seed % 2 else 16)
+    cfg = SiamRPNConfig(
+        center="upsampled", response_up=8 if seed % 2 else 16, aspect_rate=aspect_rate
+    )
     alg = SiamRPNTracking(spec, cfg)
     anchors = np.asarray(A.anchors_for(spec, cfg.template_size, cfg.search_size), np.float64)
     r, _, k, _ = anchors.shape
@@ -102,8 +111,16 @@ def test_upsampled_centre_matches_numpy_reference(seed):
     want_center, want_size = reference_update(center, size, cls, reg, anchors, cfg)
     np.testing.assert_allclose(new.center, want_center, rtol=1e-5)
     np.testing.assert_allclose(new.size, want_size, rtol=1e-4)
+    if aspect_rate == 0.0:  # SiamFC's rule: the aspect ratio never changes
+        np.testing.assert_allclose(new.size[0] / new.size[1], size[0] / size[1], rtol=1e-5)
 
 
 def test_upsampling_factor_must_be_positive():
     with pytest.raises(ConfigError, match="tracker.siamrpn.response_up=0"):
         SiamRPNConfig(center="upsampled", response_up=0).check()
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5])
+def test_aspect_rate_must_be_a_share(rate):
+    with pytest.raises(ConfigError, match=f"tracker.siamrpn.aspect_rate={rate}"):
+        SiamRPNConfig(aspect_rate=rate).check()

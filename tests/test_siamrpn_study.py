@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 
-from studies.siamrpn import compare
+from studies.siamrpn import box_errors, compare
 
 
 def write_eval(folder, aucs):
@@ -213,3 +213,23 @@ def test_one_tracker_of_a_several_model_eval_by_name(tmp_path):
     assert np.isclose(loaded["auc"], 0.6)
     with pytest.raises(ValueError):  # two trackers and no name: ambiguous
         compare.load_eval(tmp_path)
+
+
+def test_box_errors_by_hand():
+    """Frame 1 held (centre exact, a 20x5 box on a 10x10 truth: IoU 50 / 150, area right,
+    aspect 4x), frame 2 lost (90 sqrt 2 px off a size-10 target); frame 0 not counted."""
+    truth = [np.array([[0, 0, 10, 10], [0, 0, 10, 10], [10, 10, 20, 5]], float)]
+    pred = [np.array([[0, 0, 10, 10], [-5, 2.5, 20, 5], [100, 100, 20, 5]], float)]
+    got = box_errors.box_errors(pred, truth)
+    want = {
+        "mean_iou": 1 / 6,
+        "lost": 0.5,
+        "held": 0.5,
+        "held_iou": 1 / 3,
+        "held_centre_error": 0.0,
+        "held_abs_log_area": 0.0,
+        "held_abs_log_aspect": np.log(4),
+        "aspect_change": np.log(4),  # both predictions 4x the first frame's aspect ratio
+    }
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-4), key

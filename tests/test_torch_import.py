@@ -425,12 +425,14 @@ def test_dasiamrpn_outputs_decode_like_dasiamrpn(dasiamrpn_case):
 
     Checks the anchor order and placement, the channel order of cls / reg, the class
     index of the score and the size update, with DaSiamRPN's SiamRPNBIG settings and
-    its window and centre rules (`score_map=probability`, `center=regression`; ours default
-    to the normalised map and the upsampled peak).
+    its window, centre and size rules (`score_map=probability`, `center=regression`,
+    `aspect_rate=1`; ours default to the normalised map, the upsampled peak and the first
+    frame's aspect ratio).
     """
     _, spec, _, (cls_t, reg_t), out = dasiamrpn_case
     p = {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295}
     rule = {"search_size": 271, "score_map": "probability", "center": "regression"}
+    rule["aspect_rate"] = 1.0
     algorithm = make_algorithm(spec, {"siamrpn": {**rule, **p}})
     update = jax.jit(lambda state, outputs: algorithm.update(state, outputs, (1000, 1000)))
     for i, (pos, sz) in enumerate([((500.0, 400.0), (80.0, 60.0)), ((300.0, 320.0), (30, 90))]):

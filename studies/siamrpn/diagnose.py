@@ -222,9 +222,11 @@ def synthetic_test_sequences(num: int) -> list:
 
 
 def tracker_config(siamrpn: dict) -> dict:
-    """The default `config.tracker` section with `siamrpn` overrides."""
+    """The default `config.tracker` section with `siamrpn` overrides (`aspect_rate` 1
+    unless overridden)."""
     cfg = default.tracker_config().to_dict()
-    cfg["siamrpn"].update(siamrpn)
+    # pysot's size rule, the default when sections 1-32 ran these tools (section 33)
+    cfg["siamrpn"].update({"aspect_rate": 1.0, **siamrpn})
     return cfg
 
 

@@ -4,14 +4,15 @@
 set -euo pipefail
 W=${W:-/work/runs}
 export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
-# The RPN tracker mixes its window with pysot's probabilities and takes the centre from
-# the regression here, the defaults when sections 1-23 ran (section 24 made
-# score_map=normalized the default, section 30 center=upsampled; their runs pass them).
+# The RPN tracker mixes its window with pysot's probabilities, takes the centre from the
+# regression and keeps each size update's aspect-ratio change here, the defaults when
+# sections 1-23 ran (section 24 made score_map=normalized the default, section 30
+# center=upsampled, section 33 aspect_rate=0; their runs pass them).
 run_eval() {  # workdir [eval folder name, default eval] [config overrides]
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$1 \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$1/${2:-eval} \
       --config.backend=jax --config.tracker.siamrpn.score_map=probability \
-      --config.tracker.siamrpn.center=regression "${@:3}"
+      --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0 "${@:3}"
 }
 eval_once() {  # workdir eval-folder [config overrides]: run_eval unless it has an eval.json
   [ -f $1/$2/eval.json ] || run_eval "$@"
@@ -38,10 +39,10 @@ FC_BACKBONE_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
 MATCHER_RECIPE="$FC_BACKBONE_RECIPE --config.model.rpn_cls_xcorr=True
      --config.model.cls_init_scale=0"
 eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test [, config overrides]]: once,
-  # default window rule, pysot's centre rule (the default until section 30, which made it
-  # center=upsampled; a later override wins), the first 64 sequences of the split
+  # default window rule, pysot's centre and size rules (the defaults until sections 30 and
+  # 33: center=upsampled, aspect_rate=0; a later override wins), the first 64 sequences
   [ -f $1/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
       --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=${3:-test} \
       --config.eval.max_sequences=64 --workdir=$1 --config.backend=jax \
-      --config.tracker.siamrpn.center=regression "${@:4}"
+      --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0 "${@:4}"
 }

@@ -19,7 +19,7 @@ python -m dsiam_jax.main --config=configs/siamfc_teacher.py --workdir=$W/C_long_
 for R in E_long_lr3 C_long_lr3; do
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/$R \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/$R/eval --config.backend=jax \
-     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0
 done
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E_long_lr3 \
     --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \

@@ -19,7 +19,7 @@ for R in X_long_lr3 K_long_lr3 G_long_lr3; do
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/rpn_x/$R \
       --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/rpn_x/$R/eval \
       --config.backend=jax \
-     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0
   python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/rpn_x/$R \
       --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \
       --config.eval.split=test --workdir=$W/rpn_x/$R/eval_peak --config.backend=jax \

@@ -64,7 +64,7 @@ python -m dsiam_jax.main $RPN --config.loss.rpn_rank_weight=1.0 --config.train.l
     --workdir=$W/E128_long_lr3
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E128_long_lr3 \
     --config.eval.layout=synthetic --config.eval.split=test --workdir=$W/E128_long_lr3/eval --config.backend=jax \
-     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression
+     --config.tracker.siamrpn.score_map=probability --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0
 python -m dsiam_jax.main --config=configs/evaluate.py --config.checkpoint=$W/E128_long_lr3 \
     --config.tracker.siamrpn.center=peak --config.eval.layout=synthetic \
     --config.eval.split=test --workdir=$W/E128_long_lr3/eval_peak --config.backend=jax \

@@ -22,7 +22,7 @@ evaluate() {  # checkpoint eval-folder: mode=evaluate once per window rule in RU
     [ -f $2_$rule/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
         --config.checkpoint=$1 --config.eval.layout=synthetic --config.eval.split=test \
         --config.backend=jax --config.tracker.siamrpn.score_map=$rule --workdir=$2_$rule \
-        --config.tracker.siamrpn.center=regression
+        --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0
   done
 }
 scratch $Z/scratch_rpn 0

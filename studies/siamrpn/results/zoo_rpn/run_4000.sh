@@ -23,7 +23,7 @@ eval_once $Z/dstrpn_4000 eval_normalized $NORMALIZED
 [ -f $Z/zoo_eval/eval.json ] || python -m dsiam_jax.main --config=configs/evaluate.py \
     --config.checkpoint=siamrpn_teacher,siamrpn_student_0,siamrpn_student_1 \
     --config.eval.layout=synthetic --config.eval.split=test --config.backend=jax $NORMALIZED \
-    --config.tracker.siamrpn.center=regression \
+    --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0 \
     --workdir=$Z/zoo_eval
 # The same student from scratch on N's recipe for the same 4000 steps (run.sh's scratch
 # run, twice as long): only the losses differ.
