@@ -91,7 +91,6 @@ class SiamRPNConfig(TrackerSettings):
     center: str = "upsampled"  # 'upsampled' | 'regression' (pysot) | 'anchor' | 'peak'
     response_up: int = 16  # center='upsampled': bicubic upsampling of the R x R map
     score_map: str = "normalized"  # 'normalized' | 'probability' (pysot; module docstring)
-    size_cells: int = 0  # EXPERIMENT: 0 best anchor; n: weighted over (2n-1)^2 cells
     aspect_rate: float = 0.0  # share of each size update's aspect-ratio change kept (1: pysot)
 
     def check(self) -> None:
@@ -202,22 +201,6 @@ class SiamRPNTracking(CropTracking):
         shifted = logit - jnp.min(logit)
         return shifted / (jnp.sum(shifted) + 1e-16)
 
-    @staticmethod
-    def _pooled_size(weight: jax.Array, wh: jax.Array, best: tuple, r: int) -> jax.Array:
-        """Weighted geometric mean `[2]` of the sizes `wh [R, R, k, 2]` over the
-        (2r+1)^2 cells around `best`'s cell, all anchors, weights `weight [R, R, k]`."""
-        pad = ((r, r), (r, r), (0, 0))
-        w = jax.lax.dynamic_slice(
-            jnp.pad(weight, pad), (best[0], best[1], 0), (2 * r + 1, 2 * r + 1, weight.shape[-1])
-        )
-        logs = jax.lax.dynamic_slice(
-            jnp.pad(jnp.log(wh), (*pad, (0, 0))),
-            (best[0], best[1], 0, 0),
-            (2 * r + 1, 2 * r + 1, wh.shape[2], 2),
-        )
-        w = w / (jnp.sum(w) + 1e-16)
-        return jnp.exp(jnp.sum(w[..., None] * logs, axis=(0, 1, 2)))
-
     def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
         """Network outputs -> `(new state, box [4], score)`."""
         c = self.config
@@ -250,8 +233,6 @@ class SiamRPNTracking(CropTracking):
         if c.center == "peak":
             logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
             box = box.at[:2].add(peak_offset(logit, best[0], best[1]) * STRIDE)
-        if c.size_cells:
-            box = box.at[2:].set(self._pooled_size(penalty * score, wh, best, c.size_cells - 1))
         lr = penalty[best] * score[best] * c.lr
         offset = (box[:2] - c.search_size / 2) / scale  # image px
         size = state.size * (1 - lr) + box[2:] / scale * lr

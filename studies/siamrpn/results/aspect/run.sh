@@ -19,7 +19,6 @@ flags() {  # variant -> overrides; tokens joined by '+' combine
       a100) echo "$RPN.aspect_rate=1.0" ;;
       a*) echo "$RPN.aspect_rate=0.${t#a}" ;;
       l*) echo "$RPN.lr=0.${t#l}" ;;
-      c*) echo "$RPN.size_cells=${t#c}" ;;  # EXPERIMENT
     esac
   done
 }
