@@ -41,6 +41,19 @@ def test_paired_difference_by_hand(tmp_path):
     assert "| E - A | 2 | 3 | +0.150 |" in table
 
 
+def test_skip_first_leaves_out_the_first_sequences_by_name(tmp_path):
+    """With seq0 and seq1 left out, T - S is the mean of seq2's and seq3's differences:
+    (0.1 - 0.2) / 2."""
+    runs = {
+        "T": {0: write_eval(tmp_path / "T", [0.9, 0.5, 0.6, 0.3])},
+        "S": {0: write_eval(tmp_path / "S", [0.4, 0.5, 0.5, 0.5])},
+    }
+    result = compare.compare(runs, [("T", "S")], skip_first=2)
+    (pair,) = result["pairs"]
+    assert pair["num_sequences"] == 2 and np.isclose(pair["diff"], -0.05)
+    assert np.isclose(result["variants"]["T"]["mean_auc"], 0.45)
+
+
 def test_concentration_by_hand(tmp_path):
     """Differences 0.5, 0.0, 0.1, -0.2 (seq0-seq3): median 0.05; the two largest, seq0
     and seq2, carry (0.5 + 0.1) / 4 of the mean."""

@@ -73,11 +73,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from data_pipelines import sequences, sources
 
     evals = dict(item.split("=", 1) for item in a.evals.split(",") if item)
-    kwargs = sources.synthetic_kwargs(default.data_config())
-    seqs = sequences.read_sequences("synthetic", "", a.split, **kwargs)
     (tracker,) = json.loads((pathlib.Path(next(iter(evals.values()))) / "eval.json").read_text())[
         "trackers"
     ].values()
+    kwargs = sources.synthetic_kwargs(default.data_config())
+    kwargs["num_sequences"] = len(tracker["sequences"])  # as mode=evaluate's max_sequences
+    seqs = sequences.read_sequences("synthetic", "", a.split, **kwargs)
     seqs = [s for s in seqs if s.name in tracker["sequences"]]  # the ones the evals ran
     truth = [np.asarray(s.boxes, np.float64) for s in seqs]
     names = [s.name for s in seqs]

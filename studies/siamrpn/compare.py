@@ -10,7 +10,9 @@ Each run is `variant:seed=<mode=evaluate workdir>` (its eval.json, one tracker; 
 standard error is over sequences (`studies.distillation.analyze.paired`). With
 `--worst=N`, each pair also says per seed how concentrated it is: the median
 per-sequence difference, the share of the mean carried by the N largest differences
-(their sum / number of sequences), and those N sequences.
+(their sum / number of sequences), and those N sequences. `--skip_first=N` leaves out
+each eval's first N sequences by name (synthetic names number them), e.g. the ones
+earlier choices looked at.
 """
 
 from __future__ import annotations
@@ -28,18 +30,21 @@ RUNS = flags.DEFINE_string("runs", "", "variant:seed=eval_workdir, comma-separat
 PAIRS = flags.DEFINE_string("pairs", "", "X-Y pairs (X minus Y), comma-separated")
 OUT = flags.DEFINE_string("out", "", "JSON to write (a .md table is written next to it)")
 WORST = flags.DEFINE_integer("worst", 0, "per pair and seed: the N largest differences")
+SKIP_FIRST = flags.DEFINE_integer("skip_first", 0, "leave out each eval's first N sequences")
 
 
-def load_eval(folder: str | pathlib.Path) -> dict:
+def load_eval(folder: str | pathlib.Path, skip_first: int = 0) -> dict:
     """`{'auc', 'sequences': {name: auc}}` of the single tracker in `folder/eval.json`,
-    or of the tracker NAME when `folder` ends in `#NAME` (an eval of several models)."""
+    or of the tracker NAME when `folder` ends in `#NAME` (an eval of several models);
+    without the first `skip_first` sequences in name order."""
     folder, _, name = str(folder).partition("#")
     report = json.loads((pathlib.Path(folder) / "eval.json").read_text())
     if name:
         tracker = report["trackers"][name]
     else:
         (tracker,) = report["trackers"].values()
-    seqs = {k: v["success_auc"] for k, v in tracker["sequences"].items()}
+    names = sorted(tracker["sequences"])[skip_first:]
+    seqs = {k: tracker["sequences"][k]["success_auc"] for k in names}
     return {"auc": statistics.fmean(seqs.values()), "sequences": seqs}
 
 
@@ -59,11 +64,17 @@ def concentration(a: dict, b: dict, worst: int) -> dict:
 
 
 def compare(
-    runs: dict[str, dict[int, str]], pairs: Sequence[tuple[str, str]], worst: int = 0
+    runs: dict[str, dict[int, str]],
+    pairs: Sequence[tuple[str, str]],
+    worst: int = 0,
+    skip_first: int = 0,
 ) -> dict:
     """Per-variant mean AUC over seeds and the paired differences (`worst` > 0: with
-    each pair's `concentration` per common seed)."""
-    loaded = {v: {s: load_eval(p) for s, p in seeds.items()} for v, seeds in runs.items()}
+    each pair's `concentration` per common seed), each eval without its first
+    `skip_first` sequences (`load_eval`)."""
+    loaded = {
+        v: {s: load_eval(p, skip_first) for s, p in seeds.items()} for v, seeds in runs.items()
+    }
     variants = {
         v: {"seeds": sorted(e), "auc": {s: e[s]["auc"] for s in sorted(e)}}
         for v, e in loaded.items()
@@ -114,7 +125,7 @@ def main(argv: Sequence[str]) -> None:
         variant, seed = name.split(":")
         runs.setdefault(variant, {})[int(seed)] = path
     pairs = [tuple(p.split("-", 1)) for p in filter(None, PAIRS.value.split(","))]
-    result = compare(runs, pairs, WORST.value)
+    result = compare(runs, pairs, WORST.value, SKIP_FIRST.value)
     text = markdown(result)
     print(text)
     if OUT.value:
