@@ -48,9 +48,10 @@ aspect ratios are noisy: with pysot's update (`aspect_rate=1`) the zoo's RPN tea
 boxes changed aspect ratio twice as much as the targets did (mean |log| 0.23 against
 0.11), and on the frames where it held the target their IoU was 0.72 against SiamFC's
 0.77. Chosen on the 64 synthetic validation sequences from 0, 0.25, 0.5, 1 with the
-zoo's three RPN models (+0.017 +- 0.008 success AUC for 0 over 1), then on the test
-sequences +0.020 +- 0.008 (studies/siamrpn/README.md section 33). Keep 1 for imported
-pysot / DaSiamRPN weights, and for targets whose aspect ratio changes much.
+zoo's three RPN models (+0.017 +- 0.008 success AUC for 0 over 1), then on 256 test
+sequences +0.011 +- 0.004, most of it the students' (studies/siamrpn/README.md section
+33). Keep 1 for imported pysot / DaSiamRPN weights, and for targets whose aspect ratio
+changes much.
 """
 
 from __future__ import annotations
