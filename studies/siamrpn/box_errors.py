@@ -31,9 +31,25 @@ def log_aspect(boxes: np.ndarray) -> np.ndarray:
     return np.log(boxes[:, 2] / boxes[:, 3])
 
 
+def aspect_change(boxes: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> float:
+    """Mean |log| over frames 2+ of the aspect ratio of per-sequence `boxes [T, 4]` over
+    the truth's first frame's."""
+    return float(
+        np.mean(
+            np.abs(
+                np.concatenate(
+                    [
+                        log_aspect(b[1:]) - log_aspect(g[:1])
+                        for b, g in zip(boxes, truth, strict=True)
+                    ]
+                )
+            )
+        )
+    )
+
+
 def box_errors(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
     """The module docstring's statistics of per-sequence boxes `[T, 4]` against the truth."""
-    first = np.concatenate([np.repeat(g[:1], len(g) - 1, 0) for g in truth])  # [N, 4]
     p = np.concatenate([x[1:] for x in pred])  # [N, 4]
     g = np.concatenate([x[1:] for x in truth])  # [N, 4]
     size = np.sqrt(g[:, 2] * g[:, 3])
@@ -52,7 +68,7 @@ def box_errors(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
         "held_centre_error": float(err[held].mean()),
         "held_abs_log_area": float(np.abs(area[held]).mean()),
         "held_abs_log_aspect": float(np.abs(aspect[held]).mean()),
-        "aspect_change": float(np.abs(log_aspect(p) - log_aspect(first)).mean()),
+        "aspect_change": aspect_change(pred, truth),
     }
     return {k: round(v, 4) for k, v in stats.items()}
 
@@ -84,16 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = [s.name for s in seqs]
     num = len(seqs)
     out = {"split": a.split, "sequences": num}
-    out["truth"] = {
-        "aspect_change": round(
-            float(
-                np.mean(
-                    np.abs(np.concatenate([log_aspect(g[1:]) - log_aspect(g[:1]) for g in truth]))
-                )
-            ),
-            4,
-        )
-    }
+    out["truth"] = {"aspect_change": round(aspect_change(truth, truth), 4)}
     for label, folder in evals.items():
         out[label] = box_errors(load_boxes(folder, names), truth)
         print(label, out[label], flush=True)
