@@ -34,18 +34,8 @@ def log_aspect(boxes: np.ndarray) -> np.ndarray:
 def aspect_change(boxes: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> float:
     """Mean |log| over frames 2+ of the aspect ratio of per-sequence `boxes [T, 4]` over
     the truth's first frame's."""
-    return float(
-        np.mean(
-            np.abs(
-                np.concatenate(
-                    [
-                        log_aspect(b[1:]) - log_aspect(g[:1])
-                        for b, g in zip(boxes, truth, strict=True)
-                    ]
-                )
-            )
-        )
-    )
+    changes = [log_aspect(b[1:]) - log_aspect(g[:1]) for b, g in zip(boxes, truth, strict=True)]
+    return float(np.mean(np.abs(np.concatenate(changes))))
 
 
 def box_errors(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
