@@ -174,6 +174,64 @@ def test_siamfc_forward_matches_numpy_reference():
     np.testing.assert_allclose(out, ref, rtol=2e-3, atol=2e-3 * np.abs(ref).max())
 
 
+def np_alexnet_train(xs, params, stats, spec, frozen):
+    """Train-mode backbone on a batch `[N, H, W, 3]`: the first `frozen` layers normalise
+    by the running statistics, the others by the batch's (biased variance)."""
+    x = [xi.astype(np.float64) for xi in xs]
+    for i in range(5):
+        p = params[f"conv{i + 1}"]
+        x = [np_conv(xi, p["kernel"], p["bias"], 2 if i == 0 else 1, spec.groups[i]) for xi in x]
+        if i < 4 or spec.final_bn:
+            a = np.stack(x)
+            s = (
+                stats[f"bn{i + 1}"]
+                if i < frozen
+                else {"mean": a.mean((0, 1, 2)), "var": a.var((0, 1, 2))}
+            )
+            x = [np_bn(xi, params[f"bn{i + 1}"], s, spec.bn_eps) for xi in x]
+        if i < 4:
+            x = [np.maximum(xi, 0) for xi in x]
+        if i < 2:
+            x = [np_pool(xi) for xi in x]
+    return np.stack(x)
+
+
+def test_frozen_convs_are_a_fixed_function_in_training():
+    """`frozen_convs=2` in train mode: conv1-2 normalise by their running statistics
+    (kept as they were), conv3-5 by the batch's (NumPy reference), and no gradient
+    reaches conv1-2's parameters while conv3's gets one."""
+    spec = small_spec("siamrpn", "depthwise")
+    model = M.build(spec, frozen_convs=2)
+    v = jax.tree_util.tree_map(np.asarray, M.init_variables(model, jax.random.PRNGKey(3), 127, 127))
+    rng = np.random.default_rng(4)
+    for s in v["batch_stats"]["backbone"].values():
+        s["mean"] = rng.normal(0, 0.5, s["mean"].shape).astype(np.float32)
+        s["var"] = rng.uniform(0.5, 2.0, s["var"].shape).astype(np.float32)
+    xs = rng.uniform(0, 255, (2, 127, 127, 3)).astype(np.float32)
+
+    def features(params):
+        variables = {"params": params, "batch_stats": v["batch_stats"]}
+        out, stats = M.forward(model, variables, xs, xs, train=True)
+        return out["features"], stats
+
+    feats, stats = features(v["params"])
+    ref = np_alexnet_train(xs, v["params"]["backbone"], v["batch_stats"]["backbone"], spec, 2)
+    np.testing.assert_allclose(feats, ref, rtol=2e-3, atol=2e-3 * np.abs(ref).max())
+    for name in ("bn1", "bn2"):
+        for k in ("mean", "var"):
+            np.testing.assert_array_equal(
+                stats["backbone"][name][k], v["batch_stats"]["backbone"][name][k]
+            )
+    assert not np.allclose(
+        stats["backbone"]["bn3"]["mean"], v["batch_stats"]["backbone"]["bn3"]["mean"]
+    )
+    grads = jax.grad(lambda p: jnp.sum(features(p)[0] ** 2))(v["params"])["backbone"]
+    for name in ("conv1", "bn1", "conv2", "bn2"):
+        for g in jax.tree_util.tree_leaves(grads[name]):
+            assert not np.any(np.asarray(g)), name
+    assert np.abs(np.asarray(grads["conv3"]["kernel"])).max() > 0
+
+
 def test_train_mode_updates_batch_stats():
     model = M.build(small_spec())
     v = M.init_variables(model, jax.random.PRNGKey(0))

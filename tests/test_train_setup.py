@@ -42,10 +42,11 @@ def test_sgd_momentum_weight_decay_by_hand():
         np.testing.assert_allclose(p["w"], w, rtol=1e-5)
 
 
-@pytest.mark.parametrize("scale", [0.0, 0.1])
-def test_backbone_lr_scale_by_hand(scale):
+@pytest.mark.parametrize("scale,frozen", [(0.0, 0), (0.1, 0), (0.1, 3), (1.0, 2)])
+def test_backbone_lr_scale_by_hand(scale, frozen):
     """train.backbone_lr_scale: backbone updates (weight decay and momentum included) x
-    scale; the head's and the adapters' as without it."""
+    scale; the head's and the adapters' as without it. train.frozen_convs: the first
+    layers' updates (conv and BatchNorm) are zero."""
     s = OptimSettings(
         num_steps=2,
         lr_start=0.1,
@@ -53,13 +54,15 @@ def test_backbone_lr_scale_by_hand(scale):
         momentum=0.9,
         weight_decay=0.5,
         backbone_lr_scale=scale,
+        frozen_convs=frozen,
     )
     tx = optim.make_optimizer(s)
     w0 = np.array([1.0, -2.0])
+    layers = {"conv1": "kernel", "bn2": "scale", "conv3": "bias", "conv4": "kernel"}
     p = {
         "models": {
             "m": {
-                "backbone": {"conv1": {"kernel": jnp.asarray(w0)}},
+                "backbone": {name: {leaf: jnp.asarray(w0)} for name, leaf in layers.items()},
                 "head": {"b": jnp.asarray(w0)},
             }
         },
@@ -67,21 +70,25 @@ def test_backbone_lr_scale_by_hand(scale):
     }
     g = jax.tree_util.tree_map(lambda x: jnp.full_like(x, 0.5), p)
     st = tx.init(p)
-    ws = {"backbone": w0.copy(), "other": w0.copy()}
-    bufs = {"backbone": np.zeros(2), "other": np.zeros(2)}
+    factors = {name: 0.0 if int(name[-1]) <= frozen else scale for name in layers}
+    factors["other"] = 1.0
+    ws = {part: w0.copy() for part in factors}
+    bufs = {part: np.zeros(2) for part in factors}
     for step in range(2):
         u, st = tx.update(g, st, p)
         p = optax.apply_updates(p, u)
-        for part, factor in (("backbone", scale), ("other", 1.0)):
+        for part, factor in factors.items():
             bufs[part] = 0.9 * bufs[part] + (0.5 + 0.5 * ws[part])
             ws[part] = ws[part] - factor * 0.1 * 0.1 ** (step / 2) * bufs[part]
-        np.testing.assert_allclose(
-            p["models"]["m"]["backbone"]["conv1"]["kernel"], ws["backbone"], rtol=1e-5
-        )
+        for name, leaf in layers.items():
+            got = p["models"]["m"]["backbone"][name][leaf]
+            np.testing.assert_allclose(got, ws[name], rtol=1e-5, err_msg=name)
         np.testing.assert_allclose(p["models"]["m"]["head"]["b"], ws["other"], rtol=1e-5)
         np.testing.assert_allclose(p["adapters"]["m"]["kernel"], ws["other"], rtol=1e-5)
     with pytest.raises(ValueError, match="backbone_lr_scale=-1"):
         OptimSettings(backbone_lr_scale=-1.0)
+    with pytest.raises(ValueError, match="frozen_convs=6"):
+        OptimSettings(frozen_convs=6)
 
 
 def test_gradient_clipping():

@@ -194,3 +194,31 @@ def test_moving_average_of_the_trained_variables():
         )
     ]
     assert max(moved) > 0  # the average is not the raw weights
+
+
+def test_frozen_convs_stay_fixed_and_the_rest_moves():
+    """train.frozen_convs=2 in a distillation step on four devices (weight decay and
+    momentum on, the students' conv1 as one conv): the students' conv1-2 parameters and
+    BatchNorm statistics are bit for bit those they started with, every other leaf moves."""
+    plan, teacher_vars = tiny_plan()
+    plan = dataclasses.replace(
+        plan,
+        optim=dataclasses.replace(plan.optim, frozen_convs=2),
+        lowering=plan.lowering.replace(shared_conv1="on"),
+    )
+    make = jax.jit(lambda key: toy_pairs.toy_batch(key, 8, TEMPLATE, SEARCH, 24.0, 0.25))
+    batches = [jax.device_get(compiled(make, jax.random.key(k))(jax.random.key(k))) for k in (3, 4)]
+    state = jax.device_get(compiled(jax.jit(lambda: S.init_state(plan, jax.random.key(0))))())
+    after, history = run_steps(plan, teacher_vars, state, batches, parallel.data_mesh(4))
+    assert np.isfinite(history[-1]["loss"])
+    frozen = {"conv1", "bn1", "conv2", "bn2"}
+    for tree in ("params", "batch_stats"):
+        before_leaves = jax.tree_util.tree_leaves_with_path(getattr(state, tree))
+        after_leaves = jax.tree_util.tree_leaves(getattr(after, tree))
+        for (path, a), b in zip(before_leaves, after_leaves, strict=True):
+            keys = [getattr(k, "key", None) for k in path]
+            name = "/".join(map(str, keys))
+            if "backbone" in keys and keys[keys.index("backbone") + 1] in frozen:
+                np.testing.assert_array_equal(b, a, err_msg=name)
+            elif tree == "params" or "backbone" in keys:
+                assert float(np.abs(np.asarray(b) - np.asarray(a)).max()) > 0, name

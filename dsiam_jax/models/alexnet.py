@@ -218,6 +218,9 @@ class AlexNet(nn.Module):
     # Compute dtype of convs and activations (float32 | bfloat16); parameters and
     # BatchNorm statistics stay float32 (Flax reduces batch statistics in float32).
     dtype: jnp.dtype = jnp.float32
+    # Training only: the first `frozen` layers are a fixed function (BatchNorm by its
+    # running averages, no gradient through them: `OptimSettings.frozen_convs`).
+    frozen: int = 0
 
     @nn.compact
     def __call__(
@@ -230,7 +233,7 @@ class AlexNet(nn.Module):
             x = layer_conv(layer, self.lowering, i == 0, self.dtype)(x, conv1 if i == 0 else None)
             if layer.bn:
                 x = nn.BatchNorm(
-                    use_running_average=not train,
+                    use_running_average=not train or i < self.frozen,
                     momentum=self.bn_momentum,
                     epsilon=self.bn_eps,
                     axis_name=self.bn_axis_name,
@@ -242,4 +245,6 @@ class AlexNet(nn.Module):
                 x = nn.relu(x)
             if layer.pool:
                 x = max_pool(x, self.lowering.pool_by_slices)
+            if i + 1 == self.frozen:
+                x = jax.lax.stop_gradient(x)
         return x

@@ -53,6 +53,8 @@ class SiameseNet(nn.Module):
     # Parameters and BatchNorm statistics stay float32, and the head's outputs and
     # the returned features are float32 (losses and trackers work in float32).
     compute_dtype: str = "float32"
+    # Training only: the first backbone layers kept fixed (`AlexNet.frozen`).
+    frozen_convs: int = 0
 
     def setup(self):
         s, layers = self.spec, structure(self.spec)
@@ -62,7 +64,7 @@ class SiameseNet(nn.Module):
             bn_fast_variance=self.bn_fast_variance,
             dtype=jnp.dtype(self.compute_dtype),
         )
-        self.backbone = AlexNet(layers.backbone, self.lowering, **bn)
+        self.backbone = AlexNet(layers.backbone, self.lowering, **bn, frozen=self.frozen_convs)
         self.head = Head(layers, self.lowering, **bn)
 
     def template_branch(self, z: jax.Array, train: bool = False, conv1: jax.Array | None = None):
@@ -97,6 +99,7 @@ def build(
     *,
     lowering: Lowering | None = None,
     compute_dtype: str = "float32",
+    frozen_convs: int = 0,
 ) -> SiameseNet:
     """The Linen module for `spec`.
 
@@ -106,13 +109,14 @@ def build(
     makes BatchNorm use statistics over that mesh axis, and `bn_fast_variance=False`
     computes the batch variance without cancellation. `compute_dtype` ('float32' |
     'bfloat16') is the precision of convs and activations (not a lowering: bfloat16
-    changes the numbers; parameters stay float32).
+    changes the numbers; parameters stay float32). Train mode only: the first
+    `frozen_convs` backbone layers are a fixed function (`AlexNet.frozen`).
     """
     if compute_dtype not in COMPUTE_DTYPES:
         raise ConfigError(f"compute_dtype={compute_dtype!r}: expected one of {COMPUTE_DTYPES}")
     lowering = lowering or Lowering.for_backend()
     lowering = lowering.replace(xcorr_impl=xcorr_impl, conv1_split=conv1_split)
-    return SiameseNet(spec, lowering, bn_axis_name, bn_fast_variance, compute_dtype)
+    return SiameseNet(spec, lowering, bn_axis_name, bn_fast_variance, compute_dtype, frozen_convs)
 
 
 def init_variables(

@@ -6,7 +6,8 @@ ExponentialLR, per step): lr(s) = lr_start * (lr_end / lr_start)^((s - W) / (N -
 During the optional warm-up (W steps) it rises linearly from lr_start / W.
 Weight decay is added to the gradient before momentum (PyTorch SGD); gradient
 clipping (global norm) applies to the loss gradient first. `backbone_lr_scale`
-multiplies the final updates of every parameter under a 'backbone' key (0: frozen).
+multiplies the final updates of every parameter under a 'backbone' key (0: frozen),
+and the first `frozen_convs` backbone layers' updates are zero.
 """
 
 from __future__ import annotations
@@ -39,16 +40,29 @@ def make_optimizer(s: OptimSettings) -> optax.GradientTransformation:
     if s.weight_decay:
         parts.append(optax.add_decayed_weights(s.weight_decay))
     parts.append(optax.sgd(learning_rate_schedule(s), momentum=s.momentum or None))
-    if s.backbone_lr_scale != 1.0:
+    if s.backbone_lr_scale != 1.0 or s.frozen_convs:
         parts.append(optax.stateless(lambda updates, params: scale_backbones(updates, s)))
     return optax.chain(*parts)
 
 
+def backbone_layer(path) -> int | None:
+    """The backbone layer (1-5) a parameter path is in (`.../backbone/conv3/kernel`,
+    `.../backbone/bn3/scale` -> 3), or None outside a backbone."""
+    keys = [getattr(k, "key", None) for k in path]
+    if "backbone" not in keys:
+        return None
+    name = keys[keys.index("backbone") + 1]
+    return int(name.removeprefix("conv").removeprefix("bn"))
+
+
 def scale_backbones(updates, s: OptimSettings):
-    """`updates` with every leaf under a 'backbone' key times `s.backbone_lr_scale`."""
+    """`updates` with every backbone leaf times `s.backbone_lr_scale`, and those of its
+    first `s.frozen_convs` layers zero."""
 
     def scale(path, u):
-        in_backbone = any(getattr(k, "key", None) == "backbone" for k in path)
-        return u * s.backbone_lr_scale if in_backbone else u
+        layer = backbone_layer(path)
+        if layer is None:
+            return u
+        return u * (0.0 if layer <= s.frozen_convs else s.backbone_lr_scale)
 
     return jax.tree_util.tree_map_with_path(scale, updates)

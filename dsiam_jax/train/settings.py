@@ -140,10 +140,17 @@ class OptimSettings:
     # its pretrained backbone at first, then trains it at 0.1x). Its BatchNorm still
     # normalises by batch statistics in training and updates its running averages.
     backbone_lr_scale: float = 1.0
+    # The first `frozen_convs` backbone convs (0-5) are fixed: their parameters are not
+    # updated, their BatchNorm normalises by its running averages, and no gradient flows
+    # through them, so their backward pass is not computed (a faster step). pysot trains
+    # only conv4 and conv5 of its pretrained AlexNet (TRAIN_LAYERS): frozen_convs=3.
+    frozen_convs: int = 0
 
     def __post_init__(self):
         if not self.backbone_lr_scale >= 0:
             raise ValueError(f"backbone_lr_scale={self.backbone_lr_scale} must be >= 0")
+        if not 0 <= self.frozen_convs <= 5:
+            raise ValueError(f"frozen_convs={self.frozen_convs} must be in [0, 5]")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay={self.ema_decay} must be in [0, 1)")
         if self.num_steps <= 0:

@@ -187,6 +187,7 @@ class TrainPlan:
             bn_fast_variance=False,
             lowering=self.train_lowering,
             compute_dtype=dtype,
+            frozen_convs=self.optim.frozen_convs,
         )
 
     @property
