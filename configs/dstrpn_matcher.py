@@ -32,4 +32,5 @@ def get_config():
     config.distill.student_head_channels = 32
     config.model.init_from = "siamfc_student_0,siamfc_student_1"
     config.train.num_steps = 4000  # the students gain +0.017 over 2,000; 6,000 add nothing
+    config.train.frozen_convs = 0  # the students train their whole backbone (section 31)
     return config

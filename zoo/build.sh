@@ -45,7 +45,8 @@ fi
 # students above, distilled from it for 4,000 steps (configs/dstrpn_matcher.py: soft +
 # teacher-bounded regression + sharing; section 31).
 if part siamrpn; then
-  run --config=configs/siamrpn_matcher.py --workdir=$RUNS/siamrpn_teacher --config.seed=1
+  run --config=configs/siamrpn_matcher.py --workdir=$RUNS/siamrpn_teacher --config.seed=1 \
+      --config.train.frozen_convs=0  # as shipped (before section 34's default)
   run --config=configs/dstrpn_matcher.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
       --workdir=$RUNS/dstrpn
   publish $RUNS/siamrpn_teacher "" siamrpn_teacher

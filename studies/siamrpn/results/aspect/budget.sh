@@ -6,6 +6,7 @@
 source studies/siamrpn/results/common.sh
 A=$W/aspect
 python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
+    --config.train.frozen_convs=0 \
     --config.seed=1 --workdir=$W/matcher/SL1k_s1
 eval_synthetic $A/SL1k_s1_test256 $W/matcher/SL1k_s1/checkpoints/1000 test \
     --config.eval.max_sequences=256 --config.eval.network_repeats=0 \

@@ -3,8 +3,9 @@ CPU time, in units of the SiamFC teacher's (600 steps).
 
     python -m studies.siamrpn.results.frozen.plot
 
-Reads `compare.json` (run.sh), `control.json` (control.sh) and `steptime.json`
-(steptime.py) here; writes `budget.png`. An RPN's time includes the SiamFC teacher it
+Reads `compare.json` (run.sh), `rate.json` (rate.sh), `control.json` (control.sh;
+left out while it is missing) and `steptime.json` (steptime.py) here; writes
+`budget.png`. An RPN's time includes the SiamFC teacher it
 starts from (`model.init_from`); its own steps count at its step time relative to a
 SiamFC teacher step. Error bars: the paired standard error (over sequences) of each
 model's difference to the zoo's SiamFC teacher.
@@ -30,6 +31,7 @@ RUNS = {
     "T": ("RPN, whole backbone 0.1x, 2,000 steps (zoo)", 2000, "rpn_matcher", True),
     "F1k": ("RPN, conv1-3 fixed, 1,000 steps", 1000, "rpn_matcher_frozen3", True),
     "F2k": ("RPN, conv1-3 fixed, 2,000 steps", 2000, "rpn_matcher_frozen3", True),
+    "F1kr1": ("RPN, conv1-3 fixed, conv4-5 1x, 1,000 steps", 1000, "rpn_matcher_frozen3", True),
 }
 
 
@@ -42,12 +44,16 @@ def points() -> dict[str, tuple[str, float, float, float]]:
     """variant -> (label, budget, success AUC, paired SE against the SiamFC teacher)."""
     ratios = json.loads((HERE / "steptime.json").read_text())["step_time_vs_siamfc_teacher"]
     variants, pairs = {}, {}
-    for name in ("compare.json", "control.json"):
+    for name in ("compare.json", "rate.json", "control.json"):
+        if not (HERE / name).exists():
+            continue
         d = json.loads((HERE / name).read_text())
         variants.update({k: v["mean_auc"] for k, v in d["variants"].items()})
         pairs.update({p["a"]: p["se_sequences"] for p in d["pairs"] if p["b"] == "fc"})
     out = {}
     for v, (label, steps, row, start) in RUNS.items():
+        if v not in variants:
+            continue
         out[v] = (label, budget(steps, row, start, ratios), variants[v], pairs.get(v, 0.0))
     return out
 
