@@ -22,9 +22,9 @@ sections 27-30 (the zoo's `siamrpn_teacher`):
   trained, -0.003 +- 0.008 paired on 256 test sequences; 1,000 steps: -0.006 +- 0.008).
   The zoo's `siamrpn_teacher` was trained before, with `--config.train.frozen_convs=0`.
 
-Tracked with the default `tracker.siamrpn.center=upsampled`, a second seed of this
-recipe scored 0.623 success AUC on 64 synthetic test sequences against the SiamFC
-teacher's 0.647 (-0.024 +- 0.021, section 30), after about 75 minutes on a 2-core CPU.
+With the default tracker, this recipe (seed 1) tracks 256 synthetic test sequences at
+0.603 success AUC against the SiamFC teacher's 0.591 (+0.013 +- 0.013, section 34),
+after about 35 minutes alone on a 2-core CPU (75 with the whole backbone trained).
 Distil students from it with `configs/dstrpn_matcher.py`.
 """
 
