@@ -38,6 +38,11 @@ FC_BACKBONE_RECIPE="$N_RECIPE --config.model.channels=(96,256,384,384,256)
 # ... and whose classifier starts as that SiamFC's response too (the matcher start).
 MATCHER_RECIPE="$FC_BACKBONE_RECIPE --config.model.rpn_cls_xcorr=True
      --config.model.cls_init_scale=0"
+eval_test256() {  # eval workdir, checkpoint [, config overrides]: once, the 256 test
+  # sequences (sections 33-34) with today's default tracker (center=upsampled, aspect_rate=0)
+  eval_synthetic $1 $2 test --config.eval.max_sequences=256 --config.eval.network_repeats=0 \
+      --config.tracker.siamrpn.center=upsampled --config.tracker.siamrpn.aspect_rate=0.0 "${@:3}"
+}
 eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test [, config overrides]]: once,
   # default window rule, pysot's centre and size rules (the defaults until sections 30 and
   # 33: center=upsampled, aspect_rate=0; a later override wins), the first 64 sequences

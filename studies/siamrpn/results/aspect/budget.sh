@@ -8,9 +8,7 @@ A=$W/aspect
 python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
     --config.train.frozen_convs=0 \
     --config.seed=1 --workdir=$W/matcher/SL1k_s1
-eval_synthetic $A/SL1k_s1_test256 $W/matcher/SL1k_s1/checkpoints/1000 test \
-    --config.eval.max_sequences=256 --config.eval.network_repeats=0 \
-    --config.tracker.siamrpn.center=upsampled --config.tracker.siamrpn.aspect_rate=0.0
+eval_test256 $A/SL1k_s1_test256 $W/matcher/SL1k_s1/checkpoints/1000
 python -m studies.siamrpn.compare \
     --runs="fc:0=$A/siamfc_teacher_test256,L:0=$A/SL1k_s1_test256,T:0=$A/teacher_test256_a00" \
     --pairs=L-fc,T-L --out=studies/siamrpn/results/aspect/budget.json

@@ -7,8 +7,7 @@ source studies/siamrpn/results/common.sh
 F=$W/frozen
 python -m dsiam_jax.main --config=configs/siamfc_teacher.py --workdir=$F/fc1250 \
     --config.train.num_steps=1250 --config.train.checkpoint_every=250
-eval_synthetic $F/fc1250_test256 $F/fc1250/checkpoints/1250 test \
-    --config.eval.max_sequences=256 --config.eval.network_repeats=0
+eval_test256 $F/fc1250_test256 $F/fc1250/checkpoints/1250
 python -m studies.siamrpn.compare \
     --runs="fc:0=$W/aspect/siamfc_teacher_test256,fc1250:0=$F/fc1250_test256,F1k:0=$F/F3_1000_s1_test256" \
     --pairs=fc1250-fc,F1k-fc1250 --out=studies/siamrpn/results/frozen/control.json

@@ -7,9 +7,7 @@ F=$W/frozen
 python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
     --config.train.frozen_convs=3 --config.train.backbone_lr_scale=1.0 --config.seed=1 \
     --workdir=$W/matcher/F3r1_1000_s1 >> $F/train_r1_1000.log 2>&1
-eval_synthetic $F/F3r1_1000_s1_test256 $W/matcher/F3r1_1000_s1/checkpoints/1000 test \
-    --config.eval.max_sequences=256 --config.eval.network_repeats=0 \
-    --config.tracker.siamrpn.center=upsampled --config.tracker.siamrpn.aspect_rate=0.0
+eval_test256 $F/F3r1_1000_s1_test256 $W/matcher/F3r1_1000_s1/checkpoints/1000
 python -m studies.siamrpn.compare \
     --runs="fc:0=$W/aspect/siamfc_teacher_test256,F1k:0=$F/F3_1000_s1_test256,F1kr1:0=$F/F3r1_1000_s1_test256" \
     --pairs=F1kr1-F1k,F1kr1-fc --out=studies/siamrpn/results/frozen/rate.json

@@ -14,9 +14,7 @@ train() {  # steps
       --config.train.frozen_convs=3 --config.seed=1 --workdir=$W/matcher/F3_${1}_s1
 }
 evaluate() {  # steps
-  eval_synthetic $F/F3_${1}_s1_test256 $W/matcher/F3_${1}_s1/checkpoints/$1 test \
-      --config.eval.max_sequences=256 --config.eval.network_repeats=0 \
-      --config.tracker.siamrpn.center=upsampled --config.tracker.siamrpn.aspect_rate=0.0
+  eval_test256 $F/F3_${1}_s1_test256 $W/matcher/F3_${1}_s1/checkpoints/$1
 }
 train 1000 >> $F/train_1000.log 2>&1
 evaluate 1000
