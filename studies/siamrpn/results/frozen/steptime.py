@@ -7,7 +7,7 @@ The SiamFC teacher (configs/siamfc_teacher.py), the zoo's RPN teacher
 conv1-3 or conv1-4 fixed (`train.frozen_convs=3`, 4), each a compiled data-parallel step on the
 CPU devices the training jobs use, on one fixed synthetic batch of the configs' global
 batch (`benchmarks.train_step.TimedStep`; the input pipeline is not included, and it is
-the same for all three). The rows are timed step by step in turns
+the same for all four). The rows are timed step by step in turns
 (`time_interleaved`), so other load on the machine skews them alike; the ratios to the
 SiamFC teacher's step are what section 34 uses. Writes `steptime.json` here.
 """
@@ -31,14 +31,16 @@ HERE = pathlib.Path(__file__).parent
 
 def recipes() -> dict:
     """Timed row name -> its training config."""
-    rows = {
-        "siamfc_teacher": siamfc_teacher.get_config(),
-        "rpn_matcher": siamrpn_matcher.get_config(),
-    }
-    for frozen in (3, 4):
+    rows = {"siamfc_teacher": siamfc_teacher.get_config()}
+    # The recipe's own default fixes conv1-3 since section 34: each row sets its count.
+    for frozen, name in (
+        (0, "rpn_matcher"),
+        (3, "rpn_matcher_frozen3"),
+        (4, "rpn_matcher_frozen4"),
+    ):
         config = siamrpn_matcher.get_config()
         config.train.frozen_convs = frozen
-        rows[f"rpn_matcher_frozen{frozen}"] = config
+        rows[name] = config
     return rows
 
 
