@@ -34,13 +34,15 @@ import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ml_collections
 from absl import logging
 
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError, UserError
+
+if TYPE_CHECKING:  # the checkpoint code imports this module on machines without it
+    import ml_collections
 
 LOCK_FILE = "workdir.lock"
 CONFIG_FILE = "config.json"

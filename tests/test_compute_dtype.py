@@ -9,6 +9,7 @@ update of this tiny random pair, where the update is small).
 """
 
 import jax
+import jax.extend.core
 import numpy as np
 import pytest
 
@@ -47,7 +48,7 @@ def conv_dtypes(fn, *args) -> set[str]:
         for eqn in jaxpr.eqns:
             if eqn.primitive.name == "conv_general_dilated":
                 found.update(str(v.aval.dtype) for v in eqn.invars)
-            for sub in jax.core.jaxprs_in_params(eqn.params):
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
                 walk(sub)
 
     walk(jax.make_jaxpr(fn)(*args).jaxpr)
