@@ -72,3 +72,39 @@ def test_library_and_gpu_benchmarks_import_with_jax_alone():
     skipped = TENSORFLOW_ONLY + CLI_ONLY
     count = import_all(absent, ["dsiam_jax", "benchmarks"], skipped)
     assert count > 60
+
+
+WRITE_METRICS = """
+import sys
+for name in ("tensorflow", "clu"):
+    sys.modules[name] = None
+from dsiam_jax.train import metrics_log
+for folder, main in ((sys.argv[1], True), (sys.argv[2], False)):
+    writer = metrics_log.create_writer(folder, main_process=main)
+    for step in (10, 20):
+        writer.write_scalars(step, {"loss": 1.0 / step, "student_0/soft": step * 0.5})
+    writer.flush()
+    writer.close()
+"""
+
+
+def test_training_metrics_reach_tensorboard_without_tensorflow(tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    main, other = tmp_path / "main", tmp_path / "other"
+    main.mkdir()
+    other.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-c", WRITE_METRICS, str(main), str(other)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = event_accumulator.EventAccumulator(str(main))
+    events.Reload()
+    assert sorted(events.Tags()["scalars"]) == ["loss", "student_0/soft"]
+    assert [(e.step, round(e.value, 6)) for e in events.Scalars("loss")] == [(10, 0.1), (20, 0.05)]
+    assert [(e.step, e.value) for e in events.Scalars("student_0/soft")] == [(10, 5.0), (20, 10.0)]
+    assert list(other.iterdir()) == []  # processes other than 0 only log

@@ -3,8 +3,10 @@
 Every `log_every` steps the means of the metrics since the last write go to
 - the clu default writer (`clu.metric_writers.create_default_writer`): TensorBoard
   event files in the workdir plus `[step] name=value` log lines; processes other
-  than 0 only log (`just_logging`). Without TensorFlow (clu's summary writer needs
-  it; accelerator machines may lack it) a logging-only writer is used instead;
+  than 0 only log (`just_logging`). Without TensorFlow (clu's writers need it;
+  accelerator machines may lack it) the same events are written through the
+  `tensorboard` package's own event-file writer, which needs no TensorFlow, and
+  without that package too, log lines only;
 - `WORKDIR/metrics.jsonl` (process 0): one JSON object per write, `{"step": s, ...}`,
   each step once: a resumed run first moves the lines of steps it will redo (those
   after its checkpoint, written before a kill) to `metrics.superseded.jsonl`;
@@ -45,13 +47,43 @@ class _LoggingOnlyWriter:
         pass
 
 
+class _EventFileWriter(_LoggingOnlyWriter):
+    """Log lines plus TensorBoard scalars written by the `tensorboard` package alone
+    (its `EventFileWriter`, as PyTorch's SummaryWriter uses it): no TensorFlow needed."""
+
+    def __init__(self, workdir: str | pathlib.Path):
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._event, self._summary = event_pb2.Event, summary_pb2.Summary
+        self._file = EventFileWriter(str(workdir))
+
+    def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+        super().write_scalars(step, scalars)
+        values = [self._summary.Value(tag=k, simple_value=float(v)) for k, v in scalars.items()]
+        summary = self._summary(value=values)
+        self._file.add_event(self._event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def create_writer(workdir: str | pathlib.Path, main_process: bool):
-    """clu's default writer (TensorBoard on process 0), or log lines when clu/TF is missing."""
+    """clu's default writer (TensorBoard on process 0); without TensorFlow, the
+    `tensorboard` package's event files on process 0; else log lines only."""
     try:
         from clu import metric_writers  # imports TensorFlow for its summary writer
     except ImportError as e:
-        logging.warning("clu metric writers unavailable (%s): logging metrics only", e)
-        return _LoggingOnlyWriter()
+        if not main_process:
+            return _LoggingOnlyWriter()
+        try:
+            return _EventFileWriter(workdir)
+        except ImportError as e2:
+            logging.warning("no TensorBoard writer (%s; %s): logging metrics only", e, e2)
+            return _LoggingOnlyWriter()
     return metric_writers.create_default_writer(
         str(workdir), just_logging=not main_process, asynchronous=False
     )
