@@ -9,8 +9,13 @@ Cases (default `config.data`: 127/255 crops, default augmentation, batch 8):
 On the folders, both paths of `data.pipeline` (`python`: today's `tf.numpy_function`
 sampler; `graph`: `data_pipelines.graph_pairs`), each with `num_parallel_calls` 1, 2
 and AUTOTUNE, in one run; `ratios` compares them (graph 2 calls / 1 call: scaling
-with cores; graph / python at AUTOTUNE). For the Python path, the serial cost of its
-Python part (sampling + decoding/rendering) too. The machine's load average goes in
+with calls; graph / python at AUTOTUNE). For the Python path, the serial cost of its
+Python part (sampling + decoding/rendering) too.
+Scaling with cores (`cores` in each folder's results): each path at AUTOTUNE in a fresh
+process confined to the first 1, then 2 cores (`os.sched_setaffinity` before TensorFlow
+starts, which sizes its thread pools by the cores it may use), in interleaved rounds.
+This, not calls, is the scaling that counts: one graph call already runs a pair's
+independent ops (template and search decode) on two threads. The machine's load average goes in
 the JSON: other work on the same cores lowers every number and the scaling.
 The bar: the teacher-plus-two-students train step takes about 0.3-2 s per batch
 of 8 on a 2-core CPU, so the pipeline must give well over 4-27 pairs/s.
@@ -19,8 +24,12 @@ of 8 on a 2-core CPU, so the pipeline must give well over 4-27 pairs/s.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pathlib
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -35,6 +44,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("batches", 30, "Timed batches per case (after 3 warm-up batches).")
 flags.DEFINE_integer("batch_size", 8, "Global batch size.")
 flags.DEFINE_string("out", "", "Output JSON (default benchmarks/results/input_pipeline.json).")
+flags.DEFINE_integer("core_rounds", 2, "Interleaved rounds of the 1-core / 2-core rows.")
 
 
 PARALLEL = (("1", 1), ("2", 2), ("autotune", -1))  # num_parallel_calls rows
@@ -110,6 +120,58 @@ def measure_folder(root: pathlib.Path, batch_size: int, batches: int) -> dict:
     return {"rows": rows, "ratios": ratios}
 
 
+CORES = (1, 2)
+# One AUTOTUNE row in a fresh process on the first n cores: argv = n, folder, pipeline,
+# batch size, batches. The affinity is set before anything imports TensorFlow.
+ON_CORES = """
+import json, os, pathlib, sys
+n, root, pipeline, batch_size, batches = sys.argv[1:]
+os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(n)])
+from benchmarks import input_pipeline
+row = input_pipeline.measure_autotune(pathlib.Path(root), pipeline, int(batch_size), int(batches))
+print(json.dumps(row))
+"""
+
+
+def measure_autotune(root: pathlib.Path, pipeline: str, batch_size: int, batches: int) -> dict:
+    """One path at AUTOTUNE on a GOT-10k folder, on the cores this process may use."""
+    d = default.data_config()
+    d.layout, d.root, d.split = "got10k", str(root), "train"
+    d.pipeline, d.num_parallel_calls = pipeline, -1
+    name = f"{root.name}/{pipeline}/{len(os.sched_getaffinity(0))}_cores"
+    return measure(d, name, batch_size, batches)
+
+
+def measure_cores(root: pathlib.Path, batch_size: int, batches: int, rounds: int) -> dict:
+    """Both paths at AUTOTUNE on 1 and 2 cores (`CORES`), rounds interleaved: the
+    median row of each, and the 2-core over 1-core ratios."""
+    cores = [n for n in CORES if n <= len(os.sched_getaffinity(0))]
+    runs = {(p, n): [] for p in PIPELINES for n in cores}
+    for _ in range(rounds):
+        for (pipeline, n), rows in runs.items():
+            args = [str(n), str(root), pipeline, str(batch_size), str(batches)]
+            proc = subprocess.run(
+                [sys.executable, "-c", ON_CORES, *args], capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"{pipeline} on {n} cores failed:\n{proc.stderr[-2000:]}")
+            print(proc.stdout.splitlines()[-2], flush=True)  # its measure() line
+            rows.append(json.loads(proc.stdout.splitlines()[-1]))
+    median = lambda rows: sorted(rows, key=lambda r: r["pairs_per_s"])[len(rows) // 2]
+    result = {
+        f"{p}/cores_{n}": dict(median(rows), rounds=[r["pairs_per_s"] for r in rows])
+        for (p, n), rows in runs.items()
+    }
+    if len(cores) == 2:
+        for p in PIPELINES:
+            per_round = [
+                b["pairs_per_s"] / a["pairs_per_s"]
+                for a, b in zip(runs[(p, 1)], runs[(p, 2)], strict=True)
+            ]
+            result[f"{p}_2_cores_over_1_core"] = statistics.median(per_round)
+    return result
+
+
 def main(argv: list[str]) -> None:
     del argv
     load_before = os.getloadavg()
@@ -130,6 +192,9 @@ def main(argv: list[str]) -> None:
             )
             write_s = time.perf_counter() - t0
             results[root.name] = measure_folder(root, FLAGS.batch_size, FLAGS.batches)
+            results[root.name]["cores"] = measure_cores(
+                root, FLAGS.batch_size, FLAGS.batches, FLAGS.core_rounds
+            )
             results[root.name].update(sequences=count, frames_per_sequence=length, write_s=write_s)
     payload = {
         # Other work sharing the CPU (1, 5, 15 min), before and after the measurements.
