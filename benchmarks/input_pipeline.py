@@ -15,8 +15,9 @@ Scaling with cores (`cores` in each folder's results): each path at AUTOTUNE in 
 process confined to the first 1, then 2 cores (`os.sched_setaffinity` before TensorFlow
 starts, which sizes its thread pools by the cores it may use), in interleaved rounds.
 This, not calls, is the scaling that counts: one graph call already runs a pair's
-independent ops (template and search decode) on two threads. The machine's load average goes in
-the JSON: other work on the same cores lowers every number and the scaling.
+independent ops (template and search decode) on two threads. The machine's load
+average goes in the JSON: other work on the same cores lowers every number and the
+scaling.
 The bar: the teacher-plus-two-students train step takes about 0.3-2 s per batch
 of 8 on a 2-core CPU, so the pipeline must give well over 4-27 pairs/s.
 """
