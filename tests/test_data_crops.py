@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines import augment
-from data_pipelines.crop_ops import crop_tf
+from data_pipelines.crop_ops import crop_tf, mean_colour
 from dsiam_jax import crops
 
 CASES = [
@@ -57,3 +57,16 @@ def test_photometric_identity_and_gray():
     # Blur keeps a constant image constant (normalised kernel, symmetric edges).
     flat = augment.gaussian_blur(tf.fill([7, 7, 3], 10.0), tf.constant(1.0))
     np.testing.assert_allclose(flat.numpy(), 10.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("height,width", [(37, 53), (1080, 1920)])
+def test_mean_colour_of_uint8_frames_is_the_exact_mean(height, width):
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    frame[: height // 2] = 255  # large sums: int32 column sums must not overflow
+    exact = frame.reshape(-1, 3).astype(np.float64).mean(axis=0)
+    got = mean_colour(tf.constant(frame)).numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=1e-7)  # float32 rounding of the result only
+    as_float = mean_colour(tf.constant(frame.astype(np.float32))).numpy()
+    np.testing.assert_allclose(as_float, exact, rtol=1e-6)
