@@ -35,10 +35,17 @@ def repo_root() -> pathlib.Path:
     return REPO_ROOT
 
 
-def run_cli(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs `python -m dsiam_jax.main ARGS` from the repo root (as a user would)."""
+def cli_env() -> dict[str, str]:
+    """The environment for a `python -m ...` subprocess: the repo first on PYTHONPATH,
+    whatever was on it kept (packages carried that way, as on the GPU machine)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_cli(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs `python -m dsiam_jax.main ARGS` from the repo root (as a user would)."""
+    env = cli_env()
     proc = subprocess.run(
         [sys.executable, "-m", "dsiam_jax.main", *args],
         cwd=REPO_ROOT,

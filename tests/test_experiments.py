@@ -6,7 +6,6 @@ XLA cache and compile without LLVM optimisation (the same programs recur).
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_cli
+from conftest import REPO_ROOT, cli_env, run_cli
 
 from configs import ablation as ablation_config
 from configs import default as default_config
@@ -130,7 +129,7 @@ def test_killed_sweep_resumes(pipeline_run, tmp_path):
         "--config.ablation.rows=('scratch','soft_bg')",
         f"--config.ablation.teacher_checkpoint={teacher}",
     ]
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env = cli_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dsiam_jax.main", *args],
         cwd=REPO_ROOT,

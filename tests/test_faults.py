@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_cli
+from conftest import REPO_ROOT, cli_env, run_cli
 from test_data_fixtures import write_frames, write_got10k
 
 from data_pipelines import sources
@@ -63,7 +63,7 @@ def run_patched(patch: str, *args: str) -> subprocess.CompletedProcess:
         "sys.argv = ['dsiam_jax.main', *sys.argv[1:]]\n"
         "app.run(main.main, flags_parser=main.parse_flags)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = cli_env()
     return subprocess.run(
         [sys.executable, "-c", launcher, *args],
         cwd=REPO_ROOT,
@@ -169,7 +169,7 @@ def test_a_second_run_on_a_locked_workdir_fails_at_once(trained, tmp_path):
             str(workdir),
         ],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env=cli_env(),
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -14,7 +14,6 @@ relative (checked by that mutation).
 """
 
 import json
-import os
 import pathlib
 import socket
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import time
 
 import numpy as np
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, cli_env
 
 from dsiam_jax import checkpoints as C
 from dsiam_jax import models as M
@@ -55,10 +54,9 @@ def _free_port() -> int:
 
 
 def _env(num_devices: int) -> dict[str, str]:
-    env = dict(os.environ)
+    env = cli_env()
     flags = [f for f in env.get("XLA_FLAGS", "").split() if "device_count" not in f]
     env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={num_devices}"])
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
