@@ -48,7 +48,8 @@ flags.DEFINE_string("out", "", "Output JSON (default benchmarks/results/input_pi
 flags.DEFINE_integer("core_rounds", 2, "Interleaved rounds of the 1-core / 2-core rows.")
 
 
-PARALLEL = (("1", 1), ("2", 2), ("autotune", -1))  # num_parallel_calls rows
+AUTOTUNE = -1  # data.num_parallel_calls: tf.data.AUTOTUNE
+PARALLEL = (("1", 1), ("2", 2), ("autotune", AUTOTUNE))  # num_parallel_calls rows
 PIPELINES = ("python", "graph")
 
 
@@ -96,10 +97,16 @@ def measure(data, name: str, batch_size: int, batches: int, sampler=None) -> dic
     return result
 
 
-def measure_folder(root: pathlib.Path, batch_size: int, batches: int) -> dict:
-    """Both paths x `PARALLEL` on one GOT-10k folder, and their ratios."""
+def folder_config(root: pathlib.Path):
+    """The default `config.data` reading the GOT-10k folder `root`'s train split."""
     d = default.data_config()
     d.layout, d.root, d.split = "got10k", str(root), "train"
+    return d
+
+
+def measure_folder(root: pathlib.Path, batch_size: int, batches: int) -> dict:
+    """Both paths x `PARALLEL` on one GOT-10k folder, and their ratios."""
+    d = folder_config(root)
     sampler = pairs.make_sampler(d, seed=0)
     rows = {}
     for pipeline in PIPELINES:
@@ -136,9 +143,8 @@ print(json.dumps(row))
 
 def measure_autotune(root: pathlib.Path, pipeline: str, batch_size: int, batches: int) -> dict:
     """One path at AUTOTUNE on a GOT-10k folder, on the cores this process may use."""
-    d = default.data_config()
-    d.layout, d.root, d.split = "got10k", str(root), "train"
-    d.pipeline, d.num_parallel_calls = pipeline, -1
+    d = folder_config(root)
+    d.pipeline, d.num_parallel_calls = pipeline, AUTOTUNE
     name = f"{root.name}/{pipeline}/{len(os.sched_getaffinity(0))}_cores"
     return measure(d, name, batch_size, batches)
 
@@ -156,8 +162,9 @@ def measure_cores(root: pathlib.Path, batch_size: int, batches: int, rounds: int
             )
             if proc.returncode != 0:
                 raise RuntimeError(f"{pipeline} on {n} cores failed:\n{proc.stderr[-2000:]}")
-            print(proc.stdout.splitlines()[-2], flush=True)  # its measure() line
-            rows.append(json.loads(proc.stdout.splitlines()[-1]))
+            *_, printed, row = proc.stdout.splitlines()
+            print(printed, flush=True)  # its measure() line
+            rows.append(json.loads(row))
     median = lambda rows: sorted(rows, key=lambda r: r["pairs_per_s"])[len(rows) // 2]
     result = {
         f"{p}/cores_{n}": dict(median(rows), rounds=[r["pairs_per_s"] for r in rows])

@@ -47,18 +47,23 @@ print(len(names))
 """
 
 
-def import_all(absent, folders, skipped) -> int:
-    """The number of modules imported; fails with the subprocess's traceback."""
-    args = json.dumps({"absent": absent, "folders": folders, "skipped": skipped})
+def run_python(script: str, *args: str) -> str:
+    """`script` in a fresh Python from the repo root: its stdout; fails with its traceback."""
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, args],
+        [sys.executable, "-c", script, *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return int(proc.stdout.split()[-1])
+    return proc.stdout
+
+
+def import_all(absent, folders, skipped) -> int:
+    """The number of modules imported."""
+    args = json.dumps({"absent": absent, "folders": folders, "skipped": skipped})
+    return int(run_python(SCRIPT, args).split()[-1])
 
 
 def test_everything_but_the_input_pipeline_imports_without_tensorflow():
@@ -94,14 +99,7 @@ def test_training_metrics_reach_tensorboard_without_tensorflow(tmp_path):
     main, other = tmp_path / "main", tmp_path / "other"
     main.mkdir()
     other.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-c", WRITE_METRICS, str(main), str(other)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python(WRITE_METRICS, str(main), str(other))
     events = event_accumulator.EventAccumulator(str(main))
     events.Reload()
     assert sorted(events.Tags()["scalars"]) == ["loss", "student_0/soft"]
