@@ -59,12 +59,13 @@ def got_root(tmp_path_factory):
 def single_run(got_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("eval")
     sequences = read_sequences("got10k", str(got_root), "val")
-    report = evaluate(tiny_models(), sequences, None, work, network_repeats=2, log=lambda s: None)
-    return work, sequences, report
+    lines = []
+    report = evaluate(tiny_models(), sequences, None, work, network_repeats=2, log=lines.append)
+    return work, sequences, report, lines
 
 
 def test_evaluate_writes_the_output_contract(single_run):
-    work, sequences, report = single_run
+    work, sequences, report, _ = single_run
     assert set(report["trackers"]) == {"teacher", "student"}
     for name, entry in report["trackers"].items():
         for key in ("success_auc", "precision_20", "norm_precision", "ao", "sr50", "sr75"):
@@ -85,8 +86,16 @@ def test_evaluate_writes_the_output_contract(single_run):
     assert "GOT-10k_Val_000002" in (work / "eval_sequences.md").read_text()
 
 
+def test_progress_line_after_the_last_sequence(single_run):
+    _, sequences, _, lines = single_run
+    n = len(sequences)
+    for name in ("teacher", "student"):
+        last = [line for line in lines if line.startswith(f"  {name}: {n}/{n} sequences")]
+        assert len(last) == 1 and "ETA 0m00s" in last[0] and "frames/s" in last[0]
+
+
 def test_batched_evaluation_gives_the_same_boxes(single_run, tmp_path):
-    work, sequences, report = single_run
+    work, sequences, report, _ = single_run
     models = {"teacher": tiny_models()["teacher"]}
     batched = evaluate(
         models, sequences, None, tmp_path, batched=True, batch_size=2, chunk=4,
@@ -103,7 +112,7 @@ def test_batched_evaluation_gives_the_same_boxes(single_run, tmp_path):
 def test_equals_got10k_experiment_got10k(single_run, got_root, tmp_path):
     pytest.importorskip("six")
     experiments = pytest.importorskip("got10k.experiments")
-    work, sequences, report = single_run
+    work, sequences, report, _ = single_run
     result_dir, report_dir = tmp_path / "tk_results", tmp_path / "tk_reports"
     for seq in sequences:  # the toolkit's layout: <tracker>/<seq>/<seq>_001.txt
         d = result_dir / "GOT-10k" / "teacher" / seq.name

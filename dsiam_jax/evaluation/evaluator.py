@@ -32,6 +32,7 @@ from dsiam_jax.errors import UserError
 from dsiam_jax.evaluation import metrics as metrics_lib
 from dsiam_jax.evaluation import results_io, tables_plots
 from dsiam_jax.evaluation.sequence_checks import CheckedSequence, initial_box_problem
+from dsiam_jax.progress import ProgressLine
 from dsiam_jax.tracking.batched import track_batched
 from dsiam_jax.tracking.network import resolve_backend
 from dsiam_jax.tracking.runner import frames_per_second, run_sequence
@@ -184,7 +185,13 @@ def evaluate(
         if batched:
             results = track_batched(tracker, todo, None, batch_size, chunk, batch_impl)
         else:
-            results = [run_sequence(tracker, seq) for seq in todo]
+            progress = ProgressLine(f"  {name}", len(todo), "sequences", log)
+            results, frames = [], 0
+            for seq in todo:
+                results.append(run_sequence(tracker, seq))
+                frames += len(results[-1].boxes)
+                wall_s = time.perf_counter() - t0
+                progress.update(len(results), f", {frames / wall_s:.1f} frames/s")
         wall = time.perf_counter() - t0
         for c, res in zip(todo, results):
             if c.failure is not None:

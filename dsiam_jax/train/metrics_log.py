@@ -21,13 +21,14 @@ named in the progress line when not zero.
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import time
 from collections.abc import Callable, Mapping
 
 from absl import logging
+
+from dsiam_jax.progress import format_duration
 
 
 class _LoggingOnlyWriter:
@@ -87,16 +88,6 @@ def create_writer(workdir: str | pathlib.Path, main_process: bool):
     return metric_writers.create_default_writer(
         str(workdir), just_logging=not main_process, asynchronous=False
     )
-
-
-def format_duration(seconds: float) -> str:
-    """`1h02m03s` style."""
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
 class MetricsLogger:
