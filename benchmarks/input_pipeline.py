@@ -15,9 +15,13 @@ Scaling with cores (`cores` in each folder's results): each path at AUTOTUNE in 
 process confined to the first 1, then 2 cores (`os.sched_setaffinity` before TensorFlow
 starts, which sizes its thread pools by the cores it may use), in interleaved rounds.
 This, not calls, is the scaling that counts: one graph call already runs a pair's
-independent ops (template and search decode) on two threads. The machine's load
-average goes in the JSON: other work on the same cores lowers every number and the
-scaling.
+independent ops (template and search decode) on two threads. On 1280x720 frames, the
+GIL rows (`gil`, `benchmarks/gil_share.py`, py-spy): the share of the wall time each
+path's process holds the GIL, hence the Python path's single-process ceiling however
+many cores, and the cores at which the graph path would pass twice that ceiling (a
+projection: this machine has 2). The machine's load average goes in the JSON: other
+work on the same cores lowers every number and the scaling, and inflates the GIL time
+per pair (a thread may hold the GIL while it waits for a core).
 The bar: the teacher-plus-two-students train step takes about 0.3-2 s per batch
 of 8 on a 2-core CPU, so the pipeline must give well over 4-27 pairs/s.
 """
@@ -36,7 +40,7 @@ import time
 
 from absl import app, flags
 
-from benchmarks import timing
+from benchmarks import gil_share, timing
 from configs import default
 from data_pipelines import pairs
 from data_pipelines.synthetic import write_got10k
@@ -46,6 +50,9 @@ flags.DEFINE_integer("batches", 30, "Timed batches per case (after 3 warm-up bat
 flags.DEFINE_integer("batch_size", 8, "Global batch size.")
 flags.DEFINE_string("out", "", "Output JSON (default benchmarks/results/input_pipeline.json).")
 flags.DEFINE_integer("core_rounds", 2, "Interleaved rounds of the 1-core / 2-core rows.")
+flags.DEFINE_integer(
+    "gil_seconds", 10, "Length of each py-spy recording of the GIL rows (0: no GIL rows)."
+)
 
 
 AUTOTUNE = -1  # data.num_parallel_calls: tf.data.AUTOTUNE
@@ -180,6 +187,72 @@ def measure_cores(root: pathlib.Path, batch_size: int, batches: int, rounds: int
     return result
 
 
+# One path at AUTOTUNE in a fresh process, batches drawn until the parent's py-spy
+# recordings end (it closes stdin): argv = folder, pipeline, batch size.
+ON_GIL = """
+import itertools, pathlib, sys, threading, time
+root, pipeline, batch_size = sys.argv[1:]
+from benchmarks import input_pipeline
+from data_pipelines import pairs
+d = input_pipeline.folder_config(pathlib.Path(root))
+d.pipeline, d.num_parallel_calls = pipeline, input_pipeline.AUTOTUNE
+it = pairs.local_batches(d, seed=0, global_batch_size=int(batch_size))
+for _ in itertools.islice(it, 3):
+    pass
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+print("ready", flush=True)
+t0, n = time.perf_counter(), 0
+while not done.is_set():
+    next(it)
+    n += 1
+print(n * int(batch_size) / (time.perf_counter() - t0), flush=True)
+"""
+
+
+def measure_gil(root: pathlib.Path, batch_size: int, seconds: float) -> dict:
+    """Each path at AUTOTUNE: the share of wall time its process holds the GIL
+    (`gil_share`), the GIL time per pair, and the pairs/s one process of it can never
+    pass however many cores it has (`single_process_ceiling_pairs_per_s`)."""
+    result = {}
+    for pipeline in PIPELINES:
+        args = [str(root), pipeline, str(batch_size)]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", ON_GIL, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        while proc.stdout.readline().strip() != "ready":
+            if proc.poll() is not None:
+                raise RuntimeError(f"{pipeline}: the GIL row's process ended early")
+        row = gil_share.measure(proc.pid, seconds)
+        out, _ = proc.communicate("", timeout=600)
+        row["pairs_per_s"] = float(out.split()[-1])
+        if "gil_share" in row:
+            row["gil_ms_per_pair"] = row["gil_share"] * 1e3 / row["pairs_per_s"]
+            gil_ms = row["gil_ms_per_pair"]  # none sampled: no ceiling seen (null)
+            row["single_process_ceiling_pairs_per_s"] = 1e3 / gil_ms if gil_ms > 0 else None
+        print(f"{root.name}/{pipeline}/gil: {json.dumps(row)}", flush=True)
+        result[pipeline] = row
+    return result
+
+
+def many_core_projection(gil: dict, cores: dict) -> dict:
+    """A projection from measured numbers, not a measurement: the cores at which one
+    graph-path process (`cpu_ms_per_pair` of its 2-core row, scaling as the cores rows
+    show) makes twice the Python path's single-process ceiling."""
+    ceiling = gil["python"].get("single_process_ceiling_pairs_per_s")
+    graph = cores.get("graph/cores_2")
+    if ceiling is None or graph is None:
+        return {"skipped": "needs the Python path's GIL share and the graph path's 2-core row"}
+    return {
+        "python_single_process_ceiling_pairs_per_s": ceiling,
+        "graph_cpu_ms_per_pair": graph["cpu_ms_per_pair"],
+        "cores_for_graph_at_2x_python_ceiling": 2 * ceiling * graph["cpu_ms_per_pair"] / 1e3,
+    }
+
+
 def main(argv: list[str]) -> None:
     del argv
     load_before = os.getloadavg()
@@ -203,6 +276,10 @@ def main(argv: list[str]) -> None:
             results[root.name]["cores"] = measure_cores(
                 root, FLAGS.batch_size, FLAGS.batches, FLAGS.core_rounds
             )
+            if FLAGS.gil_seconds > 0 and size == (1280, 720):
+                gil = measure_gil(root, FLAGS.batch_size, FLAGS.gil_seconds)
+                gil["projection"] = many_core_projection(gil, results[root.name]["cores"])
+                results[root.name]["gil"] = gil
             results[root.name].update(sequences=count, frames_per_sequence=length, write_s=write_s)
     payload = {
         # Other work sharing the CPU (1, 5, 15 min), before and after the measurements.
