@@ -191,7 +191,7 @@ def evaluate(
                 results.append(run_sequence(tracker, seq))
                 frames += len(results[-1].boxes)
                 wall_s = time.perf_counter() - t0
-                progress.update(len(results), f", {frames / wall_s:.1f} frames/s")
+                progress.update(len(results), f", {frames / wall_s:.1f} frames/s with loading")
         wall = time.perf_counter() - t0
         for c, res in zip(todo, results):
             if c.failure is not None:
