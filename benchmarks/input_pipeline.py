@@ -148,10 +148,16 @@ print(json.dumps(row))
 """
 
 
-def measure_autotune(root: pathlib.Path, pipeline: str, batch_size: int, batches: int) -> dict:
-    """One path at AUTOTUNE on a GOT-10k folder, on the cores this process may use."""
+def autotune_config(root: pathlib.Path, pipeline: str):
+    """`folder_config` for one path (`python` or `graph`) at AUTOTUNE."""
     d = folder_config(root)
     d.pipeline, d.num_parallel_calls = pipeline, AUTOTUNE
+    return d
+
+
+def measure_autotune(root: pathlib.Path, pipeline: str, batch_size: int, batches: int) -> dict:
+    """One path at AUTOTUNE on a GOT-10k folder, on the cores this process may use."""
+    d = autotune_config(root, pipeline)
     name = f"{root.name}/{pipeline}/{len(os.sched_getaffinity(0))}_cores"
     return measure(d, name, batch_size, batches)
 
@@ -194,8 +200,7 @@ import itertools, pathlib, sys, threading, time
 root, pipeline, batch_size = sys.argv[1:]
 from benchmarks import input_pipeline
 from data_pipelines import pairs
-d = input_pipeline.folder_config(pathlib.Path(root))
-d.pipeline, d.num_parallel_calls = pipeline, input_pipeline.AUTOTUNE
+d = input_pipeline.autotune_config(pathlib.Path(root), pipeline)
 it = pairs.local_batches(d, seed=0, global_batch_size=int(batch_size))
 for _ in itertools.islice(it, 3):
     pass
@@ -230,8 +235,8 @@ def measure_gil(root: pathlib.Path, batch_size: int, seconds: float) -> dict:
         out, _ = proc.communicate("", timeout=600)
         row["pairs_per_s"] = float(out.split()[-1])
         if "gil_share" in row:
-            row["gil_ms_per_pair"] = row["gil_share"] * 1e3 / row["pairs_per_s"]
-            gil_ms = row["gil_ms_per_pair"]  # none sampled: no ceiling seen (null)
+            gil_ms = row["gil_share"] * 1e3 / row["pairs_per_s"]
+            row["gil_ms_per_pair"] = gil_ms  # none sampled: no ceiling seen (null)
             row["single_process_ceiling_pairs_per_s"] = 1e3 / gil_ms if gil_ms > 0 else None
         print(f"{root.name}/{pipeline}/gil: {json.dumps(row)}", flush=True)
         result[pipeline] = row

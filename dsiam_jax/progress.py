@@ -1,5 +1,6 @@
-"""Progress of long jobs: durations written `1h02m03s`, and a done / total line with
-rate and ETA written at most every so many seconds (training steps, tracked sequences)."""
+"""Progress of long jobs: durations written `1h02m03s` (training's progress line, in
+`train/metrics_log`), and a done / total line with rate and ETA written at most every
+so many seconds (evaluation's tracked sequences)."""
 
 from __future__ import annotations
 
