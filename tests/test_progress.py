@@ -24,3 +24,14 @@ def test_progress_line_is_throttled_and_always_ends():
         "eval: 2/4 sequences, 0.0645 sequences/s, ETA 0m31s, x",
         "eval: 4/4 sequences, 0.0976 sequences/s, ETA 0m00s",
     ]
+
+
+def test_progress_line_of_a_resumed_job_counts_only_its_own_items():
+    # Resumed at 6 of 10 done: 2 more in 20 s is 0.1 items/s, 2 left is 20 s.
+    times = iter([0.0, 20.0])
+    lines = []
+    p = ProgressLine(
+        "search", 10, "iterations", lines.append, every_s=0, clock=lambda: next(times), first_done=6
+    )
+    p.update(8)
+    assert lines == ["search: 8/10 iterations, 0.1 iterations/s, ETA 0m20s"]

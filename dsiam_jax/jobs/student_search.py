@@ -37,6 +37,7 @@ from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.jobs import search_comparison
 from dsiam_jax.jobs.search_stages import RUNTIMES, proxy_result, setup_stages
+from dsiam_jax.progress import ProgressLine
 from dsiam_jax.student_search import fragment, plots, space
 from dsiam_jax.student_search import reward as reward_lib
 from dsiam_jax.student_search.policy import Policy
@@ -157,8 +158,15 @@ def search_loop(
         done = int(state.iteration)  # a kill between the two saves: drop the newer history
         history = {k: [r for r in v if r["iteration"] < done] for k, v in history.items()}
         logging.info("resuming the search at iteration %d", int(state.iteration))
-    t_start, done_here = time.time(), 0
-    total = int(s.iterations)
+    done_here, total = 0, int(s.iterations)
+
+    def log_progress(msg: str) -> None:
+        logging.info(msg)
+        print(msg, flush=True)
+
+    progress = ProgressLine(
+        "search", total, "iterations", log_progress, every_s=0, first_done=int(state.iteration)
+    )
     while int(state.iteration) < total:
         i, t0 = int(state.iteration), time.time()
         actions = policy.sample(state, int(s.candidates_per_iteration))  # [N, L]
@@ -181,13 +189,11 @@ def search_loop(
         )
         _save(workdir, policy, state, history)
         done_here += 1
-        eta = (time.time() - t_start) / done_here * (total - i - 1)
-        msg = (
-            f"search iteration {i + 1}/{total}: mean reward {rewards.mean():.4f}, best so far "
-            f"{best['reward']:.4f} ({best['channels']}), ETA {eta:.0f} s"
+        progress.update(
+            i + 1,
+            f"; mean reward {rewards.mean():.4f}, best so far {best['reward']:.4f} "
+            f"({best['channels']})",
         )
-        logging.info(msg)
-        print(msg, flush=True)
         if s.exit_after_iterations and done_here >= int(s.exit_after_iterations):
             logging.info("stopping after %d iterations (search.exit_after_iterations)", done_here)
             return None
