@@ -3,11 +3,13 @@
 # seed 2 (other pairs, another order), evaluated on the 256 test sequences as run.sh's.
 #   bash studies/siamrpn/results/loss_weights/seed2.sh F1k_s2
 #   bash studies/siamrpn/results/loss_weights/seed2.sh R0_s2 --config.loss.rpn_rank_weight=0.0
+#   STEPS=2000 bash studies/siamrpn/results/loss_weights/seed2.sh F2k_s2   (section 34's F2k)
 # Resumable: rerun the same command.
 source studies/siamrpn/results/common.sh
 L=$W/loss_weights
 mkdir -p $L
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
+STEPS=${STEPS:-1000}
+python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=$STEPS \
     --config.train.frozen_convs=3 --config.seed=2 "${@:2}" --workdir=$L/$1 >> $L/train_$1.log 2>&1
-eval_test256 $L/${1}_test256 $L/$1/checkpoints/1000 > $L/eval_$1.log 2>&1
+eval_test256 $L/${1}_test256 $L/$1/checkpoints/$STEPS > $L/eval_$1.log 2>&1
 echo done
