@@ -1,6 +1,6 @@
 # Sourced by the run scripts under studies/siamrpn/results/: the work folder, the
 # compilation cache, run_eval (mode=evaluate on the 64 synthetic test sequences),
-# train_and_eval, and N's recipe.
+# train_and_eval, train_f1k (section 34's F1k with overrides), and N's recipe.
 set -euo pipefail
 W=${W:-/work/runs}
 export JAX_COMPILATION_CACHE_DIR=$W/jaxcache
@@ -50,4 +50,10 @@ eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test [, config overr
       --config.checkpoint=$2 --config.eval.layout=synthetic --config.eval.split=${3:-test} \
       --config.eval.max_sequences=64 --workdir=$1 --config.backend=jax \
       --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0 "${@:4}"
+}
+train_f1k() {  # folder, name [, config overrides]: section 34's F1k (configs/siamrpn_matcher.py,
+  # conv1-3 fixed; 1,000 steps unless STEPS, seed 1 unless SEED) with the overrides, into
+  # folder/name, logged to folder/train_name.log (sections 36-37); resumes
+  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=${STEPS:-1000} \
+      --config.train.frozen_convs=3 --config.seed=${SEED:-1} "${@:3}" --workdir=$1/$2 >> $1/train_$2.log 2>&1
 }

@@ -6,9 +6,7 @@
 source studies/siamrpn/results/common.sh
 H=$W/head_rate
 E=$W/ema
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
-    --config.train.frozen_convs=3 --config.seed=1 --config.train.lr_end=2e-4 \
-    --workdir=$H/D2 >> $H/train_D2.log 2>&1
+train_f1k $H D2 --config.train.lr_end=2e-4
 eval_test256 $H/D2_test256 $H/D2/checkpoints/1000 > $H/eval_D2.log 2>&1
 python -m studies.siamrpn.compare \
     --runs="fc:0=$E/siamfc_teacher_test256,F1k:0=$E/F3_1000_ema_test256#siamrpn_teacher_raw,H2:0=$H/H2_test256,C5:0=$H/C5_test256,H05:0=$H/H05_test256,D2:0=$H/D2_test256" \

@@ -6,10 +6,8 @@
 source studies/siamrpn/results/common.sh
 H=$W/head_rate
 E=$W/ema
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
-    --config.train.frozen_convs=3 --config.seed=1 --config.train.lr_start=2.5e-3 \
-    --config.train.lr_end=5e-4 --config.train.backbone_lr_scale=0.2 \
-    --workdir=$H/H05 >> $H/train_H05.log 2>&1
+train_f1k $H H05 --config.train.lr_start=2.5e-3 --config.train.lr_end=5e-4 \
+    --config.train.backbone_lr_scale=0.2
 eval_test256 $H/H05_test256 $H/H05/checkpoints/1000 > $H/eval_H05.log 2>&1
 python -m studies.siamrpn.compare \
     --runs="fc:0=$E/siamfc_teacher_test256,F1k:0=$E/F3_1000_ema_test256#siamrpn_teacher_raw,H2:0=$H/H2_test256,C5:0=$H/C5_test256,H05:0=$H/H05_test256" \

@@ -11,13 +11,9 @@ source studies/siamrpn/results/common.sh
 H=$W/head_rate
 E=$W/ema
 mkdir -p $H
-train() {  # name, overrides...
-  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
-      --config.train.frozen_convs=3 --config.seed=1 "${@:2}" --workdir=$H/$1 >> $H/train_$1.log 2>&1
-}
-train H2 --config.train.lr_start=1e-2 --config.train.lr_end=2e-3 --config.train.backbone_lr_scale=0.05
+train_f1k $H H2 --config.train.lr_start=1e-2 --config.train.lr_end=2e-3 --config.train.backbone_lr_scale=0.05
 eval_test256 $H/H2_test256 $H/H2/checkpoints/1000 > $H/eval_H2.log 2>&1 &
-train C5 --config.train.lr_end=5e-3
+train_f1k $H C5 --config.train.lr_end=5e-3
 wait
 eval_test256 $H/C5_test256 $H/C5/checkpoints/1000 > $H/eval_C5.log 2>&1
 python -m studies.siamrpn.compare \

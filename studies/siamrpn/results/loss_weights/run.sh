@@ -15,13 +15,9 @@ source studies/siamrpn/results/common.sh
 L=$W/loss_weights
 E=$W/ema
 mkdir -p $L
-train() {  # name, overrides...
-  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
-      --config.train.frozen_convs=3 --config.seed=1 "${@:2}" --workdir=$L/$1 >> $L/train_$1.log 2>&1
-}
-train R05 --config.loss.rpn_rank_weight=0.5 &
-train R0 --config.loss.rpn_rank_weight=0.0 &
-train L2 --config.loss.rpn_loc_weight=2.4 &
+train_f1k $L R05 --config.loss.rpn_rank_weight=0.5 &
+train_f1k $L R0 --config.loss.rpn_rank_weight=0.0 &
+train_f1k $L L2 --config.loss.rpn_loc_weight=2.4 &
 wait
 for R in R05 R0 L2; do
   eval_test256 $L/${R}_test256 $L/$R/checkpoints/1000 > $L/eval_$R.log 2>&1 &

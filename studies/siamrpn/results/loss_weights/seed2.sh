@@ -9,7 +9,6 @@ source studies/siamrpn/results/common.sh
 L=$W/loss_weights
 mkdir -p $L
 STEPS=${STEPS:-1000}
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=$STEPS \
-    --config.train.frozen_convs=3 --config.seed=2 "${@:2}" --workdir=$L/$1 >> $L/train_$1.log 2>&1
+SEED=2 train_f1k $L $1 "${@:2}"
 eval_test256 $L/${1}_test256 $L/$1/checkpoints/$STEPS > $L/eval_$1.log 2>&1
 echo done
