@@ -2,6 +2,7 @@
 
 import importlib
 
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -89,6 +90,78 @@ def test_backbone_lr_scale_by_hand(scale, frozen):
         OptimSettings(backbone_lr_scale=-1.0)
     with pytest.raises(ValueError, match="frozen_convs=6"):
         OptimSettings(frozen_convs=6)
+
+
+def test_reg_lr_scale_by_hand():
+    """train.reg_lr_scale: the updates of an RPN model's regression tower (depth-wise
+    `head/reg/conv_*`, `bn_*`, `head1`; up-channel `head/reg_template`, `reg_search`)
+    x scale, momentum and weight decay included; its output conv (depth-wise `head2`,
+    up-channel `reg_adjust`), the classifier, a SiamFC model and the adapters unscaled."""
+    s = OptimSettings(num_steps=2, lr_start=0.1, lr_end=0.01, weight_decay=0.5, reg_lr_scale=3.0)
+    specs = {
+        "d": ModelSpec(kind="siamrpn", head="depthwise"),
+        "u": ModelSpec(kind="siamrpn", head="upchannel"),
+        "f": ModelSpec(),
+    }
+    scaled = {
+        ("d", "reg", "conv_kernel", "kernel"): 3.0,
+        ("d", "reg", "bn_search", "scale"): 3.0,
+        ("d", "reg", "head1", "kernel"): 3.0,
+        ("d", "reg", "head2", "kernel"): 1.0,
+        ("d", "reg", "head2", "bias"): 1.0,
+        ("d", "cls", "conv_kernel", "kernel"): 1.0,
+        ("d", "cls_xcorr_weight"): 1.0,
+        ("u", "reg_template", "kernel"): 3.0,
+        ("u", "reg_search", "bias"): 3.0,
+        ("u", "reg_adjust", "kernel"): 1.0,
+        ("u", "cls_template", "kernel"): 1.0,
+        ("f", "bias"): 1.0,
+    }
+    w0 = np.array([1.0, -2.0])
+    flat = {("models", k[0], "head", *k[1:]): jnp.asarray(w0) for k in scaled}
+    flat[("adapters", "d", "kernel")] = jnp.asarray(w0)
+    p = flax.traverse_util.unflatten_dict(flat)
+    tx = optim.make_optimizer(s, specs)
+    st = tx.init(p)
+    g = jax.tree_util.tree_map(lambda x: jnp.full_like(x, 0.5), p)
+    factors = {("models", k[0], "head", *k[1:]): f for k, f in scaled.items()}
+    factors[("adapters", "d", "kernel")] = 1.0
+    ws = {k: w0.copy() for k in factors}
+    bufs = {k: np.zeros(2) for k in factors}
+    for step in range(2):
+        u, st = tx.update(g, st, p)
+        p = optax.apply_updates(p, u)
+        got = flax.traverse_util.flatten_dict(p)
+        for k, factor in factors.items():
+            bufs[k] = 0.9 * bufs[k] + (0.5 + 0.5 * ws[k])
+            ws[k] = ws[k] - factor * 0.1 * 0.1 ** (step / 2) * bufs[k]
+            np.testing.assert_allclose(got[k], ws[k], rtol=1e-5, err_msg=str(k))
+    with pytest.raises(ValueError, match="reg_lr_scale=-1"):
+        OptimSettings(reg_lr_scale=-1.0)
+
+
+@pytest.mark.parametrize("head", ["depthwise", "upchannel"])
+def test_regression_branch_params_counted_by_hand(head):
+    """`head_output_of` picks exactly the regression branch of a real model's params:
+    their count against the branch's convs counted by hand (C in, H wide, k anchors)."""
+    from dsiam_jax import models
+    from dsiam_jax.models.structure import head_output_of
+
+    spec = ModelSpec(kind="siamrpn", channels=(8, 16, 16, 16, 24), head=head, head_channels=12)
+    net = models.build(spec)
+    shapes = jax.eval_shape(lambda: models.init_variables(net, jax.random.key(0)))["params"]
+    counted = {"cls": 0, "reg": 0}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(shapes)[0]:
+        out = head_output_of(k.key for k in path)  # paths below the model: head/...
+        if out is not None:
+            counted[out] += int(np.prod(leaf.shape))
+    c, h, k = 24, 12, spec.num_anchors
+    if head == "depthwise":  # 3x3 convs + BN on each side, 1x1 conv + BN, 1x1 conv + bias
+        reg = 2 * (9 * c * h + 2 * h) + h * h + 2 * h + h * 4 * k + 4 * k
+    else:  # 3x3 template conv to 4k banks of H, 3x3 search conv, 1x1 adjust, all with bias
+        reg = 9 * c * h * 4 * k + h * 4 * k + 9 * c * h + h + 4 * k * 4 * k + 4 * k
+    assert counted["reg"] == reg
+    assert counted["cls"] > 0
 
 
 def test_gradient_clipping():

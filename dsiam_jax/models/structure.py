@@ -353,6 +353,29 @@ def foreground_gains(branch: HeadBranch, weight, xp=np):
 
 
 # spec.head -> its branches (the one place that dispatches on the head type).
+def head_output_of(keys) -> str | None:
+    """The head output ('cls', 'reg', 'response', ...) whose branch owns a parameter at
+    path `keys` below a model (e.g. `head/reg/conv_kernel/kernel` or
+    `head/reg_template/bias` -> 'reg'; `head/cls_xcorr_weight` -> 'cls'), or None outside
+    the head or for a parameter of no branch (SiamFC's response bias). The branch
+    builders above name their params `head/<output>/...` (depth-wise) or
+    `head/<output>_<part>` (up-channel)."""
+    keys = list(keys)
+    if not keys or keys[0] != "head" or len(keys) < 2:
+        return None
+    for output in ("cls", "reg", "response"):
+        if keys[1] == output or keys[1].startswith(output + "_"):
+            return output
+    return None
+
+
+def output_conv(spec: ModelSpec, output: str) -> ConvLayer:
+    """The conv that makes the RPN's `output` map ('cls' or 'reg'): its branch's last conv
+    after the correlation, else its template conv (the map is linear in its kernels)."""
+    (branch,) = (b for b in structure(spec).branches if b.output == output)
+    return branch.after[-1] if branch.after else branch.template[-1]
+
+
 HEAD_LAYOUTS = {"xcorr": _siamfc_head, "upchannel": _upchannel_head, "depthwise": _depthwise_head}
 
 

@@ -145,10 +145,18 @@ class OptimSettings:
     # through them, so their backward pass is not computed (a faster step). pysot trains
     # only conv4 and conv5 of its pretrained AlexNet (TRAIN_LAYERS): frozen_convs=3.
     frozen_convs: int = 0
+    # Factor on the updates of each RPN model's regression tower: the 'reg' branch's
+    # convs and BatchNorm before its output conv (`optim.scale_updates`). That output
+    # conv starts at `model.reg_init_scale` (0.1) and stays about that size, which
+    # scales the gradient reaching the tower by as much under SGD: 1 / reg_init_scale
+    # gives the tower back the rate of a He-normal start (studies/siamrpn section 38).
+    reg_lr_scale: float = 1.0
 
     def __post_init__(self):
         if not self.backbone_lr_scale >= 0:
             raise ValueError(f"backbone_lr_scale={self.backbone_lr_scale} must be >= 0")
+        if not self.reg_lr_scale >= 0:
+            raise ValueError(f"reg_lr_scale={self.reg_lr_scale} must be >= 0")
         if not 0 <= self.frozen_convs <= 5:
             raise ValueError(f"frozen_convs={self.frozen_convs} must be in [0, 5]")
         if not 0 <= self.ema_decay < 1:

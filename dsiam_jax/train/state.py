@@ -30,7 +30,7 @@ from dsiam_jax import anchors as anchors_lib
 from dsiam_jax import models as M
 from dsiam_jax import parallel
 from dsiam_jax.errors import ConfigError
-from dsiam_jax.models.structure import structure
+from dsiam_jax.models.structure import output_conv
 from dsiam_jax.train import losses, optim
 from dsiam_jax.train.settings import DistillSettings, LossSettings, OptimSettings
 
@@ -207,7 +207,7 @@ class TrainPlan:
         )
 
     def optimizer(self):
-        return optim.make_optimizer(self.optim)
+        return optim.make_optimizer(self.optim, self.specs)
 
 
 def student_specs(
@@ -259,8 +259,7 @@ def scale_output_init(
     instead of He-normal's (std 1-4). Unchanged for SiamFC or scale 1."""
     if spec.kind != "siamrpn" or scale == 1.0:
         return params
-    (branch,) = (b for b in structure(spec).branches if b.output == output)
-    conv = branch.after[-1] if branch.after else branch.template[-1]
+    conv = output_conv(spec, output)
     kernel_path = (*conv.path[1:], "kernel")  # below 'head'
     flat = flax.traverse_util.flatten_dict(params["head"])
     flat[kernel_path] = flat[kernel_path] * scale

@@ -1,15 +1,16 @@
 """Where a tracker's boxes go wrong: frames lost, and on the frames it holds, centre, area
-and aspect-ratio errors (studies/siamrpn/README.md section 33).
+and aspect-ratio errors (studies/siamrpn/README.md sections 33, 38).
 
     PYTHONPATH=. python -m studies.siamrpn.box_errors --split=test \
         --evals=rpn=W/aspect/teacher_test_a100,fc=W/aspect/siamfc_teacher_test \
         --out=studies/siamrpn/results/aspect/box_errors.json
 
-Each eval is `label=<mode=evaluate workdir>` of one tracker on the first sequences of
+Each eval is `label=<mode=evaluate workdir>[#tracker]` of one tracker on the first sequences of
 the synthetic split (its `results/<tracker>/<sequence>.txt`). Over frames 2+ of all
 sequences: `lost` = centre error above one target size (sqrt(w h) of the truth),
 `held` = below 0.25 sizes; on the held frames the mean IoU, centre error (sizes), and
-|log| of the predicted / true area and aspect ratio (w / h); `aspect_change` = the
+|log| of the predicted / true area and aspect ratio (w / h), and the signed mean log area
+ratio (`held_log_area`, > 0: boxes too large); `aspect_change` = the
 mean |log| of the predicted aspect ratio over the first frame's (0 for a tracker that
 keeps it, as SiamFC's does), with the truth's own under `truth`.
 """
@@ -57,6 +58,7 @@ def box_errors(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
         "held_iou": float(iou[held].mean()),
         "held_centre_error": float(err[held].mean()),
         "held_abs_log_area": float(np.abs(area[held]).mean()),
+        "held_log_area": float(area[held].mean()),  # signed: > 0 boxes too large
         "held_abs_log_aspect": float(np.abs(aspect[held]).mean()),
         "aspect_change": aspect_change(pred, truth),
     }
@@ -64,8 +66,11 @@ def box_errors(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> dict:
 
 
 def load_boxes(folder: str, names: Sequence[str]) -> list[np.ndarray]:
-    """Per-sequence boxes `[T, 4]` of the single tracker under `folder/results`."""
-    (tracker,) = [d for d in (pathlib.Path(folder) / "results").iterdir() if d.is_dir()]
+    """Per-sequence boxes `[T, 4]` under `folder/results`: of its single tracker, or of
+    tracker `name` for `folder#name`."""
+    folder, _, name = folder.partition("#")
+    results = pathlib.Path(folder) / "results"
+    (tracker,) = [results / name] if name else [d for d in results.iterdir() if d.is_dir()]
     return [np.loadtxt(tracker / f"{n}.txt", delimiter=",", ndmin=2) for n in names]
 
 
@@ -79,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from data_pipelines import sequences, sources
 
     evals = dict(item.split("=", 1) for item in a.evals.split(",") if item)
-    (tracker,) = json.loads((pathlib.Path(next(iter(evals.values()))) / "eval.json").read_text())[
-        "trackers"
-    ].values()
+    first, _, name = next(iter(evals.values())).partition("#")
+    trackers = json.loads((pathlib.Path(first) / "eval.json").read_text())["trackers"]
+    (tracker,) = [trackers[name]] if name else trackers.values()
     kwargs = sources.synthetic_kwargs(default.data_config())
     kwargs["num_sequences"] = len(tracker["sequences"])  # as mode=evaluate's max_sequences
     seqs = sequences.read_sequences("synthetic", "", a.split, **kwargs)
