@@ -46,7 +46,8 @@ fi
 # teacher-bounded regression + sharing; section 31).
 if part siamrpn; then
   run --config=configs/siamrpn_matcher.py --workdir=$RUNS/siamrpn_teacher --config.seed=1 \
-      --config.train.frozen_convs=0  # as shipped (before section 34's default)
+      --config.train.frozen_convs=0 --config.train.reg_lr_scale=1.0  # as shipped (before
+      # sections 34 and 38's defaults)
   run --config=configs/dstrpn_matcher.py --config.teacher.checkpoint=$RUNS/siamrpn_teacher \
       --workdir=$RUNS/dstrpn
   publish $RUNS/siamrpn_teacher "" siamrpn_teacher

@@ -15,7 +15,10 @@ python -m studies.siamrpn.compare \
     --runs="fc:1=$E/siamfc_teacher_test256,fc:2=$L/fc600_s1_test256,F1k:1=$F1,F1k:2=$L/F1k_s2_test256,RT10:1=$R/RT10_test256,RT10:2=$R/RT10_s2_test256" \
     --pairs=RT10-F1k,RT10-fc,F1k-fc --out=$OUT/compare.json
 PYTHONPATH=. python -m studies.siamrpn.box_errors --split=test --out=$OUT/box_errors.json \
-    --evals="F1k_s1=$F1,F1k_s2=$L/F1k_s2_test256,RT10_s1=$R/RT10_test256,RT10_s2=$R/RT10_s2_test256,fc_s0=$E/siamfc_teacher_test256,fc_s1=$L/fc600_s1_test256"
+    --evals="F1k_s1=$F1,F1k_s2=$L/F1k_s2_test256,F2k_s2=$L/F2k_s2_test256,RT10_s1=$R/RT10_test256,RT10_s2=$R/RT10_s2_test256,fc_s0=$E/siamfc_teacher_test256,fc_s1=$L/fc600_s1_test256"
+# (the first line ran while RT10 trained; the second merges RT10's entries)
 PYTHONPATH=. python -m studies.siamrpn.size_regression --out=$OUT/size_regression.json \
-    --models="$E/F3_1000_ema/checkpoints/1000#siamrpn_teacher_raw,$L/F1k_s2/checkpoints/1000,$R/RT10/checkpoints/1000,$R/RT10_s2/checkpoints/1000,siamrpn_teacher"
+    --models="$E/F3_1000_ema/checkpoints/1000#siamrpn_teacher_raw,$L/F1k_s2/checkpoints/1000,$L/F2k_s2/checkpoints/2000,siamrpn_teacher"
+PYTHONPATH=. python -m studies.siamrpn.size_regression --out=$OUT/size_regression.json \
+    --models="$R/RT10/checkpoints/1000,$R/RT10_s2/checkpoints/1000"
 echo done
