@@ -352,7 +352,6 @@ def foreground_gains(branch: HeadBranch, weight, xp=np):
     return xp.concatenate([xp.zeros_like(weight), weight])
 
 
-# spec.head -> its branches (the one place that dispatches on the head type).
 def head_output_of(keys) -> str | None:
     """The head output ('cls', 'reg', 'response', ...) whose branch owns a parameter at
     path `keys` below a model (e.g. `head/reg/conv_kernel/kernel` or
@@ -376,6 +375,7 @@ def output_conv(spec: ModelSpec, output: str) -> ConvLayer:
     return branch.after[-1] if branch.after else branch.template[-1]
 
 
+# spec.head -> its branches (the one place that dispatches on the head type).
 HEAD_LAYOUTS = {"xcorr": _siamfc_head, "upchannel": _upchannel_head, "depthwise": _depthwise_head}
 
 

@@ -86,7 +86,7 @@ def scale_updates(updates, s: OptimSettings, reg_outputs: Mapping[str, tuple[str
         if layer is not None:
             return u * (0.0 if layer <= s.frozen_convs else s.backbone_lr_scale)
         keys = [getattr(k, "key", None) for k in path]
-        if keys[0] != "models" or keys[1] not in reg_outputs:
+        if len(keys) < 2 or keys[0] != "models" or keys[1] not in reg_outputs:
             return u
         below, out = keys[2:], reg_outputs[keys[1]]
         if head_output_of(below) == "reg" and tuple(below[: len(out)]) != out:
