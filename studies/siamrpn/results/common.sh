@@ -51,9 +51,12 @@ eval_synthetic() {  # eval workdir, checkpoint(s) [, split: test [, config overr
       --config.eval.max_sequences=64 --workdir=$1 --config.backend=jax \
       --config.tracker.siamrpn.center=regression --config.tracker.siamrpn.aspect_rate=1.0 "${@:4}"
 }
+# configs/siamrpn_matcher.py as sections 27-37 ran it: section 38 set its regression
+# tower's rate to 10x (train.reg_lr_scale), so their scripts pin the rate they ran with.
+MATCHER_CONFIG="--config=configs/siamrpn_matcher.py --config.train.reg_lr_scale=1.0"
 train_f1k() {  # folder, name [, config overrides]: section 34's F1k (configs/siamrpn_matcher.py,
   # conv1-3 fixed; 1,000 steps unless STEPS, seed 1 unless SEED) with the overrides, into
   # folder/name, logged to folder/train_name.log (sections 36-37); resumes
-  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=${STEPS:-1000} \
+  python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=${STEPS:-1000} \
       --config.train.frozen_convs=3 --config.seed=${SEED:-1} "${@:3}" --workdir=$1/$2 >> $1/train_$2.log 2>&1
 }

@@ -5,7 +5,7 @@
 # aspect_rate=0) against the SiamFC teacher (fresh.sh's evaluation). Resumable.
 source studies/siamrpn/results/common.sh
 A=$W/aspect
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
+python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=1000 \
     --config.train.frozen_convs=0 \
     --config.seed=1 --workdir=$W/matcher/SL1k_s1
 eval_test256 $A/SL1k_s1_test256 $W/matcher/SL1k_s1/checkpoints/1000

@@ -9,7 +9,7 @@
 source studies/siamrpn/results/common.sh
 E=$W/ema
 mkdir -p $E
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
+python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=1000 \
     --config.train.frozen_convs=3 --config.seed=1 --config.train.ema_decay=0.995 \
     --workdir=$E/F3_1000_ema >> $E/train.log 2>&1
 eval_test256 $E/F3_1000_ema_test256 $E/F3_1000_ema/checkpoints/1000

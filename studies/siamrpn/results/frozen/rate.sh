@@ -4,7 +4,7 @@
 # on the same 256 test sequences and compared with F3_1k and the SiamFC teacher. Resumable.
 source studies/siamrpn/results/common.sh
 F=$W/frozen
-python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=1000 \
+python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=1000 \
     --config.train.frozen_convs=3 --config.train.backbone_lr_scale=1.0 --config.seed=1 \
     --workdir=$W/matcher/F3r1_1000_s1 >> $F/train_r1_1000.log 2>&1
 eval_test256 $F/F3r1_1000_s1_test256 $W/matcher/F3r1_1000_s1/checkpoints/1000

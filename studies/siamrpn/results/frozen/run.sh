@@ -10,7 +10,7 @@ A=$W/aspect
 F=$W/frozen
 mkdir -p $F
 train() {  # steps
-  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.num_steps=$1 \
+  python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=$1 \
       --config.train.frozen_convs=3 --config.seed=1 --workdir=$W/matcher/F3_${1}_s1
 }
 evaluate() {  # steps

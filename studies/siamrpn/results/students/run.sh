@@ -49,7 +49,7 @@ if [ $PART = all ] || [ $PART = distill ]; then
       --config.teacher.checkpoint=$TEACHER --config.train.num_steps=2000 --workdir=$S/D
 fi
 if [ $PART = all ] || [ $PART = scratch ]; then
-  python -m dsiam_jax.main --config=configs/siamrpn_matcher.py --config.train.frozen_convs=0 \
+  python -m dsiam_jax.main $MATCHER_CONFIG --config.train.frozen_convs=0 \
       --config.model.channels="(24,64,96,96,64)" --config.model.head_channels=32 \
       --config.model.init_from=siamfc_student_0 --config.train.model_name=student_0 \
       --config.train.model_role=student --workdir=$S/S
