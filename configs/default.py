@@ -144,7 +144,8 @@ def train_config() -> ml_collections.ConfigDict:
     t = ml_collections.ConfigDict()
     # The optimiser: the fields of `OptimSettings`, with its defaults (documented in
     # dsiam_jax/train/settings.py): num_steps, lr_start, lr_end, warmup_steps, momentum,
-    # weight_decay, grad_clip, ema_decay, backbone_lr_scale, frozen_convs, reg_lr_scale.
+    # weight_decay, grad_clip, ema_decay, backbone_lr_scale, frozen_convs, reg_lr_scale,
+    # cls_lr_scale.
     t.update(dataclass_defaults(OptimSettings))
     t.batch_size = 8  # GLOBAL pairs per step; split over devices and processes
     t.checkpoint_every = 200  # steps between checkpoints (one is also written at the end)

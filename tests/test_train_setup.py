@@ -92,12 +92,23 @@ def test_backbone_lr_scale_by_hand(scale, frozen):
         OptimSettings(frozen_convs=6)
 
 
-def test_reg_lr_scale_by_hand():
-    """train.reg_lr_scale: the updates of an RPN model's regression tower (depth-wise
-    `head/reg/conv_*`, `bn_*`, `head1`; up-channel `head/reg_template`, `reg_search`)
-    x scale, momentum and weight decay included; its output conv (depth-wise `head2`,
-    up-channel `reg_adjust`), the classifier, a SiamFC model and the adapters unscaled."""
-    s = OptimSettings(num_steps=2, lr_start=0.1, lr_end=0.01, weight_decay=0.5, reg_lr_scale=3.0)
+@pytest.mark.parametrize("cls_scale", [1.0, 2.0])
+def test_tower_lr_scales_by_hand(cls_scale):
+    """train.reg_lr_scale (3) and cls_lr_scale: the updates of an RPN model's regression
+    tower (depth-wise `head/reg/conv_*`, `bn_*`, `head1`, `bn_head`; up-channel
+    `head/reg_template`, `reg_search`) and classifier tower (depth-wise `head/cls/...`
+    but `head2`; up-channel `cls_search`) x their factor, momentum and weight decay
+    included; the output convs (depth-wise `head2`, up-channel `reg_adjust` and
+    `cls_template`), the matcher's `cls_xcorr_weight`, a SiamFC model and the adapters
+    unscaled."""
+    s = OptimSettings(
+        num_steps=2,
+        lr_start=0.1,
+        lr_end=0.01,
+        weight_decay=0.5,
+        reg_lr_scale=3.0,
+        cls_lr_scale=cls_scale,
+    )
     specs = {
         "d": ModelSpec(kind="siamrpn", head="depthwise"),
         "u": ModelSpec(kind="siamrpn", head="upchannel"),
@@ -107,14 +118,19 @@ def test_reg_lr_scale_by_hand():
         ("d", "reg", "conv_kernel", "kernel"): 3.0,
         ("d", "reg", "bn_search", "scale"): 3.0,
         ("d", "reg", "head1", "kernel"): 3.0,
+        ("d", "reg", "bn_head", "bias"): 3.0,
         ("d", "reg", "head2", "kernel"): 1.0,
         ("d", "reg", "head2", "bias"): 1.0,
-        ("d", "cls", "conv_kernel", "kernel"): 1.0,
+        ("d", "cls", "conv_kernel", "kernel"): cls_scale,
+        ("d", "cls", "bn_kernel", "scale"): cls_scale,
+        ("d", "cls", "head1", "kernel"): cls_scale,
+        ("d", "cls", "head2", "kernel"): 1.0,
         ("d", "cls_xcorr_weight"): 1.0,
         ("u", "reg_template", "kernel"): 3.0,
         ("u", "reg_search", "bias"): 3.0,
         ("u", "reg_adjust", "kernel"): 1.0,
         ("u", "cls_template", "kernel"): 1.0,
+        ("u", "cls_search", "kernel"): cls_scale,
         ("f", "bias"): 1.0,
     }
     w0 = np.array([1.0, -2.0])
@@ -136,32 +152,46 @@ def test_reg_lr_scale_by_hand():
             bufs[k] = 0.9 * bufs[k] + (0.5 + 0.5 * ws[k])
             ws[k] = ws[k] - factor * 0.1 * 0.1 ** (step / 2) * bufs[k]
             np.testing.assert_allclose(got[k], ws[k], rtol=1e-5, err_msg=str(k))
-    with pytest.raises(ValueError, match="reg_lr_scale=-1"):
-        OptimSettings(reg_lr_scale=-1.0)
+    for name in ("reg_lr_scale", "cls_lr_scale"):
+        with pytest.raises(ValueError, match=f"{name}=-1"):
+            OptimSettings(**{name: -1.0})
 
 
 @pytest.mark.parametrize("head", ["depthwise", "upchannel"])
-def test_regression_branch_params_counted_by_hand(head):
-    """`head_output_of` picks exactly the regression branch of a real model's params:
-    their count against the branch's convs counted by hand (C in, H wide, k anchors)."""
+@pytest.mark.parametrize("matcher", [False, True])
+def test_tower_params_counted_by_hand(head, matcher):
+    """`tower_paths` picks exactly the towers of a real model's params: their count
+    against the branch's convs before the output conv counted by hand (C in, H wide, k
+    anchors); the matcher's correlation (`rpn_cls_xcorr`) adds nothing to them."""
     from dsiam_jax import models
-    from dsiam_jax.models.structure import head_output_of
+    from dsiam_jax.models.structure import tower_paths
 
-    spec = ModelSpec(kind="siamrpn", channels=(8, 16, 16, 16, 24), head=head, head_channels=12)
+    spec = ModelSpec(
+        kind="siamrpn",
+        channels=(8, 16, 16, 16, 24),
+        head=head,
+        head_channels=12,
+        rpn_cls_xcorr=matcher,
+    )
     net = models.build(spec)
     shapes = jax.eval_shape(lambda: models.init_variables(net, jax.random.key(0)))["params"]
-    counted = {"cls": 0, "reg": 0}
-    for path, leaf in jax.tree_util.tree_flatten_with_path(shapes)[0]:
-        out = head_output_of(k.key for k in path)  # paths below the model: head/...
-        if out is not None:
-            counted[out] += int(np.prod(leaf.shape))
-    c, h, k = 24, 12, spec.num_anchors
-    if head == "depthwise":  # 3x3 convs + BN on each side, 1x1 conv + BN, 1x1 conv + bias
-        reg = 2 * (9 * c * h + 2 * h) + h * h + 2 * h + h * 4 * k + 4 * k
-    else:  # 3x3 template conv to 4k banks of H, 3x3 search conv, 1x1 adjust, all with bias
-        reg = 9 * c * h * 4 * k + h * 4 * k + 9 * c * h + h + 4 * k * 4 * k + 4 * k
-    assert counted["reg"] == reg
-    assert counted["cls"] > 0
+    leaves = jax.tree_util.tree_flatten_with_path(shapes)[0]
+    counted = {}
+    for output in ("cls", "reg"):
+        layers = tower_paths(spec, output)
+        counted[output] = sum(
+            int(np.prod(leaf.shape))
+            for path, leaf in leaves
+            if any(tuple(k.key for k in path[: len(p)]) == p for p in layers)
+        )
+    c, h = 24, 12
+    if head == "depthwise":  # 3x3 convs + BN on each side, 1x1 conv + BN (then the output)
+        tower = 2 * (9 * c * h + 2 * h) + h * h + 2 * h
+        assert counted == {"cls": tower, "reg": tower}
+    else:  # cls: the 3x3 search conv (the template conv makes the map); reg: + template conv
+        k = spec.num_anchors
+        search = 9 * c * h + h
+        assert counted == {"cls": search, "reg": search + 9 * c * h * 4 * k + h * 4 * k}
 
 
 def test_gradient_clipping():

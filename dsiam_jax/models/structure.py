@@ -352,27 +352,28 @@ def foreground_gains(branch: HeadBranch, weight, xp=np):
     return xp.concatenate([xp.zeros_like(weight), weight])
 
 
-def head_output_of(keys) -> str | None:
-    """The head output ('cls', 'reg', 'response', ...) whose branch owns a parameter at
-    path `keys` below a model (e.g. `head/reg/conv_kernel/kernel` or
-    `head/reg_template/bias` -> 'reg'; `head/cls_xcorr_weight` -> 'cls'), or None outside
-    the head or for a parameter of no branch (SiamFC's response bias). The branch
-    builders above name their params `head/<output>/...` (depth-wise) or
-    `head/<output>_<part>` (up-channel)."""
-    keys = list(keys)
-    if not keys or keys[0] != "head" or len(keys) < 2:
-        return None
-    for output in ("cls", "reg", "response"):
-        if keys[1] == output or keys[1].startswith(output + "_"):
-            return output
-    return None
-
-
 def output_conv(spec: ModelSpec, output: str) -> ConvLayer:
     """The conv that makes the RPN's `output` map ('cls' or 'reg'): its branch's last conv
     after the correlation, else its template conv (the map is linear in its kernels)."""
     (branch,) = (b for b in structure(spec).branches if b.output == output)
     return branch.after[-1] if branch.after else branch.template[-1]
+
+
+def tower_paths(spec: ModelSpec, output: str) -> tuple[tuple[str, ...], ...]:
+    """Params paths (below the model) of the RPN `output` branch's tower: its convs
+    before its output conv (`output_conv`) and their BatchNorm, e.g. depth-wise
+    `('head', 'reg', 'conv_kernel')`, `('head', 'reg', 'bn_kernel')`, ... `('head', 'reg',
+    'bn_head')`; up-channel `('head', 'reg_template')`, `('head', 'reg_search')`. Not the
+    `foreground_of` branch added to 'cls' (`spec.rpn_cls_xcorr`), which has no convs."""
+    last = output_conv(spec, output)
+    (branch,) = (b for b in structure(spec).branches if b.output == output)
+    paths = []
+    for conv in branch.convs:
+        if conv is not last:
+            paths.append(conv.path)
+            if conv.bn:
+                paths.append((*conv.path[:-1], conv.bn))
+    return tuple(paths)
 
 
 # spec.head -> its branches (the one place that dispatches on the head type).

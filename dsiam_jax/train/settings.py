@@ -151,12 +151,22 @@ class OptimSettings:
     # scales the gradient reaching the tower by as much under SGD: 1 / reg_init_scale
     # gives the tower back the rate of a He-normal start (studies/siamrpn section 38).
     reg_lr_scale: float = 1.0
+    # The same for the 'cls' branch's tower. Its output conv starts at
+    # `model.cls_init_scale` x He-normal (configs/siamrpn_matcher.py: 0) and grows to
+    # about 0.3-0.4 of He-normal's norm in 1,000 steps (studies/siamrpn section 39).
+    cls_lr_scale: float = 1.0
+
+    def tower_lr_scales(self) -> dict[str, float]:
+        """RPN output ('cls' | 'reg') -> its tower's factor, for those not 1."""
+        scales = {"cls": self.cls_lr_scale, "reg": self.reg_lr_scale}
+        return {output: f for output, f in scales.items() if f != 1.0}
 
     def __post_init__(self):
         if not self.backbone_lr_scale >= 0:
             raise ValueError(f"backbone_lr_scale={self.backbone_lr_scale} must be >= 0")
-        if not self.reg_lr_scale >= 0:
-            raise ValueError(f"reg_lr_scale={self.reg_lr_scale} must be >= 0")
+        for name in ("reg_lr_scale", "cls_lr_scale"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if not 0 <= self.frozen_convs <= 5:
             raise ValueError(f"frozen_convs={self.frozen_convs} must be in [0, 5]")
         if not 0 <= self.ema_decay < 1:
