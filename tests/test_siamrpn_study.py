@@ -246,3 +246,25 @@ def test_box_errors_by_hand():
     }
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=1e-4), key
+
+
+def test_size_probe_penalty_and_read_out_by_hand():
+    """size_probe: cross-validation picks the smallest penalty for a noiseless linear
+    target (predicted on new rows), a large one (>= 10, weights near zero) for pure
+    noise; `read_out`'s slope and R^2 of a half-size prediction: 0.5 and 0.75."""
+    from studies.siamrpn import size_probe
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    y = x @ rng.normal(size=5) + 0.3
+    assert size_probe.cross_validated_penalty(x, y) == min(size_probe.PENALTIES)
+    new = rng.normal(size=(20, 5))
+    predict = size_probe.ridge(x, y, min(size_probe.PENALTIES))
+    want = size_probe.ridge(x, y, 0.0)(new)
+    np.testing.assert_allclose(predict(new), want, atol=0.02)
+    noise = rng.normal(size=200)
+    assert size_probe.cross_validated_penalty(x, noise) >= 10.0  # weights near zero
+    true = rng.normal(size=100)
+    true -= true.mean()
+    out = size_probe.read_out(true, 0.5 * true)
+    assert out == {"slope": 0.5, "r2": 0.75}

@@ -35,6 +35,7 @@ from dsiam_jax import anchors as anchors_lib
 from dsiam_jax import checkpoints
 from dsiam_jax import models as M
 from dsiam_jax.train import targets
+from studies.siamrpn import probe_offsets
 from studies.siamrpn.diagnose import TEMPLATE, held_out_pairs
 
 PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty x mean feature variance
@@ -82,12 +83,10 @@ def design(d: dict, k: int) -> np.ndarray:
 
 
 def ridge(x: np.ndarray, y: np.ndarray, penalty: float):
-    """Ridge regression of `y` on standardised `x` (intercept unpenalised): a predictor."""
-    mu, sd = x.mean(0), x.std(0) + 1e-8
-    xs = (x - mu) / sd
-    ym = y.mean()
-    w = np.linalg.solve(xs.T @ xs + penalty * len(x) * np.eye(x.shape[1]), xs.T @ (y - ym))
-    return lambda q: ((q - mu) / sd) @ w + ym
+    """`probe_offsets.ridge` (standardised `x`, unpenalised intercept) at a penalty of
+    `penalty` per row: a predictor."""
+    fit = probe_offsets.ridge(x, y, alpha=penalty * len(x))
+    return lambda q: probe_offsets.predict(fit, q)
 
 
 def cross_validated_penalty(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
