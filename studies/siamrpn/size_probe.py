@@ -23,8 +23,6 @@ better means the features do not carry it.
 from __future__ import annotations
 
 import argparse
-import json
-import pathlib
 from collections.abc import Sequence
 
 import jax
@@ -32,11 +30,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax import anchors as anchors_lib
-from dsiam_jax import checkpoints
 from dsiam_jax import models as M
 from dsiam_jax.train import targets
 from studies.siamrpn import probe_offsets
 from studies.siamrpn.diagnose import TEMPLATE, held_out_pairs
+from studies.siamrpn.size_regression import for_each_model
 
 PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty x mean feature variance
 
@@ -138,17 +136,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     a = p.parse_args(argv)
     fit_batch = held_out_pairs(a.fit_pairs, a.search_size, a.seed, "train")
     test_batch = held_out_pairs(a.pairs, a.search_size, a.seed, "val")
-    out_file = pathlib.Path(a.out) if a.out else None
-    result = json.loads(out_file.read_text()) if out_file and out_file.is_file() else {}
-    for item in filter(None, a.models.split(",")):
-        path, _, name = item.partition("#")
-        model = checkpoints.pick_model(checkpoints.load_models(path), name, path, "as path#name")
-        key = f"{item} fit={a.fit_pairs} pairs={a.pairs} search={a.search_size} seed={a.seed}"
-        result[key] = probe(model, fit_batch, test_batch, a.search_size)
-        print(key, json.dumps(result[key]), flush=True)
-    if out_file:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    settings = f"fit={a.fit_pairs} pairs={a.pairs} search={a.search_size} seed={a.seed}"
+    for_each_model(
+        a.models, a.out, settings, lambda m: probe(m, fit_batch, test_batch, a.search_size)
+    )
 
 
 if __name__ == "__main__":

@@ -89,13 +89,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--out", default="")
     a = p.parse_args(argv)
     batch = held_out_pairs(a.pairs, a.search_size, a.seed, a.split)
-    out_file = pathlib.Path(a.out) if a.out else None
+    settings = f"pairs={a.pairs} search={a.search_size} split={a.split} seed={a.seed}"
+    for_each_model(a.models, a.out, settings, lambda m: size_regression(m, batch, a.search_size))
+
+
+def for_each_model(models: str, out: str, settings: str, measure) -> None:
+    """`measure(model)` of each of the comma-separated `models` (`path` or `path#name`),
+    printed and merged into the JSON `out` (if given) under `"<model> <settings>"`."""
+    out_file = pathlib.Path(out) if out else None
     result = json.loads(out_file.read_text()) if out_file and out_file.is_file() else {}
-    for item in filter(None, a.models.split(",")):
+    for item in filter(None, models.split(",")):
         path, _, name = item.partition("#")
         model = checkpoints.pick_model(checkpoints.load_models(path), name, path, "as path#name")
-        key = f"{item} pairs={a.pairs} search={a.search_size} split={a.split} seed={a.seed}"
-        result[key] = size_regression(model, batch, a.search_size)
+        key = f"{item} {settings}"
+        result[key] = measure(model)
         print(key, json.dumps(result[key]), flush=True)
     if out_file:
         out_file.parent.mkdir(parents=True, exist_ok=True)
