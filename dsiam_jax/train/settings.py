@@ -153,7 +153,8 @@ class OptimSettings:
     reg_lr_scale: float = 1.0
     # The same for the 'cls' branch's tower. Its output conv starts at
     # `model.cls_init_scale` x He-normal (configs/siamrpn_matcher.py: 0) and grows to
-    # about 0.3-0.4 of He-normal's norm in 1,000 steps (studies/siamrpn section 39).
+    # about 0.3-0.4 of He-normal's norm in 1,000 steps; 3 tracked as 1 there (studies/
+    # siamrpn section 39).
     cls_lr_scale: float = 1.0
 
     def tower_lr_scales(self) -> dict[str, float]:
