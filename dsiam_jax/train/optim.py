@@ -51,7 +51,7 @@ def make_optimizer(
     if s.weight_decay:
         parts.append(optax.add_decayed_weights(s.weight_decay))
     parts.append(optax.sgd(learning_rate_schedule(s), momentum=s.momentum or None))
-    if s.backbone_lr_scale != 1.0 or s.frozen_convs or s.tower_lr_scales() != {}:
+    if s.backbone_lr_scale != 1.0 or s.frozen_convs or s.tower_lr_scales():
         towers = rpn_towers(specs or {}, s)
         parts.append(optax.stateless(lambda updates, params: scale_updates(updates, s, towers)))
     return optax.chain(*parts)

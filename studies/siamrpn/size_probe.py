@@ -26,17 +26,15 @@ import argparse
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax import anchors as anchors_lib
 from dsiam_jax import models as M
-from dsiam_jax.train import targets
 from studies.siamrpn import probe_offsets
 from studies.siamrpn.diagnose import TEMPLATE, held_out_pairs
-from studies.siamrpn.size_regression import for_each_model
+from studies.siamrpn.size_regression import best_anchor_targets, for_each_model
 
-PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty x mean feature variance
+PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty per row (standardised x)
 
 
 def best_anchor_features(model, batch: dict, search_size: int, chunk: int = 32) -> dict:
@@ -60,10 +58,8 @@ def best_anchor_features(model, batch: dict, search_size: int, chunk: int = 32) 
         feats.append(np.asarray(feat))
     reg, feat = np.concatenate(regs), np.concatenate(feats)
     n, r = len(reg), reg.shape[1]
-    anchors = anchors_lib.anchors_for(model.spec, TEMPLATE, search_size).reshape(-1, 4)
-    box = np.asarray(targets.xywh_to_cxcywh(jnp.asarray(batch["box"])))  # [N, 4]
-    best = np.asarray(anchors_lib.iou_cxcywh(anchors[None], box[:, None])).argmax(1)  # [N]
-    true = np.asarray(anchors_lib.encode(jnp.asarray(box), jnp.asarray(anchors[best])))
+    anchors = anchors_lib.anchors_for(model.spec, TEMPLATE, search_size)  # [R, R, k, 4]
+    _, best, true = best_anchor_targets(anchors, batch["box"])  # [N], [N, 4]
     rows = np.arange(n)
     _, reg_k = anchors_lib.split_rpn_maps(np.zeros((n, r, r, 2 * k)), reg, k)
     own = np.asarray(reg_k).reshape(n, -1, 4)[rows, best]  # [N, 4]

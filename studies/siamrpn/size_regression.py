@@ -53,18 +53,25 @@ def fit(true: np.ndarray, pred: np.ndarray) -> dict:
     return {k: round(float(v), 4) for k, v in stats.items()}
 
 
+def best_anchor_targets(anchors: np.ndarray, box_xywh: np.ndarray):
+    """The targets `[N, 4]` (x, y, w, h) as cxcywh `[N, 4]`, the index of the anchor of
+    `anchors` (`[R, R, k, 4]`, flattened: (row * R + col) * k + shape) that best matches
+    each (highest IoU) `[N]`, and each target's exact encoding against it `[N, 4]`."""
+    box = np.asarray(targets.xywh_to_cxcywh(jnp.asarray(box_xywh)))
+    flat = anchors.reshape(-1, 4)
+    best = np.asarray(anchors_lib.iou_cxcywh(flat[None], box[:, None])).argmax(1)
+    true = np.asarray(anchors_lib.encode(jnp.asarray(box), jnp.asarray(flat[best])))
+    return box, best, true
+
+
 def size_regression(model, batch: dict, search_size: int) -> dict:
     """The module docstring's statistics of one RPN model on `batch`."""
     anchors = anchors_lib.anchors_for(model.spec, TEMPLATE, search_size)  # [R, R, k, 4]
     out = network_outputs(model, batch)
     cls, reg = anchors_lib.split_rpn_maps(out["cls"], out["reg"], model.spec.num_anchors)
-    box = np.asarray(targets.xywh_to_cxcywh(jnp.asarray(batch["box"])))  # [N, 4]
+    box, best, true = best_anchor_targets(anchors, batch["box"])
     n = len(box)
-    flat_anchors = anchors.reshape(-1, 4)
-    iou = np.asarray(anchors_lib.iou_cxcywh(flat_anchors[None], box[:, None]))  # [N, A]
-    best = iou.argmax(1)
     rows = np.arange(n)
-    true = np.asarray(anchors_lib.encode(jnp.asarray(box), jnp.asarray(flat_anchors[best])))
     pred = np.asarray(reg).reshape(n, -1, 4)[rows, best]  # [N, 4]
     result = {name: fit(true[:, i], pred[:, i]) for i, name in enumerate(DELTAS)}
     result["dlogsize"] = fit(true[:, 2:].mean(1), pred[:, 2:].mean(1))
