@@ -268,3 +268,25 @@ def test_size_probe_penalty_and_read_out_by_hand():
     true -= true.mean()
     out = size_probe.read_out(true, 0.5 * true)
     assert out == {"slope": 0.5, "r2": 0.75}
+
+
+def test_size_probe_features_of_both_towers_on_a_tiny_rpn():
+    """`--branches=reg,cls` puts the classifier tower's features after the regression
+    tower's, at the same best-anchor cells, each as its own branch reads them."""
+    from dsiam_jax import models as M
+    from dsiam_jax.models import TrackerModel
+    from studies.siamrpn import size_probe
+    from studies.siamrpn.diagnose import held_out_pairs
+
+    spec = M.ModelSpec(
+        kind="siamrpn", head="depthwise", channels=(8, 16, 16, 16, 16), head_channels=8
+    )
+    model = TrackerModel("tiny", spec, M.numpy_variables(spec, seed=0))
+    batch = held_out_pairs(4, 255, 1, "val")
+    one = {b: size_probe.best_anchor_features(model, batch, 255, (b,)) for b in ("reg", "cls")}
+    both = size_probe.best_anchor_features(model, batch, 255, ("reg", "cls"))
+    assert both["features"].shape == (4, 16)
+    np.testing.assert_allclose(both["features"][:, :8], one["reg"]["features"], atol=1e-6)
+    np.testing.assert_allclose(both["features"][:, 8:], one["cls"]["features"], atol=1e-6)
+    assert (both["features"] >= 0).all() and both["features"].any()  # after the ReLU
+    np.testing.assert_array_equal(both["anchor"], one["cls"]["anchor"])

@@ -17,7 +17,9 @@ the training augmentation (`diagnose.held_out_pairs`). Per model, for the probe 
 the network's own output on the same pairs: slope of predicted on true and R^2 (1 -
 residual variance / target variance). A probe well above the network's own read-out
 means the size is in the features and the output conv has not read it; a probe no
-better means the features do not carry it.
+better means the features do not carry it. `--branches=reg,cls` (section 40) probes the
+two towers' features side by side (`cls`: the classifier's, `head/cls/bn_head`): whether
+a regression that read the classifier's tower would find more of the size.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ from studies.siamrpn.size_regression import best_anchor_targets, for_each_model
 PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty per row (standardised x)
 
 
-def best_anchor_features(model, batch: dict, search_size: int, chunk: int = 32) -> dict:
-    """Per pair: the tower features at the best anchor's cell `[N, H]`, that anchor's
-    shape index `[N]`, the true log-size delta `[N]` and the network's own `[N]`."""
+def best_anchor_features(
+    model, batch: dict, search_size: int, branches: Sequence[str] = ("reg",), chunk: int = 32
+) -> dict:
+    """Per pair: the features of the `branches`' towers at the best anchor's cell
+    `[N, H x len(branches)]`, that anchor's shape index `[N]`, the true log-size delta
+    `[N]` and the network's own `[N]`."""
     net = M.build(model.spec)
     k = model.spec.num_anchors
 
@@ -48,8 +53,9 @@ def best_anchor_features(model, batch: dict, search_size: int, chunk: int = 32) 
         out, inter = net.apply(
             model.variables, z, x, capture_intermediates=True, mutable=["intermediates"]
         )
-        feat = jax.nn.relu(inter["intermediates"]["head"]["reg"]["bn_head"]["__call__"][0])
-        return out["reg"], feat  # [B, R, R, 4k], [B, R, R, H]
+        head = inter["intermediates"]["head"]
+        feat = [jax.nn.relu(head[b]["bn_head"]["__call__"][0]) for b in branches]
+        return out["reg"], jax.numpy.concatenate(feat, -1)  # [B, R, R, 4k], [B, R, R, H x n]
 
     regs, feats = [], []
     for i in range(0, len(batch["box"]), chunk):
@@ -103,11 +109,13 @@ def read_out(true: np.ndarray, pred: np.ndarray) -> dict:
     return {"slope": round(float(slope), 4), "r2": round(float(r2), 4)}
 
 
-def probe(model, fit_batch: dict, test_batch: dict, search_size: int) -> dict:
+def probe(
+    model, fit_batch: dict, test_batch: dict, search_size: int, branches: Sequence[str] = ("reg",)
+) -> dict:
     """The module docstring's numbers for one RPN model (depth-wise head)."""
     k = model.spec.num_anchors
-    fit = best_anchor_features(model, fit_batch, search_size)
-    test = best_anchor_features(model, test_batch, search_size)
+    fit = best_anchor_features(model, fit_batch, search_size, branches)
+    test = best_anchor_features(model, test_batch, search_size, branches)
     x_fit, x_test = design(fit, k), design(test, k)
     penalty = cross_validated_penalty(x_fit, fit["true"])
     predict = ridge(x_fit, fit["true"], penalty)
@@ -128,13 +136,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--pairs", type=int, default=256)
     p.add_argument("--search_size", type=int, default=271)
     p.add_argument("--seed", type=int, default=12345, help="pair sampling seed")
+    p.add_argument("--branches", default="reg", help="towers probed: reg, cls or reg,cls")
     p.add_argument("--out", default="")
     a = p.parse_args(argv)
+    branches = tuple(a.branches.split(","))
     fit_batch = held_out_pairs(a.fit_pairs, a.search_size, a.seed, "train")
     test_batch = held_out_pairs(a.pairs, a.search_size, a.seed, "val")
     settings = f"fit={a.fit_pairs} pairs={a.pairs} search={a.search_size} seed={a.seed}"
+    if branches != ("reg",):
+        settings += f" branches={a.branches}"
     for_each_model(
-        a.models, a.out, settings, lambda m: probe(m, fit_batch, test_batch, a.search_size)
+        a.models,
+        a.out,
+        settings,
+        lambda m: probe(m, fit_batch, test_batch, a.search_size, branches),
     )
 
 

@@ -2,6 +2,10 @@
 
     python -m studies.siamrpn.results.frozen.steptime [--repeats 10]
 
+Section 40 times the recipe with a k x k read-out after the correlation against the same
+rows (`--head-kernels 3 --rows siamfc_teacher,rpn_matcher_frozen3,rpn_matcher_frozen3_k3
+--out studies/siamrpn/results/head_kernel/steptime.json`).
+
 The SiamFC teacher (configs/siamfc_teacher.py), the zoo's RPN teacher
 (configs/siamrpn_matcher.py: its whole backbone trained at 0.1x) and the same with
 conv1-3 or conv1-4 fixed (`train.frozen_convs=3`, 4), each a compiled data-parallel step on the
@@ -29,8 +33,9 @@ from dsiam_jax.jobs import train as train_job
 HERE = pathlib.Path(__file__).parent
 
 
-def recipes() -> dict:
-    """Timed row name -> its training config."""
+def recipes(head_kernels: tuple[int, ...] = ()) -> dict:
+    """Timed row name -> its training config; each of `head_kernels` adds conv1-3 fixed
+    with that read-out kernel after the correlation (`model.rpn_head_kernel`)."""
     rows = {"siamfc_teacher": siamfc_teacher.get_config()}
     # The recipe's own default fixes conv1-3 since section 34: each row sets its count.
     for frozen, name in (
@@ -41,6 +46,10 @@ def recipes() -> dict:
         config = siamrpn_matcher.get_config()
         config.train.frozen_convs = frozen
         rows[name] = config
+    for kernel in head_kernels:
+        config = siamrpn_matcher.get_config()
+        config.model.rpn_head_kernel = kernel
+        rows[f"rpn_matcher_frozen3_k{kernel}"] = config
     return rows
 
 
@@ -58,8 +67,14 @@ def training_flops(plan) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--head-kernels", default="", help="comma-separated, e.g. 3")
+    parser.add_argument("--rows", default="", help="comma-separated row names (default all)")
+    parser.add_argument("--out", default=str(HERE / "steptime.json"))
     args = parser.parse_args()
-    configs = recipes()
+    configs = recipes(tuple(int(k) for k in args.head_kernels.split(",") if k))
+    if args.rows:  # the SiamFC teacher's row first: the ratios are to its step
+        names = ["siamfc_teacher", *(n for n in args.rows.split(",") if n != "siamfc_teacher")]
+        configs = {name: configs[name] for name in names}
     batch = int(configs["siamfc_teacher"].train.batch_size)
     assert all(int(c.train.batch_size) == batch for c in configs.values())
     parallel.configure_cpu_devices(0, batch)  # as the training jobs
@@ -81,7 +96,7 @@ def main() -> None:
         "step_time_vs_siamfc_teacher": {r["name"]: r["step_ms"] / base for r in rows},
         "backend": jax.default_backend(),
     }
-    (HERE / "steptime.json").write_text(json.dumps(payload, indent=1) + "\n")
+    pathlib.Path(args.out).write_text(json.dumps(payload, indent=1) + "\n")
     print(json.dumps(payload["step_time_vs_siamfc_teacher"], indent=1))
 
 
