@@ -28,6 +28,7 @@ import argparse
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax import anchors as anchors_lib
@@ -55,7 +56,7 @@ def best_anchor_features(
         )
         head = inter["intermediates"]["head"]
         feat = [jax.nn.relu(head[b]["bn_head"]["__call__"][0]) for b in branches]
-        return out["reg"], jax.numpy.concatenate(feat, -1)  # [B, R, R, 4k], [B, R, R, H x n]
+        return out["reg"], jnp.concatenate(feat, -1)  # [B, R, R, 4k], [B, R, R, H x n]
 
     regs, feats = [], []
     for i in range(0, len(batch["box"]), chunk):
