@@ -290,3 +290,22 @@ def test_size_probe_features_of_both_towers_on_a_tiny_rpn():
     np.testing.assert_allclose(both["features"][:, 8:], one["cls"]["features"], atol=1e-6)
     assert (both["features"] >= 0).all() and both["features"].any()  # after the ReLU
     np.testing.assert_array_equal(both["anchor"], one["cls"]["anchor"])
+
+
+def test_size_drift_by_hand():
+    """Two sequences of 10 frames: boxes whose area doubles by frame 5 and quadruples by
+    frame 10 in one, and stays in the other; truth grows as e^0.1 and e^0.3 by frame 10."""
+    from studies.siamrpn import size_drift
+
+    def boxes(area_at: dict) -> np.ndarray:
+        out = np.tile([0.0, 0.0, 10.0, 10.0], (10, 1))
+        for f, factor in area_at.items():
+            out[f - 1, 2] *= factor  # width alone carries the area change
+        return out
+
+    pred = [boxes({5: 2.0, 10: 4.0}), boxes({})]
+    truth = [boxes({10: np.exp(0.1)}), boxes({10: np.exp(0.3)})]
+    got = size_drift.drift(pred, truth, frames=(5, 10))
+    assert got["drift"] == [round(np.log(2) / 2, 4), round(np.log(4) / 2, 4)]
+    assert got["follow_corr"] == -1.0  # the larger growth where the truth grew less
+    assert got["follow_slope"] == round(-np.log(4) / 0.2, 4)

@@ -74,26 +74,31 @@ def load_boxes(folder: str, names: Sequence[str]) -> list[np.ndarray]:
     return [np.loadtxt(tracker / f"{n}.txt", delimiter=",", ndmin=2) for n in names]
 
 
+def synthetic_truth(folder: str, split: str) -> tuple[list[str], list[np.ndarray]]:
+    """The names and true boxes `[T, 4]` of the synthetic `split`'s sequences that the
+    eval in `folder[#tracker]` ran (its first ones, as mode=evaluate's max_sequences)."""
+    from configs import default
+    from data_pipelines import sequences, sources
+
+    first, _, name = folder.partition("#")
+    trackers = json.loads((pathlib.Path(first) / "eval.json").read_text())["trackers"]
+    (tracker,) = [trackers[name]] if name else trackers.values()
+    kwargs = sources.synthetic_kwargs(default.data_config())
+    kwargs["num_sequences"] = len(tracker["sequences"])
+    seqs = sequences.read_sequences("synthetic", "", split, **kwargs)
+    seqs = [s for s in seqs if s.name in tracker["sequences"]]
+    return [s.name for s in seqs], [np.asarray(s.boxes, np.float64) for s in seqs]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--evals", required=True, help="label=eval_workdir, comma-separated")
     p.add_argument("--split", default="test", help="synthetic split the evals ran on")
     p.add_argument("--out", default="", help="JSON to write")
     a = p.parse_args(argv)
-    from configs import default
-    from data_pipelines import sequences, sources
-
     evals = dict(item.split("=", 1) for item in a.evals.split(",") if item)
-    first, _, name = next(iter(evals.values())).partition("#")
-    trackers = json.loads((pathlib.Path(first) / "eval.json").read_text())["trackers"]
-    (tracker,) = [trackers[name]] if name else trackers.values()
-    kwargs = sources.synthetic_kwargs(default.data_config())
-    kwargs["num_sequences"] = len(tracker["sequences"])  # as mode=evaluate's max_sequences
-    seqs = sequences.read_sequences("synthetic", "", a.split, **kwargs)
-    seqs = [s for s in seqs if s.name in tracker["sequences"]]  # the ones the evals ran
-    truth = [np.asarray(s.boxes, np.float64) for s in seqs]
-    names = [s.name for s in seqs]
-    num = len(seqs)
+    names, truth = synthetic_truth(next(iter(evals.values())), a.split)
+    num = len(truth)
     out = {"split": a.split, "sequences": num}
     out["truth"] = {"aspect_change": round(aspect_change(truth, truth), 4)}
     for label, folder in evals.items():
