@@ -90,14 +90,22 @@ def synthetic_truth(folder: str, split: str) -> tuple[list[str], list[np.ndarray
     return [s.name for s in seqs], [np.asarray(s.boxes, np.float64) for s in seqs]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def eval_arguments(argv: Sequence[str] | None, description: str):
+    """The command line of this script and `size_drift.py` (`--evals`, `--split`,
+    `--out`): the parsed arguments, {label: eval folder}, and the evals' sequence names
+    and true boxes."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--evals", required=True, help="label=eval_workdir, comma-separated")
     p.add_argument("--split", default="test", help="synthetic split the evals ran on")
     p.add_argument("--out", default="", help="JSON to write")
     a = p.parse_args(argv)
     evals = dict(item.split("=", 1) for item in a.evals.split(",") if item)
     names, truth = synthetic_truth(next(iter(evals.values())), a.split)
+    return a, evals, names, truth
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    a, evals, names, truth = eval_arguments(argv, __doc__.splitlines()[0])
     num = len(truth)
     out = {"split": a.split, "sequences": num}
     out["truth"] = {"aspect_change": round(aspect_change(truth, truth), 4)}

@@ -15,14 +15,13 @@ follow).
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 from collections.abc import Sequence
 
 import numpy as np
 
-from studies.siamrpn.box_errors import load_boxes, synthetic_truth
+from studies.siamrpn.box_errors import eval_arguments, load_boxes
 
 FRAMES = (5, 10, 20, 30, 40)
 
@@ -46,13 +45,7 @@ def drift(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray], frames=FRAMES
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--evals", required=True, help="label=eval_workdir, comma-separated")
-    p.add_argument("--split", default="test", help="synthetic split the evals ran on")
-    p.add_argument("--out", default="", help="JSON to write")
-    a = p.parse_args(argv)
-    evals = dict(item.split("=", 1) for item in a.evals.split(",") if item)
-    names, truth = synthetic_truth(next(iter(evals.values())), a.split)
+    a, evals, names, truth = eval_arguments(argv, __doc__.splitlines()[0])
     frames = tuple(f for f in FRAMES if f <= min(len(t) for t in truth))
     g = log_area_change(truth, frames)
     out = {"split": a.split, "sequences": len(truth), "frames": list(frames)}
