@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Section 40 (started, for the next session): the search crop's scale jitter. The search
+# Section 40 (written for the next session): the search crop's scale jitter. The search
 # crop is cut around the search frame's own box, so the size the regression learns to
 # read varies only by that jitter (data.augment.search_scale=0.18, pysot's: U(0.82, 1.18),
 # a log-size std of 0.10), where a tracker's boxes are off by 0.15-0.19 in log size
