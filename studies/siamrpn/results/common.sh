@@ -60,3 +60,13 @@ train_f1k() {  # folder, name [, config overrides]: section 34's F1k (configs/si
   python -m dsiam_jax.main $MATCHER_CONFIG --config.train.num_steps=${STEPS:-1000} \
       --config.train.frozen_convs=3 --config.seed=${SEED:-1} "${@:3}" --workdir=$1/$2 >> $1/train_$2.log 2>&1
 }
+f1k_part() {  # folder, name, seed [, config overrides]: one part of sections 39-40's runs,
+  # skipped when ONLY names another: train_f1k on that seed (STEPS steps, default 1,000),
+  # then eval_test256 of its last checkpoint into folder/name_test256 (sections 39-40)
+  [ -z "${ONLY:-}" ] || [ "$ONLY" = "$2" ] || return 0
+  SEED=$3 train_f1k $1 $2 "${@:4}"
+  eval_test256 $1/$2_test256 $1/$2/checkpoints/${STEPS:-1000} > $1/eval_$2.log 2>&1
+}
+# The evaluations sections 39-40 pair with: the SiamFC teacher's recipe on two seeds
+# (sections 35, 37) and section 38's RT10 on seeds 1 and 2 (compare.py's --runs).
+FC_RT10_RUNS="fc:1=$W/ema/siamfc_teacher_test256,fc:2=$W/loss_weights/fc600_s1_test256,RT10:1=$W/reg_rate/RT10_test256,RT10:2=$W/reg_rate/RT10_s2_test256"

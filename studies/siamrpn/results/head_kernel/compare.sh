@@ -6,12 +6,9 @@
 # box_errors.json and size_probe.json here.
 source studies/siamrpn/results/common.sh
 R=$W/head_kernel
-R38=$W/reg_rate
-L=$W/loss_weights
-E=$W/ema
 OUT=studies/siamrpn/results/head_kernel
 python -m studies.siamrpn.compare \
-    --runs="fc:1=$E/siamfc_teacher_test256,fc:2=$L/fc600_s1_test256,RT10:1=$R38/RT10_test256,RT10:2=$R38/RT10_s2_test256,K3:1=$R/K3_test256,K3:2=$R/K3_s2_test256" \
+    --runs="$FC_RT10_RUNS,K3:1=$R/K3_test256,K3:2=$R/K3_s2_test256" \
     --pairs=K3-RT10,K3-fc --out=$OUT/compare.json
 PYTHONPATH=. python -m studies.siamrpn.box_errors --split=test --out=$OUT/box_errors.json \
     --evals="K3_s1=$R/K3_test256,K3_s2=$R/K3_s2_test256"

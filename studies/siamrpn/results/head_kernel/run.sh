@@ -12,9 +12,7 @@ mkdir -p $R
 KERNEL=${KERNEL:-3}
 NAME=${NAME:-K$KERNEL}
 part() {  # name seed
-  [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ] || return 0
-  SEED=$2 train_f1k $R $1 --config.train.reg_lr_scale=10 --config.model.rpn_head_kernel=$KERNEL
-  eval_test256 $R/$1_test256 $R/$1/checkpoints/1000 > $R/eval_$1.log 2>&1
+  f1k_part $R $1 $2 --config.train.reg_lr_scale=10 --config.model.rpn_head_kernel=$KERNEL
 }
 part $NAME 1 &
 part ${NAME}_s2 2 &

@@ -7,11 +7,8 @@
 source studies/siamrpn/results/common.sh
 R=$W/reg_rate
 mkdir -p $R
-part() {  # name seed
-  [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ] || return 0
-  SEED=$2 STEPS=2000 train_f1k $R $1 --config.train.reg_lr_scale=10
-  eval_test256 $R/$1_test256 $R/$1/checkpoints/2000 > $R/eval_$1.log 2>&1
-}
+export STEPS=2000
+part() { f1k_part $R $1 $2 --config.train.reg_lr_scale=10; }  # name seed
 part RT2k 1 &
 part RT2k_s2 2 &
 wait

@@ -11,9 +11,7 @@ source studies/siamrpn/results/common.sh
 R=$W/search_scale
 mkdir -p $R
 part() {  # name seed
-  [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ] || return 0
-  SEED=$2 train_f1k $R $1 --config.train.reg_lr_scale=10 --config.data.augment.search_scale=0.3
-  eval_test256 $R/$1_test256 $R/$1/checkpoints/1000 > $R/eval_$1.log 2>&1
+  f1k_part $R $1 $2 --config.train.reg_lr_scale=10 --config.data.augment.search_scale=0.3
 }
 part SS30 1 &
 part SS30_s2 2 &

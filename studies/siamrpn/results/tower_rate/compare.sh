@@ -8,10 +8,9 @@ source studies/siamrpn/results/common.sh
 R=$W/tower_rate
 R38=$W/reg_rate
 L=$W/loss_weights
-E=$W/ema
 OUT=studies/siamrpn/results/tower_rate
 python -m studies.siamrpn.compare \
-    --runs="fc:1=$E/siamfc_teacher_test256,fc:2=$L/fc600_s1_test256,RT10:1=$R38/RT10_test256,RT10:2=$R38/RT10_s2_test256,RT30:1=$R/RT30_test256,RT30:2=$R/RT30_s2_test256,CT3:1=$R/CT3_test256,CT3:2=$R/CT3_s2_test256" \
+    --runs="$FC_RT10_RUNS,RT30:1=$R/RT30_test256,RT30:2=$R/RT30_s2_test256,CT3:1=$R/CT3_test256,CT3:2=$R/CT3_s2_test256" \
     --pairs=RT30-RT10,CT3-RT10,RT30-fc,CT3-fc --out=$OUT/compare.json
 PYTHONPATH=. python -m studies.siamrpn.box_errors --split=test --out=$OUT/box_errors.json \
     --evals="RT30_s1=$R/RT30_test256,RT30_s2=$R/RT30_s2_test256,CT3_s1=$R/CT3_test256,CT3_s2=$R/CT3_s2_test256"

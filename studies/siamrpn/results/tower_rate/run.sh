@@ -9,11 +9,7 @@
 source studies/siamrpn/results/common.sh
 R=$W/tower_rate
 mkdir -p $R
-part() {  # name seed overrides...
-  [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ] || return 0
-  SEED=$2 train_f1k $R $1 "${@:3}"
-  eval_test256 $R/$1_test256 $R/$1/checkpoints/1000 > $R/eval_$1.log 2>&1
-}
+part() { f1k_part $R "$@"; }  # name seed overrides...
 part RT30 1 --config.train.reg_lr_scale=30 &
 part RT30_s2 2 --config.train.reg_lr_scale=30 &
 part CT3 1 --config.train.reg_lr_scale=10 --config.train.cls_lr_scale=3 &
