@@ -309,3 +309,82 @@ def test_size_drift_by_hand():
     assert got["drift"] == [round(np.log(2) / 2, 4), round(np.log(4) / 2, 4)]
     assert got["follow_corr"] == -1.0  # the larger growth where the truth grew less
     assert got["follow_slope"] == round(-np.log(4) / 0.2, 4)
+
+
+def test_tracking_bias_summary_and_settling_by_hand():
+    """Held frames whose proposal error is 0.05 + 0.8 x the state's: slope 0.8,
+    intercept 0.05, the loop settles at 0.05 / 0.2 = 0.25; a frame not held is left out
+    of all but `push_lost` and `size_step`.
+    Mean proposal errors -0.1, 0.05, 0.15 at offsets -0.2, 0, 0.2 cross the offset
+    halfway between 0 and 0.2."""
+    from studies.siamrpn import tracking_bias as tb
+
+    state = np.array([-0.2, 0.0, 0.1, 0.3, 5.0])
+    e = {"state": state, "proposal": 0.05 + 0.8 * state, "best_anchor": state / 2}
+    e["proposal"][-1] = -9.0
+    e["held"] = np.array([True, True, True, True, False])
+    e["lr"], e["frame"] = np.full(5, 0.5), np.arange(2, 7)
+    got = tb.summarise(e, fit=True)
+    assert got["frames"] == 5 and got["held"] == 0.8
+    # proposal - state: 0.09, 0.05, 0.03, -0.01 held; -14 on the frame not held
+    assert (got["push_held"], got["push_lost"]) == (0.04, -14.0)
+    assert got["size_step"] == round(0.5 * (0.16 - 14.0) / 5, 4)
+    assert got["state_at"] == {5: 0.3}  # frame 5: the fourth record
+    assert got["state"] == 0.05 and got["proposal"] == 0.09 and got["best_anchor"] == 0.025
+    assert (got["slope"], got["intercept"], got["fixed_point"]) == (0.8, 0.05, 0.25)
+    assert tb.settles_at([-0.2, 0.0, 0.2], [-0.1, 0.05, 0.15]) == 0.1
+    assert tb.settles_at([-0.2, 0.0, 0.2], [-0.1, 0.05, 0.25]) is None
+
+
+def test_tracking_bias_errors_by_hand():
+    """Log-size errors against the truth, and `held` from the proposal's centre error."""
+    from studies.siamrpn import tracking_bias as tb
+
+    truth = np.array([[0.0, 0.0, 10.0, 40.0], [10.0, 10.0, 20.0, 20.0]])  # sizes 20, 20
+    records = {
+        "truth": truth,
+        "state": np.array([[20.0, 20.0], [40.0, 40.0]]),
+        "proposal": np.array([[10.0, 40.0], [10.0, 10.0]]),
+        "best_anchor": np.array([[20.0, 80.0], [20.0, 20.0]]),
+        "centre": np.array([[5.0 + 4.0, 20.0], [20.0 + 6.0, 20.0]]),  # 0.2 / 0.3 sizes off
+        "lr": np.array([0.1, 0.2]),
+        "frame": np.array([2, 3]),
+    }
+    e = tb.errors(records)
+    np.testing.assert_allclose(e["state"], [0.0, np.log(2)])
+    np.testing.assert_allclose(e["proposal"], [0.0, -np.log(2)])
+    np.testing.assert_allclose(e["best_anchor"], [np.log(2), 0.0])
+    np.testing.assert_array_equal(e["held"], [True, False])
+
+
+def test_tracking_bias_probe_follows_the_tracker_on_a_tiny_rpn():
+    """The probe's own loop is the tracker's: each frame's crop is cut around the state
+    the tracker reached, the proposal moves the centre as the tracker does, and the
+    teacher-forced crops are cut around the previous true box scaled by e^offset."""
+    import dataclasses
+
+    from configs import default
+    from data_pipelines import sequences, sources
+    from dsiam_jax import models as M
+    from dsiam_jax.models import TrackerModel
+    from dsiam_jax.tracking import build_tracker
+    from studies.siamrpn import tracking_bias as tb
+
+    spec = M.ModelSpec(
+        kind="siamrpn", head="depthwise", channels=(8, 16, 16, 16, 16), head_channels=8
+    )
+    model = TrackerModel("tiny", spec, M.numpy_variables(spec, seed=0))
+    kwargs = sources.synthetic_kwargs(default.data_config()) | {"num_sequences": 1}
+    (seq,) = sequences.read_sequences("synthetic", "", "val", **kwargs)
+    seq = dataclasses.replace(seq, boxes=seq.boxes[:5], visible=seq.visible[:5])
+    tracker = build_tracker(model)
+    step = tb.probe_fn(tracker)
+    own = tb.run_sequence(tracker, step, seq, None)
+    state = tracker.init(seq.load_frame(0), seq.boxes[0])
+    for t in range(1, 5):
+        np.testing.assert_allclose(own["state"][t - 1], state.size, rtol=1e-5)
+        state, _, _ = tracker.track(state, seq.load_frame(t))
+        np.testing.assert_allclose(own["centre"][t - 1], state.center, rtol=1e-4, atol=1e-3)
+    forced = tb.run_sequence(tracker, step, seq, 0.2)
+    np.testing.assert_allclose(forced["state"], seq.boxes[:4, 2:] * np.exp(0.2), rtol=1e-5)
+    np.testing.assert_array_equal(forced["truth"], seq.boxes[1:].astype(np.float32))

@@ -202,8 +202,10 @@ class SiamRPNTracking(CropTracking):
         shifted = logit - jnp.min(logit)
         return shifted / (jnp.sum(shifted) + 1e-16)
 
-    def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
-        """Network outputs -> `(new state, box [4], score)`."""
+    def select(self, state: S.TrackState, outputs: dict) -> tuple:
+        """What the network's outputs propose: `(box [4] (cx, cy, w, h) in crop px, size
+        learning rate, score)`: the chosen anchor's box (its centre moved as `center`
+        says), lr = penalty * score * size learning rate, and its foreground probability."""
         c = self.config
         cls, reg = split_rpn_maps(
             outputs["cls"].astype(jnp.float32), outputs["reg"].astype(jnp.float32), self.num_anchors
@@ -234,11 +236,17 @@ class SiamRPNTracking(CropTracking):
         if c.center == "peak":
             logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
             box = box.at[:2].add(peak_offset(logit, best[0], best[1]) * STRIDE)
-        lr = penalty[best] * score[best] * c.lr
+        return box, penalty[best] * score[best] * c.lr, score[best]
+
+    def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
+        """Network outputs -> `(new state, box [4], score)`."""
+        c = self.config
+        box, lr, score = self.select(state, outputs)
+        scale = c.search_size / self.search_side(state.size)  # crop px per image px
         offset = (box[:2] - c.search_size / 2) / scale  # image px
         size = state.size * (1 - lr) + box[2:] / scale * lr
         if c.aspect_rate != 1.0:
             size = damp_aspect(state.size, size, c.aspect_rate)
         center, size = S.clamp(state.center + offset, size, state.min_size, frame_hw)
         new = S.keep_if_finite(state._replace(center=center, size=size), state)
-        return new, S.output_box(new.center, new.size, frame_hw), score[best]
+        return new, S.output_box(new.center, new.size, frame_hw), score
