@@ -238,7 +238,8 @@ def tracker_config() -> ml_collections.ConfigDict:
     scale_step, scale_penalty, scale_lr, window_influence, response_up; SiamRPN's
     penalty_k, window_influence, lr, center (where the box centre comes from),
     response_up (center=upsampled), score_map (what the window is mixed with),
-    aspect_rate (the share of each size update's aspect-ratio change kept).
+    aspect_rate (the share of each size update's aspect-ratio change kept), num_scales,
+    scale_step, scale_penalty (an optional scale pyramid, SiamFC's rule).
     """
     t = ml_collections.ConfigDict()
     t.siamfc = ml_collections.ConfigDict(dataclass_defaults(SiamFCConfig))

@@ -28,10 +28,11 @@ def padded(w, h):
     return math.sqrt((w + p) * (h + p))
 
 
-def reference_update(center, size, cls, reg, anchors, cfg: SiamRPNConfig):
-    """`(center, size)` after one frame, float64; cls `[R, R, k, 2]`, reg `[R, R, k, 4]`."""
+def reference_update(center, size, cls, reg, anchors, cfg: SiamRPNConfig, factor=1.0):
+    """`(center, size)` after one frame, float64; cls `[R, R, k, 2]`, reg `[R, R, k, 4]`
+    of a search crop `factor` times the side of the current size's."""
     r, _, k, _ = anchors.shape
-    x_side = padded(*size) * cfg.search_size / cfg.template_size
+    x_side = padded(*size) * cfg.search_size / cfg.template_size * factor
     scale = cfg.search_size / x_side
     tw, th = size[0] * scale, size[1] * scale
     logit = cls[..., 1] - cls[..., 0]
@@ -74,6 +75,20 @@ def reference_update(center, size, cls, reg, anchors, cfg: SiamRPNConfig):
         ) ** cfg.aspect_rate
         new_size = np.array([math.sqrt(area * aspect), math.sqrt(area / aspect)])
     return np.asarray(center) + disp / scale, new_size
+
+
+def reference_pyramid_update(center, size, cls, reg, anchors, cfg: SiamRPNConfig):
+    """SiamFC's scale choice on the RPN: per crop i (side times step^(i - n//2)) the
+    highest foreground log-odds, the side crops' times the scale penalty; the first
+    highest crop's update. cls `[S, R, R, k, 2]`, reg `[S, R, R, k, 4]`."""
+    n = cfg.num_scales
+    peaks = [
+        (cls[i, ..., 1] - cls[i, ..., 0]).max() * (1.0 if i == n // 2 else cfg.scale_penalty)
+        for i in range(n)
+    ]
+    best = int(np.argmax(peaks))
+    factor = cfg.scale_step ** (best - n // 2)
+    return reference_update(center, size, cls[best], reg[best], anchors, cfg, factor)
 
 
 def _maps(seed: int, r: int, k: int):
@@ -124,3 +139,53 @@ def test_upsampling_factor_must_be_positive():
 def test_aspect_rate_must_be_a_share(rate):
     with pytest.raises(ConfigError, match=f"tracker.siamrpn.aspect_rate={rate}"):
         SiamRPNConfig(aspect_rate=rate).check()
+
+
+def _pyramid_update(cfg, center, size, cls, reg):
+    """The library's update on per-crop maps `[S, R, R, k, 2 | 4]` (network layout)."""
+    spec = M.teacher_spec("siamrpn")
+    alg = SiamRPNTracking(spec, cfg)
+    s, r, _, k, _ = cls.shape
+    cls_net = np.moveaxis(cls, 4, 3).reshape(s, r, r, 2 * k).astype(np.float32)
+    reg_net = np.moveaxis(reg, 4, 3).reshape(s, r, r, 4 * k).astype(np.float32)
+    f32 = lambda v: jnp.asarray(v, jnp.float32)
+    state = TrackState(f32(center), f32(size), f32([10.0, 10.0]), f32([0, 0, 0]), None)
+    new, _, _ = jax.jit(alg.update, static_argnums=2)(
+        state, {"cls": cls_net, "reg": reg_net}, FRAME_HW
+    )
+    return new
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scale_pyramid_matches_numpy_reference(seed):
+    """Three crops with bumps of different heights: the crop the reference picks (the
+    side crops' peaks penalised) is the one the update moves and sizes the box by."""
+    cfg = SiamRPNConfig(num_scales=3, aspect_rate=0.0)
+    spec = M.teacher_spec("siamrpn")
+    anchors = np.asarray(A.anchors_for(spec, cfg.template_size, cfg.search_size), np.float64)
+    r, _, k, _ = anchors.shape
+    maps = [_maps(10 * seed + i, r, k) for i in range(3)]
+    cls, reg = np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps])
+    center_xy, size = np.array([300.0, 220.0]), np.array([50.0 + 5 * seed, 40.0])
+    new = _pyramid_update(cfg, center_xy, size, cls, reg)
+    want_center, want_size = reference_pyramid_update(center_xy, size, cls, reg, anchors, cfg)
+    np.testing.assert_allclose(new.center, want_center, rtol=1e-5)
+    np.testing.assert_allclose(new.size, want_size, rtol=1e-4)
+
+
+def test_scale_pyramid_keeps_the_middle_crop_on_a_tie_and_needs_an_odd_count():
+    """Equal maps in all three crops: the middle one (scale 1) is used, so the update
+    equals the single crop's."""
+    spec = M.teacher_spec("siamrpn")
+    anchors = np.asarray(A.anchors_for(spec, 127, 271), np.float64)
+    r, _, k, _ = anchors.shape
+    cls, reg = _maps(0, r, k)
+    center_xy, size = np.array([300.0, 220.0]), np.array([50.0, 40.0])
+    three = _pyramid_update(
+        SiamRPNConfig(num_scales=3), center_xy, size, np.stack([cls] * 3), np.stack([reg] * 3)
+    )
+    one = _pyramid_update(SiamRPNConfig(), center_xy, size, cls[None], reg[None])
+    np.testing.assert_allclose(three.center, one.center, rtol=1e-6)
+    np.testing.assert_allclose(three.size, one.size, rtol=1e-6)
+    with pytest.raises(ConfigError, match="tracker.siamrpn.num_scales=2"):
+        SiamRPNConfig(num_scales=2).check()

@@ -104,26 +104,44 @@ def iou_cxcywh(a: jax.Array, b: jax.Array) -> jax.Array:
     return inter / (a[..., 2] * a[..., 3] + b[2] * b[3] - inter)
 
 
-def rpn_oracle(boxes: np.ndarray, search: int, smooth: bool = False) -> TrackerNetwork:
+def scale_mismatch(box: jax.Array, context: float = 0.5) -> jax.Array:
+    """log(s / 127) for a box (cx, cy, w, h) in crop px whose context square measures s
+    (0 when the crop's scale is the target's)."""
+    w, h = box[2], box[3]
+    p = context * (w + h)
+    return jnp.log(jnp.sqrt((w + p) * (h + p)) / TEMPLATE)
+
+
+def rpn_oracle(
+    boxes: np.ndarray, search: int, smooth: bool = False, size_blind: bool = False
+) -> TrackerNetwork:
     """A perfect SiamRPN network (head layout: cls channel = class * k + anchor,
     reg channel = coord * k + anchor). Its foreground log-odds are 12 IoU - 4, or with
     `smooth` a real network's smooth peak: 8 exp(-d^2 / (2 * 8^2)) - 4 for a cell d crop
     px from the true centre, plus 4 times the IoU of the anchor's shape with the true
-    one (both centred), so the map peaks between cells where the target is."""
+    one (both centred), so the map peaks between cells where the target is.
+
+    `size_blind`: a network that cannot read the target's size, as the trained small
+    RPNs nearly (studies/siamrpn/README.md section 41): its regression gives the true
+    box rescaled to the crop's scale (context square 127 px), and its map is SiamFC's
+    oracle's: the smooth peak's height falls off with the crop's scale mismatch."""
     response = (search - TEMPLATE) // STRIDE + 1
     anchors = jnp.asarray(pysot_anchors(response, search))  # [R, R, k, 4]
     boxes = jnp.asarray(boxes, jnp.float32)
 
-    def search_fn(params, kernels, x):  # x [1, X, X, 3]
-        del params, kernels
-        truth = true_box_in_crop(x[0], boxes)  # [4]
+    def one(crop):  # [X, X, 3] -> cls [R, R, 2k], reg [R, R, 4k]
+        truth = true_box_in_crop(crop, boxes)  # [4]
         iou = iou_cxcywh(anchors, truth)  # [R, R, k]
         fg = 12.0 * iou - 4.0  # p(fg) from 0.02 (no overlap) to 1.0
-        if smooth:
+        if smooth or size_blind:
             d2 = jnp.sum((anchors[..., :2] - truth[:2]) ** 2, -1)  # [R, R, k]
             centred = jnp.concatenate([jnp.broadcast_to(truth[:2], anchors[..., :2].shape),
                                        anchors[..., 2:]], -1)  # fmt: skip
             fg = 8.0 * jnp.exp(-d2 / (2 * STRIDE**2)) - 4.0 + 4.0 * iou_cxcywh(centred, truth)
+        if size_blind:
+            mismatch = scale_mismatch(truth)
+            fg = 8.0 * jnp.exp(-d2 / (2 * STRIDE**2) - mismatch**2 / (2 * 0.05**2)) - 4.0
+            truth = truth.at[2:].divide(jnp.exp(mismatch))  # the size at the crop's scale
         cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)  # [R, R, 2k]
         delta = jnp.concatenate(
             [
@@ -134,7 +152,12 @@ def rpn_oracle(boxes: np.ndarray, search: int, smooth: bool = False) -> TrackerN
         )  # [R, R, k, 4]
         delta = jnp.where(iou[..., None] > 0.2, delta, 0.0)  # far anchors regress nothing
         reg = jnp.moveaxis(delta, -1, -2).reshape(response, response, -1)  # [R, R, 4k]
-        return {"cls": cls[None], "reg": reg[None]}
+        return cls, reg
+
+    def search_fn(params, kernels, x):  # x [S, X, X, 3]
+        del params, kernels
+        cls, reg = jax.vmap(one)(x)
+        return {"cls": cls, "reg": reg}
 
     return TrackerNetwork(lambda p, z: jnp.zeros(()), search_fn, name="rpn_oracle")
 
@@ -149,9 +172,8 @@ def fc_oracle(boxes: np.ndarray, search: int, context: float = 0.5) -> TrackerNe
     boxes = jnp.asarray(boxes, jnp.float32)
 
     def one(crop):  # [X, X, 3] -> [R, R]
-        cx, cy, w, h = true_box_in_crop(crop, boxes)
-        p = context * (w + h)
-        mismatch = jnp.log(jnp.sqrt((w + p) * (h + p)) / TEMPLATE)
+        cx, cy, w, h = box = true_box_in_crop(crop, boxes)
+        mismatch = scale_mismatch(box, context)
         height = jnp.exp(-(mismatch**2) / (2 * 0.05**2))
         d2 = (cells[None, :] - cx) ** 2 + (cells[:, None] - cy) ** 2
         return height * jnp.exp(-d2 / (2 * STRIDE**2))
@@ -211,3 +233,18 @@ def test_siamfc_tracker_with_a_perfect_network():
     ious = rect_iou(pred, gt)
     assert success_auc(pred, gt) >= 0.95, ious
     assert ious.min() > 0.93, ious
+
+
+def test_siamrpn_scale_pyramid_reads_the_size_a_blind_regression_misses():
+    """A network that cannot read the target's size (`rpn_oracle(size_blind=True)`):
+    with one crop the box keeps its first size while the target grows by 35%; with
+    `num_scales=3` the tracker picks the crop whose peak is highest, as SiamFC does, and
+    the size follows."""
+    gt = moving_boxes()
+    network = rpn_oracle(gt, 271, size_blind=True)
+    one = track_oracle(RPN_SPEC, network, gt, None)
+    np.testing.assert_allclose(one[-1, 2:], gt[0, 2:], rtol=0.02)  # never grew
+    pyramid = track_oracle(RPN_SPEC, network, gt, {"siamrpn": {"num_scales": 3}})
+    ious = rect_iou(pyramid, gt)
+    assert ious.min() > 0.9, ious
+    assert success_auc(pyramid, gt) >= 0.95 > success_auc(one, gt) + 0.05

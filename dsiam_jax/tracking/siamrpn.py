@@ -52,6 +52,15 @@ zoo's three RPN models (+0.017 +- 0.008 success AUC for 0 over 1), then on 256 t
 sequences +0.011 +- 0.004, most of it the students' (studies/siamrpn/README.md section
 33). Keep 1 for imported pysot / DaSiamRPN weights, and for targets whose aspect ratio
 changes much.
+
+`num_scales` > 1 (odd) adds SiamFC's scale pyramid: search crops of side s_x times
+scale_step^i, i = -n//2 .. n//2, each through the network; the crop whose foreground
+log-odds peak highest (the side crops' peaks times `scale_penalty`) gives the proposal,
+decoded at its own scale. A regression that reads little of the target's size
+proposes about its crop's own scale, so the size then follows the crop the classifier
+prefers, as SiamFC's does: the trained small RPNs' regressions read only 2-25% of a
+size error on the tracking crops (studies/siamrpn/README.md section 41). It costs
+`num_scales` network calls per frame; 1 (pysot's single crop) is the default.
 """
 
 from __future__ import annotations
@@ -70,6 +79,7 @@ from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.tracking import state as S
 from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
 from dsiam_jax.tracking.network import CropGeometry
+from dsiam_jax.tracking.siamfc import SiamFCConfig
 
 MAX_LOG_SCALE = 6.0  # reg log-size deltas are clipped to +-this before exp (e^6 ~ 400x)
 CENTERS = ("regression", "anchor", "peak", "upsampled")  # sources of the box centre (`center`)
@@ -93,6 +103,11 @@ class SiamRPNConfig(TrackerSettings):
     response_up: int = 16  # center='upsampled': bicubic upsampling of the R x R map
     score_map: str = "normalized"  # 'normalized' | 'probability' (pysot; module docstring)
     aspect_rate: float = 0.0  # share of each size update's aspect-ratio change kept (1: pysot)
+    # Scale pyramid (module docstring; 1: pysot's single crop). The step and the side
+    # scales' penalty default to SiamFC's.
+    num_scales: int = 1  # odd; crops of side s_x * scale_step^(-n//2 .. n//2)
+    scale_step: float = SiamFCConfig.scale_step
+    scale_penalty: float = SiamFCConfig.scale_penalty  # multiplies the side scales' peaks
 
     def check(self) -> None:
         """A search crop larger than the template; a known `center`."""
@@ -104,6 +119,12 @@ class SiamRPNConfig(TrackerSettings):
         if self.center not in CENTERS:
             raise ConfigError(
                 f"tracker.siamrpn.center={self.center!r}: expected one of {', '.join(CENTERS)}"
+            )
+        if self.num_scales < 1 or self.num_scales % 2 == 0:
+            raise ConfigError(f"tracker.siamrpn.num_scales={self.num_scales}: expected odd >= 1")
+        if not self.scale_penalty > 0:
+            raise ConfigError(
+                f"tracker.siamrpn.scale_penalty={self.scale_penalty}: expected > 0 (a factor)"
             )
         if self.response_up < 1:
             raise ConfigError(f"tracker.siamrpn.response_up={self.response_up}: expected >= 1")
@@ -157,7 +178,9 @@ class SiamRPNTracking(CropTracking):
 
     def __init__(self, spec: ModelSpec, config: SiamRPNConfig):
         self.config = c = config
-        self.geometry = CropGeometry(c.template_size, c.search_size, 1)
+        self.geometry = CropGeometry(c.template_size, c.search_size, c.num_scales)
+        half = c.num_scales // 2
+        self.scale_factors = (c.scale_step ** np.arange(-half, half + 1)).astype(np.float32)
         self.num_anchors = spec.num_anchors
         self.anchors = anchors_for(spec, c.template_size, c.search_size)  # [R, R, k, 4]
         r = self.anchors.shape[0]
@@ -189,9 +212,10 @@ class SiamRPNTracking(CropTracking):
         return centre.astype(jnp.float32), (cell[0], cell[1], anchor)
 
     def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
-        """One search crop `[1, X, X, 3]` around the current centre."""
-        side = self.search_side(state.size)
-        return crop_jax(frame, state.center, side, self.config.search_size, state.fill)[None]
+        """The search crops `[S, X, X, 3]` around the current centre (S = num_scales)."""
+        sides = self.search_side(state.size) * jnp.asarray(self.scale_factors)
+        crop = lambda side: crop_jax(frame, state.center, side, self.config.search_size, state.fill)
+        return jax.vmap(crop)(sides)
 
     def _ranked(self, cls: jax.Array, score: jax.Array) -> jax.Array:
         """What the window is mixed with `[R, R, k]`: the foreground probability, or the
@@ -202,30 +226,22 @@ class SiamRPNTracking(CropTracking):
         shifted = logit - jnp.min(logit)
         return shifted / (jnp.sum(shifted) + 1e-16)
 
-    def select(self, state: S.TrackState, outputs: dict) -> tuple:
-        """What the network's outputs propose: `(box [4] (cx, cy, w, h) in crop px, size
-        learning rate, score)`: the chosen anchor's box (its centre moved as `center`
-        says), lr = penalty * score * size learning rate, and its foreground probability."""
+    def _propose(self, cls: jax.Array, reg: jax.Array, target: jax.Array) -> tuple:
+        """One search crop's proposal from its maps `cls [R, R, k, 2]`, `reg [R, R, k, 4]`
+        and the current size in its px `target [2]`: `(box [4] (cx, cy, w, h) in crop px,
+        penalty * score there, score there, the crop's peak foreground log-odds)`."""
         c = self.config
-        cls, reg = split_rpn_maps(
-            outputs["cls"].astype(jnp.float32), outputs["reg"].astype(jnp.float32), self.num_anchors
-        )  # [1, R, R, k, 2], [1, R, R, k, 4]
-        score = jax.nn.softmax(cls[0], axis=-1)[..., 1]  # [R, R, k]
-        deltas = reg[0]
-        shift = deltas[..., :2] if c.center == "regression" else jnp.zeros_like(deltas[..., :2])
-        deltas = jnp.concatenate(
-            [shift, jnp.clip(deltas[..., 2:], -MAX_LOG_SCALE, MAX_LOG_SCALE)], -1
-        )
+        score = jax.nn.softmax(cls, axis=-1)[..., 1]  # [R, R, k]
+        shift = reg[..., :2] if c.center == "regression" else jnp.zeros_like(reg[..., :2])
+        deltas = jnp.concatenate([shift, jnp.clip(reg[..., 2:], -MAX_LOG_SCALE, MAX_LOG_SCALE)], -1)
         boxes = decode(deltas, jnp.asarray(self.anchors))  # [R, R, k, 4] crop px (cx, cy, w, h)
-        scale = c.search_size / self.search_side(state.size)  # crop px per image px
-        target = state.size * scale  # current size in crop px
         wh = jnp.maximum(boxes[..., 2:], 1e-6)
         # pysot's scale change always pads by 0.5 (w + h), whatever `context` is
         padded = context_side(wh[..., 0], wh[..., 1], 0.5)  # [R, R, k]
         s_c = _change(padded / context_side(target[0], target[1], 0.5))
         r_c = _change((target[0] / target[1]) / (wh[..., 0] / wh[..., 1]))
         penalty = jnp.exp(-(r_c * s_c - 1.0) * c.penalty_k)
-        ranked = penalty * self._ranked(cls[0], score)  # [R, R, k]
+        ranked = penalty * self._ranked(cls, score)  # [R, R, k]
         if c.center == "upsampled":
             centre, best = self._upsampled_peak(ranked)
             box = boxes[best].at[:2].set(centre)  # [4] crop px
@@ -234,15 +250,36 @@ class SiamRPNTracking(CropTracking):
             best = jnp.unravel_index(S.first_argmax(pscore), pscore.shape)
             box = boxes[best]  # [4] crop px
         if c.center == "peak":
-            logit = jnp.max(cls[0, ..., 1] - cls[0, ..., 0], axis=-1)  # [R, R] log-odds
+            logit = jnp.max(cls[..., 1] - cls[..., 0], axis=-1)  # [R, R] log-odds
             box = box.at[:2].add(peak_offset(logit, best[0], best[1]) * STRIDE)
-        return box, penalty[best] * score[best] * c.lr, score[best]
+        return box, penalty[best] * score[best], score[best], jnp.max(cls[..., 1] - cls[..., 0])
+
+    def select(self, state: S.TrackState, outputs: dict) -> tuple:
+        """What the network's outputs propose: `(box [4] (cx, cy, w, h) in crop px, size
+        learning rate, score, crop px per image px)` of the chosen crop: its chosen
+        anchor's box (the centre moved as `center` says), lr = penalty * score * size
+        learning rate, and the foreground probability there. With a pyramid the crop
+        with the highest peak (side crops' peaks times `scale_penalty`) is chosen."""
+        c = self.config
+        cls, reg = split_rpn_maps(
+            outputs["cls"].astype(jnp.float32), outputs["reg"].astype(jnp.float32), self.num_anchors
+        )  # [S, R, R, k, 2], [S, R, R, k, 4]
+        factors = jnp.asarray(self.scale_factors)  # [S]
+        scales = c.search_size / (self.search_side(state.size) * factors)  # [S] crop px / px
+        if c.num_scales == 1:
+            box, weight, score, _ = self._propose(cls[0], reg[0], state.size * scales[0])
+            return box, weight * c.lr, score, scales[0]
+        box, weight, score, peak = jax.vmap(self._propose)(
+            cls, reg, state.size[None] * scales[:, None]
+        )  # [S, 4], [S], [S], [S]
+        middle = jnp.arange(c.num_scales) == c.num_scales // 2
+        i = S.first_argmax(peak * jnp.where(middle, 1.0, c.scale_penalty))
+        return box[i], weight[i] * c.lr, score[i], scales[i]
 
     def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
         """Network outputs -> `(new state, box [4], score)`."""
         c = self.config
-        box, lr, score = self.select(state, outputs)
-        scale = c.search_size / self.search_side(state.size)  # crop px per image px
+        box, lr, score, scale = self.select(state, outputs)  # scale: crop px per image px
         offset = (box[:2] - c.search_size / 2) / scale  # image px
         size = state.size * (1 - lr) + box[2:] / scale * lr
         if c.aspect_rate != 1.0:

@@ -49,7 +49,7 @@ def crop_geometry(kind: str, tracker_config: Mapping[str, Any] | None = None) ->
         return CropGeometry(c.template_size, c.search_size, c.num_scales)
     if kind == "siamrpn":
         c = SiamRPNConfig.from_mapping(section)
-        return CropGeometry(c.template_size, c.search_size, 1)
+        return CropGeometry(c.template_size, c.search_size, c.num_scales)
     raise ConfigError(f"no tracker for model kind {kind!r}")
 
 

@@ -66,8 +66,7 @@ def probe_fn(tracker):
     def step(params, state, frame, truth):
         x = alg.search_crops(state, frame)
         out = tracker.network.search(params, state.kernels, x)
-        box, lr, score = alg.select(state, out)  # [4] crop px
-        scale = size / alg.search_side(state.size)  # crop px per image px
+        box, lr, score, scale = alg.select(state, out)  # [4] crop px; crop px per image px
         true = targets.xywh_to_cxcywh(truth)
         true_crop = jnp.concatenate(
             [(true[:2] - state.center) * scale + size / 2, true[2:] * scale]
