@@ -58,9 +58,10 @@ scale_step^i, i = -n//2 .. n//2, each through the network; the crop whose foregr
 log-odds peak highest (the side crops' peaks times `scale_penalty`) gives the proposal,
 decoded at its own scale. A regression that reads little of the target's size
 proposes about its crop's own scale, so the size then follows the crop the classifier
-prefers, as SiamFC's does: the trained small RPNs' regressions read only 2-25% of a
-size error on the tracking crops (studies/siamrpn/README.md section 41). It costs
-`num_scales` network calls per frame; 1 (pysot's single crop) is the default.
+prefers, as SiamFC's does: the proposals of section 38's RPNs take up only 15-22% of a
+size error on crops around the previous true box (studies/siamrpn/README.md section
+41). It costs `num_scales` network calls per frame; 1 (pysot's single crop) is the
+default.
 """
 
 from __future__ import annotations
