@@ -103,6 +103,22 @@ def _maps(seed: int, r: int, k: int):
     return cls, reg
 
 
+def _update(cfg, center, size, cls, reg):
+    """The library's update (the teacher's anchors) on per-crop maps `cls [S, R, R, k,
+    2]`, `reg [S, R, R, k, 4]`, passed in the network's layout: channel c * k + a is
+    class c (coordinate c) of anchor a."""
+    alg = SiamRPNTracking(M.teacher_spec("siamrpn"), cfg)
+    s, r, _, k, _ = cls.shape
+    cls_net = np.moveaxis(cls, 4, 3).reshape(s, r, r, 2 * k).astype(np.float32)
+    reg_net = np.moveaxis(reg, 4, 3).reshape(s, r, r, 4 * k).astype(np.float32)
+    f32 = lambda v: jnp.asarray(v, jnp.float32)
+    state = TrackState(f32(center), f32(size), f32([10.0, 10.0]), f32([0, 0, 0]), None)
+    new, _, _ = jax.jit(alg.update, static_argnums=2)(
+        state, {"cls": cls_net, "reg": reg_net}, FRAME_HW
+    )
+    return new
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("aspect_rate", [1.0, 0.5, 0.0])
 def test_upsampled_centre_matches_numpy_reference(seed, aspect_rate):
@@ -110,19 +126,11 @@ def test_upsampled_centre_matches_numpy_reference(seed, aspect_rate):
     cfg = SiamRPNConfig(
         center="upsampled", response_up=8 if seed % 2 else 16, aspect_rate=aspect_rate
     )
-    alg = SiamRPNTracking(spec, cfg)
     anchors = np.asarray(A.anchors_for(spec, cfg.template_size, cfg.search_size), np.float64)
     r, _, k, _ = anchors.shape
     cls, reg = _maps(seed, r, k)
     center, size = np.array([300.0, 220.0]), np.array([50.0 + 5 * seed, 40.0])
-    # the network's layout: channel c * k + a is class c (coordinate c) of anchor a
-    cls_net = np.moveaxis(cls, 3, 2).reshape(1, r, r, 2 * k).astype(np.float32)
-    reg_net = np.moveaxis(reg, 3, 2).reshape(1, r, r, 4 * k).astype(np.float32)
-    f32 = lambda v: jnp.asarray(v, jnp.float32)
-    state = TrackState(f32(center), f32(size), f32([10.0, 10.0]), f32([0, 0, 0]), None)
-    new, box, _ = jax.jit(alg.update, static_argnums=2)(
-        state, {"cls": cls_net, "reg": reg_net}, FRAME_HW
-    )
+    new = _update(cfg, center, size, cls[None], reg[None])
     want_center, want_size = reference_update(center, size, cls, reg, anchors, cfg)
     np.testing.assert_allclose(new.center, want_center, rtol=1e-5)
     np.testing.assert_allclose(new.size, want_size, rtol=1e-4)
@@ -141,21 +149,6 @@ def test_aspect_rate_must_be_a_share(rate):
         SiamRPNConfig(aspect_rate=rate).check()
 
 
-def _pyramid_update(cfg, center, size, cls, reg):
-    """The library's update on per-crop maps `[S, R, R, k, 2 | 4]` (network layout)."""
-    spec = M.teacher_spec("siamrpn")
-    alg = SiamRPNTracking(spec, cfg)
-    s, r, _, k, _ = cls.shape
-    cls_net = np.moveaxis(cls, 4, 3).reshape(s, r, r, 2 * k).astype(np.float32)
-    reg_net = np.moveaxis(reg, 4, 3).reshape(s, r, r, 4 * k).astype(np.float32)
-    f32 = lambda v: jnp.asarray(v, jnp.float32)
-    state = TrackState(f32(center), f32(size), f32([10.0, 10.0]), f32([0, 0, 0]), None)
-    new, _, _ = jax.jit(alg.update, static_argnums=2)(
-        state, {"cls": cls_net, "reg": reg_net}, FRAME_HW
-    )
-    return new
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_scale_pyramid_matches_numpy_reference(seed):
     """Three crops with bumps of different heights: the crop the reference picks (the
@@ -167,7 +160,7 @@ def test_scale_pyramid_matches_numpy_reference(seed):
     maps = [_maps(10 * seed + i, r, k) for i in range(3)]
     cls, reg = np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps])
     center_xy, size = np.array([300.0, 220.0]), np.array([50.0 + 5 * seed, 40.0])
-    new = _pyramid_update(cfg, center_xy, size, cls, reg)
+    new = _update(cfg, center_xy, size, cls, reg)
     want_center, want_size = reference_pyramid_update(center_xy, size, cls, reg, anchors, cfg)
     np.testing.assert_allclose(new.center, want_center, rtol=1e-5)
     np.testing.assert_allclose(new.size, want_size, rtol=1e-4)
@@ -181,10 +174,10 @@ def test_scale_pyramid_keeps_the_middle_crop_on_a_tie_and_needs_an_odd_count():
     r, _, k, _ = anchors.shape
     cls, reg = _maps(0, r, k)
     center_xy, size = np.array([300.0, 220.0]), np.array([50.0, 40.0])
-    three = _pyramid_update(
+    three = _update(
         SiamRPNConfig(num_scales=3), center_xy, size, np.stack([cls] * 3), np.stack([reg] * 3)
     )
-    one = _pyramid_update(SiamRPNConfig(), center_xy, size, cls[None], reg[None])
+    one = _update(SiamRPNConfig(), center_xy, size, cls[None], reg[None])
     np.testing.assert_allclose(three.center, one.center, rtol=1e-6)
     np.testing.assert_allclose(three.size, one.size, rtol=1e-6)
     with pytest.raises(ConfigError, match="tracker.siamrpn.num_scales=2"):

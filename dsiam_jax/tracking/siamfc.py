@@ -26,11 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import STRIDE, response_size
-from dsiam_jax.crops import crop_jax
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.tracking import state as S
-from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
+from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings, best_scale, scale_factors
 from dsiam_jax.tracking.network import CropGeometry
 
 
@@ -53,14 +52,9 @@ class SiamFCConfig(TrackerSettings):
 
     def check(self) -> None:
         """An odd number of scales >= 1, an upsampling factor >= 1, a positive scale penalty."""
-        if self.num_scales < 1 or self.num_scales % 2 == 0:
-            raise ConfigError(f"tracker.siamfc.num_scales={self.num_scales}: expected odd >= 1")
+        self.check_pyramid()
         if self.response_up < 1:
             raise ConfigError(f"tracker.siamfc.response_up={self.response_up}: expected >= 1")
-        if not self.scale_penalty > 0:
-            raise ConfigError(
-                f"tracker.siamfc.scale_penalty={self.scale_penalty}: expected > 0 (a factor)"
-            )
 
 
 class SiamFCTracking(CropTracking):
@@ -73,17 +67,10 @@ class SiamFCTracking(CropTracking):
         self.geometry = CropGeometry(c.template_size, c.search_size, c.num_scales)
         self.response_size = r = response_size(spec, c.template_size, c.search_size)
         self.up_size = up = r * c.response_up
-        half = c.num_scales // 2
-        self.scale_factors = (c.scale_step ** np.arange(-half, half + 1)).astype(np.float32)
+        self.scale_factors = scale_factors(c.num_scales, c.scale_step)
         self.upsample = S.cubic_resize_matrix(r, up)  # [U, R]
         window = S.hann_window(up)
         self.window = (window / window.sum()).astype(np.float32)  # [U, U]
-
-    def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
-        """The scale pyramid `[S, X, X, 3]` around the current centre."""
-        sides = self.search_side(state.size) * jnp.asarray(self.scale_factors)
-        crop = lambda side: crop_jax(frame, state.center, side, self.config.search_size, state.fill)
-        return jax.vmap(crop)(sides)
 
     def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
         """Network outputs -> `(new state, box [4], score)`."""
@@ -91,13 +78,9 @@ class SiamFCTracking(CropTracking):
         up_m = jnp.asarray(self.upsample)
         responses = outputs["response"].astype(jnp.float32)  # [S, R, R]
         up = jnp.einsum("ij,sjk,lk->sil", up_m, responses, up_m)  # [S, U, U]
-        # The side scales' penalty, computed here so that `scale_penalty` may be a traced
-        # value (`dsiam_jax.tracking.tunable`). A positive factor commutes with the max
-        # and cancels in the normalisation below, so only the peaks are penalised.
-        middle = jnp.arange(c.num_scales) == c.num_scales // 2
-        penalties = jnp.where(middle, 1.0, c.scale_penalty).astype(jnp.float32)  # [S]
-        peaks = jnp.max(up.reshape(c.num_scales, -1), axis=1) * penalties  # [S]
-        best = S.first_argmax(peaks)
+        # The side scales' penalty: a positive factor commutes with the max and cancels
+        # in the normalisation below, so only the peaks are penalised.
+        best = best_scale(jnp.max(up.reshape(c.num_scales, -1), axis=1), c.scale_penalty)
         chosen = up[best]  # [U, U]
         chosen = chosen - jnp.min(chosen)
         chosen = chosen * ((1 - c.window_influence) / (jnp.sum(chosen) + 1e-16))

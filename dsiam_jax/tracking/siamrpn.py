@@ -74,11 +74,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax.anchors import STRIDE, anchors_for, decode, split_rpn_maps
-from dsiam_jax.crops import context_side, crop_jax
+from dsiam_jax.crops import context_side
 from dsiam_jax.errors import ConfigError
 from dsiam_jax.models.spec import ModelSpec
 from dsiam_jax.tracking import state as S
-from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings
+from dsiam_jax.tracking.algorithm import CropTracking, TrackerSettings, best_scale, scale_factors
 from dsiam_jax.tracking.network import CropGeometry
 from dsiam_jax.tracking.siamfc import SiamFCConfig
 
@@ -121,12 +121,7 @@ class SiamRPNConfig(TrackerSettings):
             raise ConfigError(
                 f"tracker.siamrpn.center={self.center!r}: expected one of {', '.join(CENTERS)}"
             )
-        if self.num_scales < 1 or self.num_scales % 2 == 0:
-            raise ConfigError(f"tracker.siamrpn.num_scales={self.num_scales}: expected odd >= 1")
-        if not self.scale_penalty > 0:
-            raise ConfigError(
-                f"tracker.siamrpn.scale_penalty={self.scale_penalty}: expected > 0 (a factor)"
-            )
+        self.check_pyramid()
         if self.response_up < 1:
             raise ConfigError(f"tracker.siamrpn.response_up={self.response_up}: expected >= 1")
         if not 0.0 <= self.aspect_rate <= 1.0:
@@ -180,8 +175,7 @@ class SiamRPNTracking(CropTracking):
     def __init__(self, spec: ModelSpec, config: SiamRPNConfig):
         self.config = c = config
         self.geometry = CropGeometry(c.template_size, c.search_size, c.num_scales)
-        half = c.num_scales // 2
-        self.scale_factors = (c.scale_step ** np.arange(-half, half + 1)).astype(np.float32)
+        self.scale_factors = scale_factors(c.num_scales, c.scale_step)
         self.num_anchors = spec.num_anchors
         self.anchors = anchors_for(spec, c.template_size, c.search_size)  # [R, R, k, 4]
         r = self.anchors.shape[0]
@@ -211,12 +205,6 @@ class SiamRPNTracking(CropTracking):
         cell = jnp.clip(jnp.round((rowcol + 0.5) / up - 0.5), 0, r - 1).astype(jnp.int32)
         anchor = jnp.argmax(ranked[cell[0], cell[1]])
         return centre.astype(jnp.float32), (cell[0], cell[1], anchor)
-
-    def search_crops(self, state: S.TrackState, frame: jax.Array) -> jax.Array:
-        """The search crops `[S, X, X, 3]` around the current centre (S = num_scales)."""
-        sides = self.search_side(state.size) * jnp.asarray(self.scale_factors)
-        crop = lambda side: crop_jax(frame, state.center, side, self.config.search_size, state.fill)
-        return jax.vmap(crop)(sides)
 
     def _ranked(self, cls: jax.Array, score: jax.Array) -> jax.Array:
         """What the window is mixed with `[R, R, k]`: the foreground probability, or the
@@ -267,20 +255,17 @@ class SiamRPNTracking(CropTracking):
         )  # [S, R, R, k, 2], [S, R, R, k, 4]
         factors = jnp.asarray(self.scale_factors)  # [S]
         scales = c.search_size / (self.search_side(state.size) * factors)  # [S] crop px / px
-        if c.num_scales == 1:
-            box, weight, score, _ = self._propose(cls[0], reg[0], state.size * scales[0])
-            return box, weight * c.lr, score, scales[0]
         box, weight, score, peak = jax.vmap(self._propose)(
             cls, reg, state.size[None] * scales[:, None]
         )  # [S, 4], [S], [S], [S]
-        middle = jnp.arange(c.num_scales) == c.num_scales // 2
-        i = S.first_argmax(peak * jnp.where(middle, 1.0, c.scale_penalty))
+        i = best_scale(peak, c.scale_penalty)
         return box[i], weight[i] * c.lr, score[i], scales[i]
 
-    def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
-        """Network outputs -> `(new state, box [4], score)`."""
+    def move(self, state: S.TrackState, proposal: tuple, frame_hw) -> tuple:
+        """`select`'s proposal applied: `(new state, box [4], score)`; the centre moves to
+        the proposal's, the size toward it by its learning rate."""
         c = self.config
-        box, lr, score, scale = self.select(state, outputs)  # scale: crop px per image px
+        box, lr, score, scale = proposal  # scale: crop px per image px
         offset = (box[:2] - c.search_size / 2) / scale  # image px
         size = state.size * (1 - lr) + box[2:] / scale * lr
         if c.aspect_rate != 1.0:
@@ -288,3 +273,7 @@ class SiamRPNTracking(CropTracking):
         center, size = S.clamp(state.center + offset, size, state.min_size, frame_hw)
         new = S.keep_if_finite(state._replace(center=center, size=size), state)
         return new, S.output_box(new.center, new.size, frame_hw), score
+
+    def update(self, state: S.TrackState, outputs: dict, frame_hw) -> tuple:
+        """Network outputs -> `(new state, box [4], score)`."""
+        return self.move(state, self.select(state, outputs), frame_hw)

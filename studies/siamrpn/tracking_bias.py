@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dsiam_jax import anchors as anchors_lib
+from dsiam_jax.crops import box_to_crop
 from dsiam_jax.tracking import build_tracker
 from dsiam_jax.train import targets
 from studies.siamrpn.size_regression import for_each_model
@@ -66,16 +67,14 @@ def probe_fn(tracker):
     def step(params, state, frame, truth):
         x = alg.search_crops(state, frame)
         out = tracker.network.search(params, state.kernels, x)
-        box, lr, score, scale = alg.select(state, out)  # [4] crop px; crop px per image px
-        true = targets.xywh_to_cxcywh(truth)
-        true_crop = jnp.concatenate(
-            [(true[:2] - state.center) * scale + size / 2, true[2:] * scale]
-        )
+        proposal = alg.select(state, out)
+        box, lr, score, scale = proposal  # [4] crop px; crop px per image px
+        true_crop = targets.xywh_to_cxcywh(box_to_crop(truth, state.center, size / scale, size))
         _, reg = anchors_lib.split_rpn_maps(out["cls"], out["reg"], alg.num_anchors)
         iou = anchors_lib.iou_cxcywh(anchors, true_crop)  # [R, R, k]
         best = jnp.unravel_index(jnp.argmax(iou), iou.shape)
         decoded = anchors_lib.decode(reg[0][best], anchors[best])  # [4] crop px
-        new, _, _ = alg.update(state, out, frame.shape[:2])
+        new, _, _ = alg.move(state, proposal, frame.shape[:2])
         record = {
             "state": state.size,
             "proposal": box[2:] / scale,
