@@ -239,7 +239,7 @@ def tracker_config() -> ml_collections.ConfigDict:
     penalty_k, window_influence, lr, center (where the box centre comes from),
     response_up (center=upsampled), score_map (what the window is mixed with),
     aspect_rate (the share of each size update's aspect-ratio change kept), num_scales,
-    scale_step, scale_penalty (an optional scale pyramid, SiamFC's rule).
+    scale_step, scale_penalty (SiamFC's scale pyramid: 3 crops by default, 1 = pysot's).
     """
     t = ml_collections.ConfigDict()
     t.siamfc = ml_collections.ConfigDict(dataclass_defaults(SiamFCConfig))

@@ -12,7 +12,8 @@ penalty 0.055) and 'dasiamrpn' (the same layout at any width: SiamRPNVOT.model /
 SiamRPNOTB.model, whose settings are lr 0.45 / 0.30, window_influence 0.44 / 0.40,
 penalty_k 0.04 / 0.22 under --config.tracker.siamrpn.*). DaSiamRPN's window rule is
 --config.tracker.siamrpn.score_map=probability (ours defaults to 'normalized'), its
-centre and size rules center=regression and aspect_rate=1 (ours: upsampled, 0); its
+centre and size rules center=regression and aspect_rate=1, and its single search crop
+num_scales=1 (ours: upsampled, 0, 3); its
 switch to a 287 search for targets under 0.4% of the frame is not reproduced. The
 result is used like any checkpoint: `--config.checkpoint=W7` (evaluate / track /
 export) or `--config.teacher.checkpoint=W7` (distillation). Reading .pth files needs

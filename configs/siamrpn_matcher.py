@@ -26,13 +26,16 @@ sections 27-30 (the zoo's `siamrpn_teacher`):
   much; +0.025 +- 0.005 at 1,000 steps on two seeds (0.584 / 0.571 against 0.574 /
   0.530), and the two seeds much closer. The zoo's model and the numbers below predate it.
 
-With the default tracker, this recipe (seed 1) tracks 256 synthetic test sequences at
+With the tracker's one search crop (`tracker.siamrpn.num_scales=1`, the default until
+section 42), this recipe (seed 1) tracks 256 synthetic test sequences at
 0.603 success AUC against the SiamFC teacher's 0.591 (+0.013 +- 0.013, section 34),
 after about 35 minutes alone on a 2-core CPU (75 with the whole backbone trained).
 That is one seed: on 1,000 steps, seeds 1 and 2 track at 0.574 and 0.530 (section 37),
 on 2,000 seed 2 at 0.558 (section 38). With the regression tower's rate, 1,000 steps
 (about SiamFC's own training time) track 0.014 +- 0.011 below the SiamFC teacher over
-two seeds a side (section 38).
+two seeds a side (section 38). With the default tracker's three crops (section 42) those
+1,000 steps track at 0.615 / 0.592 / 0.628 on three seeds, and the zoo's teacher
+(2,000 steps, whole backbone) at 0.636, 0.045 +- 0.012 above the SiamFC teacher.
 Distil students from it with `configs/dstrpn_matcher.py`.
 """
 

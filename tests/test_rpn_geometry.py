@@ -178,7 +178,8 @@ def test_tracker_update_decodes_the_best_anchor_by_hand():
     """One confident anchor (row 9, column 11, ratio 0.5 of the 19x19 grid at 271) whose
     reg encodes a known crop box: the new state follows pysot's update, written out."""
     spec = M.teacher_spec("siamrpn")
-    alg = SiamRPNTracking(spec, SiamRPNConfig(center="regression", aspect_rate=1.0))  # pysot
+    pysot = SiamRPNConfig(center="regression", aspect_rate=1.0, num_scales=1)
+    alg = SiamRPNTracking(spec, pysot)
     k, r = 5, 19
     center, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
     s_x = padded_side(*size) * 271 / 127
@@ -220,7 +221,7 @@ def test_tracker_center_from_the_anchor_or_the_log_odds_peak(center):
     cell and the neighbours (hand-computed: logits 1 / 3 / 2 along x -> +1/6 cell, 0.5 / 3
     / 0.5 along y -> 0). Sizes still come from the regression (here: none, lr cancels)."""
     spec = M.teacher_spec("siamrpn")
-    alg = SiamRPNTracking(spec, SiamRPNConfig(center=center, window_influence=0.0))
+    alg = SiamRPNTracking(spec, SiamRPNConfig(center=center, window_influence=0.0, num_scales=1))
     k, r = 5, 19
     center_px, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
     scale = 271 / (padded_side(*size) * 271 / 127)
@@ -264,7 +265,7 @@ def test_tracker_score_map_saturated_probabilities_against_normalised_log_odds(s
     sums to 9) keeps the stronger: 0.58 * 22 / 38 + 0.42 * 0.75 / 405 = 0.3366 against
     0.58 * 16 / 38 + 0.42 * 0.970 / 405 = 0.2452."""
     spec = M.teacher_spec("siamrpn")
-    cfg = SiamRPNConfig(center="anchor", score_map=score_map, penalty_k=0.0, lr=0.0)
+    cfg = SiamRPNConfig(center="anchor", score_map=score_map, penalty_k=0.0, lr=0.0, num_scales=1)
     alg = SiamRPNTracking(spec, cfg)
     k, r = 5, 19
     center_px, size = np.array([200.0, 150.0]), np.array([60.0, 40.0])
@@ -305,7 +306,8 @@ def test_training_and_tracking_pair_the_same_cls_channels():
     loss_wrong = float(losses.rpn_cls_loss(pred.logits, wrong, neg & ~wrong)[0])
     assert loss_right < 0.01 < 1.0 < loss_wrong
     alg = SiamRPNTracking(
-        M.teacher_spec("siamrpn"), SiamRPNConfig(center="regression", window_influence=0.0)
+        M.teacher_spec("siamrpn"),
+        SiamRPNConfig(center="regression", window_influence=0.0, num_scales=1),
     )
     state = S.TrackState(jnp.asarray([300.0, 200.0]), jnp.asarray([64.0, 64.0]),
                          jnp.full(2, 10.0), jnp.zeros(3), None)  # fmt: skip

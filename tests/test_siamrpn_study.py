@@ -175,7 +175,7 @@ def test_hybrid_runs_on_a_tiny_rpn():
     from dsiam_jax import models as M
     from dsiam_jax.models import TrackerModel
     from dsiam_jax.tracking import build_tracker, run_sequence
-    from studies.siamrpn import hybrid
+    from studies.siamrpn import diagnose, hybrid
 
     spec = M.ModelSpec(
         kind="siamrpn", head="depthwise", channels=(8, 16, 16, 16, 16), head_channels=8
@@ -187,7 +187,7 @@ def test_hybrid_runs_on_a_tiny_rpn():
     out = hybrid.evaluate(model, seqs, ("trained", "both", "siamfc"), {}, fc)
     assert set(out) == {"trained", "both", "siamfc"}
     assert out["both"]["success_auc"] > out["trained"]["success_auc"]
-    library = run_sequence(build_tracker(model), seqs[0]).boxes
+    library = run_sequence(build_tracker(model, diagnose.tracker_config({})), seqs[0]).boxes
     want = hybrid.frame_stats([library], [np.asarray(seqs[0].boxes, np.float64)])
     assert out["trained"] == want
 

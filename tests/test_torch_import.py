@@ -433,6 +433,7 @@ def test_dasiamrpn_outputs_decode_like_dasiamrpn(dasiamrpn_case):
     p = {"penalty_k": 0.055, "window_influence": 0.42, "lr": 0.295}
     rule = {"search_size": 271, "score_map": "probability", "center": "regression"}
     rule["aspect_rate"] = 1.0
+    rule["num_scales"] = 1  # its single search crop
     algorithm = make_algorithm(spec, {"siamrpn": {**rule, **p}})
     update = jax.jit(lambda state, outputs: algorithm.update(state, outputs, (1000, 1000)))
     for i, (pos, sz) in enumerate([((500.0, 400.0), (80.0, 60.0)), ((300.0, 320.0), (30, 90))]):

@@ -82,9 +82,8 @@ def matching_network(template_size=127, search_size=271, num_anchors=5):
         t = t - t.mean()
         return t / (jnp.linalg.norm(t) + 1e-6)
 
-    def search(params, t, x):  # [1, X, X, 3] -> cls [1, 19, 19, 2k], reg [1, 19, 19, 4k]
-        del params
-        g = gray(x[0])[start : start + 8 * 18 + 63, start : start + 8 * 18 + 63]
+    def one_crop(t, x):  # [X, X, 3] -> cls [19, 19, 2k], reg [19, 19, 4k]
+        g = gray(x)[start : start + 8 * 18 + 63, start : start + 8 * 18 + 63]
         conv = lambda img, k: jax.lax.conv_general_dilated(
             img[None, None], k[None, None], (8, 8), "VALID"
         )[0, 0]
@@ -94,9 +93,13 @@ def matching_network(template_size=127, search_size=271, num_anchors=5):
         energy = jnp.sqrt(jnp.maximum(s2 - s1 * s1 / n, 1e-6))
         ncc = conv(g, t) / energy  # [19, 19]
         fg = jnp.repeat((8.0 * ncc)[..., None], num_anchors, -1)
-        cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)[None]
-        reg = jnp.zeros((1, *ncc.shape, 4 * num_anchors))
+        cls = jnp.concatenate([jnp.zeros_like(fg), fg], -1)
+        reg = jnp.zeros((*ncc.shape, 4 * num_anchors))
         return {"cls": cls, "reg": reg}
+
+    def search(params, t, x):  # [S, X, X, 3] -> cls [S, 19, 19, 2k], reg [S, 19, 19, 4k]
+        del params
+        return jax.vmap(one_crop, in_axes=(None, 0))(t, x)
 
     return TrackerNetwork(template, search, jittable=True, name="ncc")
 
@@ -114,11 +117,12 @@ def test_siamfc_tiny_random_network_follows_translating_target():
 def test_siamrpn_with_plugged_network_follows_translating_target():
     model = TrackerModel("ncc", RPN_SPEC, {})
     assert response_size(RPN_SPEC, 127, 271) == 19
-    # pysot's centre rule: the NCC map is sharp (a 63 px window at stride 8), which the
-    # upsampled peak (the default, for trained networks' smooth maps) follows less well
-    tracker = build_tracker(
-        model, {"siamrpn": {"center": "regression"}}, network=matching_network()
-    )
+    # pysot's centre rule and single crop: the NCC map is sharp (a 63 px window at
+    # stride 8), which the upsampled peak (the default, for trained networks' smooth
+    # maps) follows less well, and its boxes are its anchors, which a scale pyramid
+    # would resize by the NCC of crops 3.75% apart
+    settings = {"siamrpn": {"center": "regression", "num_scales": 1}}
+    tracker = build_tracker(model, settings, network=matching_network())
     clip = Clip(size=(24, 24), v=(2.5, -1.0), start=(40.0, 70.0), seed=2)
     res = track_clip(tracker, clip)
     ious = rect_iou(res.boxes, clip.boxes)

@@ -223,10 +223,11 @@ def synthetic_test_sequences(num: int) -> list:
 
 def tracker_config(siamrpn: dict) -> dict:
     """The default `config.tracker` section with `siamrpn` overrides (`aspect_rate` 1
-    unless overridden)."""
+    and `num_scales` 1 unless overridden)."""
     cfg = default.tracker_config().to_dict()
-    # pysot's size rule, the default when sections 1-32 ran these tools (section 33)
-    cfg["siamrpn"].update({"aspect_rate": 1.0, **siamrpn})
+    # pysot's size rule and single crop, the defaults when sections 1-32 and 1-41 ran
+    # these tools (sections 33, 42); the hybrid maps are one crop's
+    cfg["siamrpn"].update({"aspect_rate": 1.0, "num_scales": 1, **siamrpn})
     return cfg
 
 

@@ -10,8 +10,5 @@ python -m studies.siamrpn.compare \
     --runs="$FC_RT10_RUNS,P3:1=$R/RT10_P3_test256,P3:2=$R/RT10_s2_P3_test256" \
     --pairs=P3-RT10,P3-fc --out=$OUT/compare.json
 EVALS="P3_s1=$R/RT10_P3_test256,P3_s2=$R/RT10_s2_P3_test256"
-PYTHONPATH=. python -m studies.siamrpn.box_errors --split=test --out=$OUT/box_errors.json \
-    --evals="$EVALS"
-PYTHONPATH=. python -m studies.siamrpn.size_drift --split=test --out=$OUT/size_drift.json \
-    --evals="$EVALS"
+box_sizes $OUT "$EVALS"
 echo done
