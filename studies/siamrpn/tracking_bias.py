@@ -5,8 +5,10 @@ drift (studies/siamrpn/README.md section 41).
         --models=W/reg_rate/RT10/checkpoints/1000 \
         --out=studies/siamrpn/results/size_bias/tracking_bias.json
 
-Per model (default tracker settings) on the first `--sequences` synthetic sequences of
-`--split`, frames 2+, in log size (log sqrt(w h), image px):
+Per model (default tracker settings but `--num_scales`, default 1: the single search
+crop section 41 measured; the default tracker's pyramid is 3) on the first
+`--sequences` synthetic sequences of `--split`, frames 2+, in log size (log sqrt(w h),
+image px):
 
 - `own`: the tracker runs as it does (its own crops); per frame, the state's error
   against the truth (`state`: log size of the box the crop is cut around over the
@@ -153,9 +155,9 @@ def settles_at(offsets: Sequence[float], proposal: Sequence[float]) -> float | N
     return float(offsets[-1]) if gap[-1] == 0 else None
 
 
-def tracking_bias(model, sequences, offsets: Sequence[float]) -> dict:
-    """The module docstring's numbers for one RPN model."""
-    tracker = build_tracker(model)
+def tracking_bias(model, sequences, offsets: Sequence[float], num_scales: int = 1) -> dict:
+    """The module docstring's numbers for one RPN model, tracked with `num_scales` crops."""
+    tracker = build_tracker(model, {"siamrpn": {"num_scales": num_scales}})
     step = probe_fn(tracker)
 
     def measure(offset):
@@ -179,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--split", default="val")
     p.add_argument("--sequences", type=int, default=32)
     p.add_argument("--offsets", default="-0.3,-0.15,0,0.15,0.3", help="log-size offsets")
+    p.add_argument("--num_scales", type=int, default=1, help="search crops per frame")
     p.add_argument("--out", default="")
     a = p.parse_args(argv)
     offsets = sorted(float(v) for v in a.offsets.split(","))
@@ -186,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     kwargs["num_sequences"] = a.sequences
     seqs = sequences.read_sequences("synthetic", "", a.split, **kwargs)
     settings = f"split={a.split} sequences={a.sequences} offsets={a.offsets}"
-    for_each_model(a.models, a.out, settings, lambda m: tracking_bias(m, seqs, offsets))
+    if a.num_scales != 1:
+        settings += f" num_scales={a.num_scales}"
+    bias = lambda m: tracking_bias(m, seqs, offsets, a.num_scales)
+    for_each_model(a.models, a.out, settings, bias)
 
 
 if __name__ == "__main__":
