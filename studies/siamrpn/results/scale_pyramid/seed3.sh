@@ -6,8 +6,7 @@
 source studies/siamrpn/results/common.sh
 R=$W/reg_rate
 mkdir -p $R $W/scale_pyramid
-SEED=3 train_f1k $R RT10_s3 --config.train.reg_lr_scale=10
-eval_test256 $R/RT10_s3_test256 $R/RT10_s3/checkpoints/1000 > $R/eval_RT10_s3.log 2>&1
+f1k_part $R RT10_s3 3 --config.train.reg_lr_scale=10  # -> $R/RT10_s3_test256
 eval_test256 $W/scale_pyramid/RT10_s3_P3_test256 $R/RT10_s3/checkpoints/1000 \
     --config.tracker.siamrpn.num_scales=3 > $W/scale_pyramid/eval_RT10_s3_P3.log 2>&1
 echo done
